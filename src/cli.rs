@@ -1,0 +1,201 @@
+//! Command-line interface: the one place that turns flags into typed requests.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::backend::Backend;
+use crate::config::{Cell, ExperimentConfig, OptimizerKind};
+use crate::error::{Error, Result};
+use crate::model::DigitClassifier;
+use crate::training::{self, CONFIG_FILE, TrainRequest};
+
+/// Train, evaluate and use recurrent MNIST classifiers (the Keras LSTM example, in Burn).
+///
+/// With no subcommand, `train` runs: `lstm-mnist --backend wgpu` trains the default
+/// experiment (configs/lstm-sgd.toml, the seed's LSTM with SGD) on the GPU.
+#[derive(Debug, Parser)]
+#[command(name = "lstm-mnist", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a model (the default command).
+    Train(TrainArgs),
+    /// Print a Keras-style table of the model's layers and parameter counts.
+    Summary(SummaryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Experiment config (TOML); the seed's LSTM + SGD experiment when omitted.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Compute backend: flex (fast CPU), ndarray (CPU) or wgpu (GPU).
+    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    backend: Backend,
+    /// Override `training.epochs`.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Override `training.batch_size`.
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Override `optimizer.kind`.
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerKind>,
+    /// Override `optimizer.learning_rate`.
+    #[arg(long, value_name = "RATE", allow_negative_numbers = true)]
+    lr: Option<f64>,
+    /// Override `model.cell`.
+    #[arg(long, value_enum)]
+    cell: Option<Cell>,
+    /// Override `seed` (weights initialisation and shuffling).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Train on the first N training images only (quick runs).
+    #[arg(long, value_name = "N")]
+    train_samples: Option<usize>,
+    /// Evaluate on the first N test images only.
+    #[arg(long, value_name = "N")]
+    test_samples: Option<usize>,
+    /// Directory holding the four MNIST IDX files (gzip'd or raw); also read from $MNIST_DIR.
+    /// Without either, MNIST is downloaded once into the user's cache.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Root directory of the runs' artifacts.
+    #[arg(long, value_name = "DIR", default_value = "artifacts")]
+    artifacts: PathBuf,
+    /// Override `name`: the run is written to <artifacts>/<name>/.
+    #[arg(long)]
+    name: Option<String>,
+    /// Continue the interrupted run in DIR (e.g. artifacts/lstm-sgd) from its last checkpoint,
+    /// with its own config.toml (only --epochs, --backend and --data-dir may be given).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "overwrite"])]
+    resume: Option<PathBuf>,
+    /// Replace an earlier run of the same name instead of refusing.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+#[derive(Debug, Args)]
+struct SummaryArgs {
+    /// Experiment config (TOML); the seed's experiment when omitted.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Override `model.cell`.
+    #[arg(long, value_enum)]
+    cell: Option<Cell>,
+}
+
+impl TrainArgs {
+    /// Resolves the config file and the overrides into a validated request.
+    pub fn into_request(self) -> Result<TrainRequest> {
+        if let Some(run_dir) = &self.resume {
+            return self.resume_request(run_dir);
+        }
+        let mut config = match &self.config {
+            Some(path) => ExperimentConfig::load(path)?,
+            None => ExperimentConfig::default(),
+        };
+        let overrides = |config: &mut ExperimentConfig| {
+            set(&mut config.name, self.name.clone());
+            set(&mut config.seed, self.seed);
+            set(&mut config.model.cell, self.cell);
+            set(&mut config.optimizer.kind, self.optimizer);
+            set(&mut config.optimizer.learning_rate, self.lr);
+            set(&mut config.training.epochs, self.epochs);
+            set(&mut config.training.batch_size, self.batch_size);
+            if self.train_samples.is_some() {
+                config.data.train_samples = self.train_samples;
+            }
+            if self.test_samples.is_some() {
+                config.data.test_samples = self.test_samples;
+            }
+        };
+        overrides(&mut config);
+        config.validate().map_err(|e| match &self.config {
+            Some(path) => Error::file(path, format!("with the command-line overrides, {e}")),
+            None => Error::msg(e),
+        })?;
+        Ok(TrainRequest {
+            config,
+            backend: self.backend,
+            data_dir: self.data_dir,
+            artifacts: self.artifacts,
+            resume: false,
+            overwrite: self.overwrite,
+        })
+    }
+
+    fn resume_request(&self, run_dir: &Path) -> Result<TrainRequest> {
+        let changes_config = self.name.is_some()
+            || self.seed.is_some()
+            || self.cell.is_some()
+            || self.optimizer.is_some()
+            || self.lr.is_some()
+            || self.batch_size.is_some()
+            || self.train_samples.is_some()
+            || self.test_samples.is_some();
+        if changes_config {
+            return Err(Error::msg(
+                "--resume continues a run with its own config.toml: only --epochs, --backend \
+                 and --data-dir may be given with it",
+            ));
+        }
+        let config_path = run_dir.join(CONFIG_FILE);
+        if !config_path.is_file() {
+            return Err(Error::file(
+                run_dir,
+                format!("not a run directory: it has no {CONFIG_FILE}"),
+            ));
+        }
+        let mut config = ExperimentConfig::load(&config_path)?;
+        set(&mut config.training.epochs, self.epochs);
+        config
+            .validate()
+            .map_err(|e| Error::file(&config_path, e))?;
+        let name = run_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        config.name = name.to_string();
+        Ok(TrainRequest {
+            config,
+            backend: self.backend,
+            data_dir: self.data_dir.clone(),
+            artifacts: run_dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            resume: true,
+            overwrite: false,
+        })
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *slot = value;
+    }
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        None => training::train(&cli.train.into_request()?).map(drop),
+        Some(Command::Train(args)) => training::train(&args.into_request()?).map(drop),
+        Some(Command::Summary(args)) => {
+            let mut config = match &args.config {
+                Some(path) => ExperimentConfig::load(path)?,
+                None => ExperimentConfig::default(),
+            };
+            set(&mut config.model.cell, args.cell);
+            let model = DigitClassifier::new(&config.model, config.seed, &Backend::Flex.device()?);
+            print!("{}", model.summary(&config.name));
+            Ok(())
+        }
+    }
+}

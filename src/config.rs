@@ -1,0 +1,261 @@
+//! Experiment configuration: the TOML files in `configs/`, validated into typed values.
+//!
+//! Every section rejects unknown keys so that a typo in a config is an error rather than a
+//! silently ignored setting.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A complete, validated experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Directory name of the run under the artifacts root.
+    pub name: String,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    #[serde(default)]
+    pub model: ModelConfig,
+    #[serde(default)]
+    pub optimizer: OptimizerConfig,
+    #[serde(default)]
+    pub training: TrainingConfig,
+    #[serde(default)]
+    pub data: DataConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub cell: Cell,
+    pub hidden: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerConfig {
+    pub kind: OptimizerKind,
+    pub learning_rate: f64,
+    #[serde(default)]
+    pub momentum: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    #[serde(default)]
+    pub validation_split: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    pub dataset: Dataset,
+    /// Use only the first N training images (quick runs); all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_samples: Option<usize>,
+    /// Use only the first N test images; all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_samples: Option<usize>,
+}
+
+/// The recurrent layer that reads the image row by row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Cell {
+    Lstm,
+    Gru,
+    Rnn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    Sgd,
+    Adam,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dataset {
+    Mnist,
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+/// The seed experiment: the Keras example's LSTM with plain SGD.
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        Self {
+            name: "lstm-sgd".into(),
+            seed: default_seed(),
+            model: ModelConfig::default(),
+            optimizer: OptimizerConfig::default(),
+            training: TrainingConfig::default(),
+            data: DataConfig::default(),
+        }
+    }
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            cell: Cell::Lstm,
+            hidden: 256,
+        }
+    }
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        Self {
+            kind: OptimizerKind::Sgd,
+            learning_rate: 0.01,
+            momentum: 0.0,
+        }
+    }
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 20,
+            batch_size: 128,
+            validation_split: 0.0,
+        }
+    }
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            dataset: Dataset::Mnist,
+            train_samples: None,
+            test_samples: None,
+        }
+    }
+}
+
+impl fmt::Display for Cell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Cell::Lstm => "lstm",
+            Cell::Gru => "gru",
+            Cell::Rnn => "rnn",
+        })
+    }
+}
+
+impl fmt::Display for OptimizerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::Adam => "adam",
+        })
+    }
+}
+
+impl ExperimentConfig {
+    /// Reads and validates a config file; errors name the file and the offending key.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::file(path, format!("cannot read config: {e}")))?;
+        Self::parse(&text).map_err(|msg| Error::file(path, msg))
+    }
+
+    /// Parses and validates TOML text; the error is a one-line description.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let config: Self = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the values that the types alone cannot: the message names the key.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let invalid = |key: &str, why: &str| Err(format!("invalid value for `{key}`: {why}"));
+        if self.name.trim().is_empty() || self.name.contains(['/', '\\']) || self.name == ".." {
+            return invalid("name", "must be a plain directory name");
+        }
+        if self.model.hidden == 0 {
+            return invalid("model.hidden", "must be at least 1");
+        }
+        let lr = self.optimizer.learning_rate;
+        if !(lr.is_finite() && lr > 0.0) {
+            return invalid("optimizer.learning_rate", "must be a positive number");
+        }
+        let momentum = self.optimizer.momentum;
+        if !(0.0..1.0).contains(&momentum) {
+            return invalid("optimizer.momentum", "must be in [0, 1)");
+        }
+        if momentum != 0.0 && self.optimizer.kind != OptimizerKind::Sgd {
+            return invalid("optimizer.momentum", "applies to `kind = \"sgd\"` only");
+        }
+        if self.training.epochs == 0 {
+            return invalid("training.epochs", "must be at least 1");
+        }
+        if self.training.batch_size == 0 {
+            return invalid("training.batch_size", "must be at least 1");
+        }
+        if self.data.train_samples == Some(0) {
+            return invalid("data.train_samples", "must be at least 1");
+        }
+        if self.data.test_samples == Some(0) {
+            return invalid("data.test_samples", "must be at least 1");
+        }
+        if !(0.0..1.0).contains(&self.training.validation_split) {
+            return invalid("training.validation_split", "must be in [0, 1)");
+        }
+        Ok(())
+    }
+
+    /// The resolved config as TOML, as written beside a run's artifacts.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("an experiment config always serialises")
+    }
+}
+
+/// Turns toml's multi-line, caret-annotated error into one line that names the key.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim().replace('\n', " ");
+    let Some(span) = error.span() else {
+        return message;
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line_number = before.matches('\n').count() + 1;
+    match key_at(text, line_number) {
+        Some(key) => format!("`{key}` (line {line_number}): {message}"),
+        None => format!("line {line_number}: {message}"),
+    }
+}
+
+/// The dotted key assigned on a given line, with the `[section]` it sits in.
+fn key_at(text: &str, line_number: usize) -> Option<String> {
+    let mut section = String::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            section = line
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_string();
+        }
+        if index + 1 == line_number {
+            let (key, _) = line.split_once('=')?;
+            let key = key.trim();
+            return Some(if section.is_empty() {
+                key.to_string()
+            } else {
+                format!("{section}.{key}")
+            });
+        }
+    }
+    None
+}

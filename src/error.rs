@@ -1,0 +1,42 @@
+//! The one error type the program reports: a single line, naming the file when there is one.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug)]
+pub enum Error {
+    /// Something is wrong with a file the user handed us or that we manage for them.
+    File { path: PathBuf, message: String },
+    /// Anything else the user can act on (bad flag combination, missing device, ...).
+    Message(String),
+}
+
+impl Error {
+    pub fn file(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
+        Self::File {
+            path: path.as_ref().to_path_buf(),
+            message: message.into(),
+        }
+    }
+
+    pub fn msg(message: impl Into<String>) -> Self {
+        Self::Message(message.into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Keep it to one line whatever the underlying library printed.
+        let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        match self {
+            Error::File { path, message } => {
+                write!(f, "{}: {}", path.display(), one_line(message))
+            }
+            Error::Message(message) => f.write_str(&one_line(message)),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

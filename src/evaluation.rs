@@ -1,0 +1,64 @@
+//! Scoring a model on labelled images: accuracy, loss, per-class accuracy, confusion matrix.
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Examples, MnistBatch, NUM_CLASSES};
+use crate::model::DigitClassifier;
+
+/// Images per forward pass when scoring; large batches amortise per-op overhead.
+pub const EVAL_BATCH: usize = 1000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub images: usize,
+    /// Fraction of images classified correctly.
+    pub accuracy: f64,
+    /// Mean cross-entropy.
+    pub loss: f64,
+    pub per_class_accuracy: Vec<f64>,
+    /// `confusion[true][predicted]` counts.
+    pub confusion: Vec<Vec<usize>>,
+}
+
+/// Scores `model` (in inference mode, on `device`) on every example.
+pub fn evaluate(model: &DigitClassifier, examples: &Examples, device: &Device) -> Evaluation {
+    let mut confusion = vec![vec![0usize; NUM_CLASSES]; NUM_CLASSES];
+    let mut loss_sum = 0.0;
+    let indices: Vec<usize> = (0..examples.len()).collect();
+    for chunk in indices.chunks(EVAL_BATCH) {
+        let batch = MnistBatch::from_examples(examples, chunk, device);
+        let output = model.forward_classification(batch);
+        loss_sum += output.loss.into_scalar::<f64>() * chunk.len() as f64;
+        let predicted = output.output.argmax(1).into_data().convert::<i64>();
+        for (&index, &class) in chunk.iter().zip(predicted.as_slice::<i64>().unwrap()) {
+            confusion[examples.label(index) as usize][class as usize] += 1;
+        }
+    }
+    let images = examples.len();
+    let correct: usize = (0..NUM_CLASSES).map(|c| confusion[c][c]).sum();
+    let per_class_accuracy = confusion
+        .iter()
+        .enumerate()
+        .map(|(c, row)| {
+            let total: usize = row.iter().sum();
+            if total == 0 {
+                0.0
+            } else {
+                row[c] as f64 / total as f64
+            }
+        })
+        .collect();
+    Evaluation {
+        images,
+        accuracy: correct as f64 / images.max(1) as f64,
+        loss: loss_sum / images.max(1) as f64,
+        per_class_accuracy,
+        confusion,
+    }
+}
+
+/// `0.9623` -> `96.2%`, the seed's way of printing accuracy.
+pub fn percent(fraction: f64) -> String {
+    format!("{:.1}%", fraction * 100.0)
+}

@@ -1,0 +1,11 @@
+//! lstm-mnist: train, evaluate and serve recurrent MNIST digit classifiers with Burn.
+
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod evaluation;
+pub mod fsutil;
+pub mod model;
+pub mod training;

@@ -1,0 +1,22 @@
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // A bug of ours or of a library must still end in one readable line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown failure");
+        let first_line = message.lines().next().unwrap_or_default();
+        eprintln!("error: internal failure: {first_line}");
+    }));
+    match lstm_mnist::cli::run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Keras's default initialisation for recurrent layers, which the seed's results depend on:
+//! input kernels Glorot-uniform over all gates together, recurrent kernels orthogonal, biases
+//! zero, and the LSTM forget gate's bias one (`unit_forget_bias`).
+//!
+//! Values come from a seeded generator on the host, so the same seed gives the same weights on
+//! every backend.
+
+use burn::module::Param;
+use burn::nn::{GateController, Linear};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+
+/// A row-major matrix on the host.
+pub struct HostMatrix {
+    pub rows: usize,
+    pub cols: usize,
+    pub values: Vec<f32>,
+}
+
+impl HostMatrix {
+    /// Columns `from..from + width`, as a new matrix.
+    pub fn columns(&self, from: usize, width: usize) -> HostMatrix {
+        let values = (0..self.rows)
+            .flat_map(|r| &self.values[r * self.cols + from..r * self.cols + from + width])
+            .copied()
+            .collect();
+        HostMatrix {
+            rows: self.rows,
+            cols: width,
+            values,
+        }
+    }
+
+    fn param(&self, device: &Device) -> Param<Tensor<2>> {
+        Param::from_data(
+            TensorData::new(self.values.clone(), [self.rows, self.cols]),
+            device,
+        )
+    }
+}
+
+pub struct KerasInit {
+    rng: StdRng,
+}
+
+impl KerasInit {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    /// Glorot-uniform: U(±sqrt(6 / (fan_in + fan_out))) for a `[fan_in, fan_out]` kernel.
+    pub fn glorot_uniform(&mut self, fan_in: usize, fan_out: usize) -> HostMatrix {
+        let limit = (6.0 / (fan_in + fan_out) as f64).sqrt() as f32;
+        let values = (0..fan_in * fan_out)
+            .map(|_| self.rng.random_range(-limit..=limit))
+            .collect();
+        HostMatrix {
+            rows: fan_in,
+            cols: fan_out,
+            values,
+        }
+    }
+
+    /// A `[rows, cols]` matrix with orthonormal rows or columns (whichever are fewer), made as
+    /// Keras does: QR of a Gaussian matrix, signs fixed by R's diagonal.
+    pub fn orthogonal(&mut self, rows: usize, cols: usize) -> HostMatrix {
+        let (long, short) = (rows.max(cols), rows.min(cols));
+        // Columns of a long x short Gaussian matrix, orthonormalised by modified Gram-Schmidt
+        // (which yields Q with a positive R diagonal, i.e. Keras's sign correction).
+        let mut q: Vec<Vec<f64>> = (0..short)
+            .map(|_| {
+                (0..long)
+                    .map(|_| self.rng.sample::<f64, _>(StandardNormal))
+                    .collect()
+            })
+            .collect();
+        for j in 0..short {
+            for k in 0..j {
+                let (done, rest) = q.split_at_mut(j);
+                let dot: f64 = done[k].iter().zip(&rest[0]).map(|(a, b)| a * b).sum();
+                rest[0]
+                    .iter_mut()
+                    .zip(&done[k])
+                    .for_each(|(v, u)| *v -= dot * u);
+            }
+            let norm = q[j].iter().map(|v| v * v).sum::<f64>().sqrt();
+            q[j].iter_mut().for_each(|v| *v /= norm);
+        }
+        // q[j][i] is Q[i][j] (long x short); the result is Q, or Q transposed when rows < cols.
+        let values = (0..rows)
+            .flat_map(|r| {
+                let q = &q;
+                (0..cols).map(move |c| {
+                    if rows >= cols {
+                        q[c][r] as f32
+                    } else {
+                        q[r][c] as f32
+                    }
+                })
+            })
+            .collect();
+        HostMatrix { rows, cols, values }
+    }
+
+    /// Initialises `gates` (in the order Keras lays them out in its fused kernels) as Keras
+    /// would a recurrent layer of `gates.len()` gates; `bias_of(g)` is gate `g`'s bias value.
+    pub fn recurrent_gates(
+        &mut self,
+        gates: &mut [&mut GateController],
+        bias_of: impl Fn(usize) -> f32,
+        device: &Device,
+    ) {
+        let [d_input, hidden] = gates[0].input_transform.weight.shape().dims();
+        let kernel = self.glorot_uniform(d_input, hidden * gates.len());
+        let recurrent = self.orthogonal(hidden, hidden * gates.len());
+        for (g, gate) in gates.iter_mut().enumerate() {
+            set_linear(
+                &mut gate.input_transform,
+                &kernel.columns(g * hidden, hidden),
+                bias_of(g),
+                device,
+            );
+            // Keras has one bias per gate; Burn's second (recurrent) bias starts at zero so the
+            // sum equals Keras's.
+            set_linear(
+                &mut gate.hidden_transform,
+                &recurrent.columns(g * hidden, hidden),
+                0.0,
+                device,
+            );
+        }
+    }
+
+    /// A Keras `Dense` layer: Glorot-uniform kernel, zero bias.
+    pub fn dense(&mut self, linear: &mut Linear, device: &Device) {
+        let [d_input, d_output] = linear.weight.shape().dims();
+        let kernel = self.glorot_uniform(d_input, d_output);
+        set_linear(linear, &kernel, 0.0, device);
+    }
+}
+
+fn set_linear(linear: &mut Linear, weight: &HostMatrix, bias: f32, device: &Device) {
+    linear.weight = weight.param(device);
+    if linear.bias.is_some() {
+        linear.bias = Some(Param::from_data(
+            TensorData::new(vec![bias; weight.cols], [weight.cols]),
+            device,
+        ));
+    }
+}

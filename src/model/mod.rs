@@ -1,0 +1,124 @@
+//! The classifier: a recurrent layer reads the image row by row, a linear head classifies its
+//! last hidden state.
+
+mod init;
+pub mod summary;
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{
+    GateController, Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig, Rnn, RnnConfig,
+};
+use burn::tensor::{Device, Tensor, s};
+use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
+
+use crate::config::{Cell, ModelConfig};
+use crate::data::{MnistBatch, NUM_CLASSES};
+
+pub use init::KerasInit;
+
+/// Each image row is one timestep of `ROW_FEATURES` pixels.
+pub const ROW_FEATURES: usize = 28;
+
+#[derive(Module, Debug)]
+pub enum RecurrentLayer {
+    Lstm(Lstm),
+    Gru(Gru),
+    Rnn(Rnn),
+}
+
+#[derive(Module, Debug)]
+pub struct DigitClassifier {
+    pub recurrent: RecurrentLayer,
+    pub head: Linear,
+}
+
+impl DigitClassifier {
+    /// A freshly initialised model (Keras's initialisation, drawn from `seed`).
+    pub fn new(config: &ModelConfig, seed: u64, device: &Device) -> Self {
+        let mut init = KerasInit::new(seed);
+        let hidden = config.hidden;
+        let recurrent = match config.cell {
+            Cell::Lstm => {
+                let mut lstm = LstmConfig::new(ROW_FEATURES, hidden, true).init(device);
+                let forget = lstm
+                    .forget_gate
+                    .as_mut()
+                    .expect("the LSTM has a forget gate");
+                // Keras's fused kernel order is input, forget, cell, output.
+                init.recurrent_gates(
+                    &mut [
+                        &mut lstm.input_gate,
+                        forget,
+                        &mut lstm.cell_gate,
+                        &mut lstm.output_gate,
+                    ],
+                    |g| if g == 1 { 1.0 } else { 0.0 },
+                    device,
+                );
+                RecurrentLayer::Lstm(lstm)
+            }
+            Cell::Gru => {
+                // Keras's GRU (reset_after, update/reset/new gate order).
+                let mut gru = GruConfig::new(ROW_FEATURES, hidden, true)
+                    .with_reset_after(true)
+                    .init(device);
+                init.recurrent_gates(
+                    &mut [&mut gru.update_gate, &mut gru.reset_gate, &mut gru.new_gate],
+                    |_| 0.0,
+                    device,
+                );
+                RecurrentLayer::Gru(gru)
+            }
+            Cell::Rnn => {
+                let mut rnn = RnnConfig::new(ROW_FEATURES, hidden, true).init(device);
+                init.recurrent_gates(&mut [&mut rnn.gate as &mut GateController], |_| 0.0, device);
+                RecurrentLayer::Rnn(rnn)
+            }
+        };
+        let mut head = LinearConfig::new(hidden, NUM_CLASSES).init(device);
+        init.dense(&mut head, device);
+        Self { recurrent, head }
+    }
+
+    /// Class logits `[batch, 10]` for images `[batch, rows, 28]`.
+    pub fn forward(&self, images: Tensor<3>) -> Tensor<2> {
+        let last_hidden = match &self.recurrent {
+            RecurrentLayer::Lstm(lstm) => lstm.forward(images, None).1.hidden,
+            RecurrentLayer::Rnn(rnn) => rnn.forward(images, None).1.hidden,
+            RecurrentLayer::Gru(gru) => {
+                let outputs = gru.forward(images, None);
+                let [_, steps, _] = outputs.dims();
+                outputs.slice(s![.., steps - 1, ..]).squeeze_dim(1)
+            }
+        };
+        self.head.forward(last_hidden)
+    }
+
+    pub fn forward_classification(&self, batch: MnistBatch) -> ClassificationOutput {
+        let logits = self.forward(batch.images);
+        let loss = CrossEntropyLossConfig::new()
+            .init(&logits.device())
+            .forward(logits.clone(), batch.targets.clone());
+        ClassificationOutput::new(loss, logits, batch.targets)
+    }
+}
+
+impl TrainStep for DigitClassifier {
+    type Input = MnistBatch;
+    type Output = ClassificationOutput;
+
+    fn step(&self, batch: MnistBatch) -> TrainOutput<ClassificationOutput> {
+        let item = self.forward_classification(batch);
+        TrainOutput::new(self, item.loss.backward(), item)
+    }
+}
+
+impl InferenceStep for DigitClassifier {
+    type Input = MnistBatch;
+    type Output = ClassificationOutput;
+
+    fn step(&self, batch: MnistBatch) -> ClassificationOutput {
+        self.forward_classification(batch)
+    }
+}

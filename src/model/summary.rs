@@ -1,0 +1,78 @@
+//! A Keras-style `model.summary()` table.
+
+use std::fmt::Write;
+
+use burn::module::Module;
+
+use super::{DigitClassifier, ROW_FEATURES, RecurrentLayer};
+use crate::data::NUM_CLASSES;
+
+/// Parameters of the seed's Keras model (LSTM 256 + Dense 10).
+pub const KERAS_PARAMETERS: usize = 294_410;
+
+impl DigitClassifier {
+    /// One row per layer: name, output shape, parameter count.
+    pub fn layers(&self) -> Vec<(String, String, usize)> {
+        let (name, hidden, params) = match &self.recurrent {
+            RecurrentLayer::Lstm(l) => ("lstm (LSTM)", l.d_hidden, l.num_params()),
+            RecurrentLayer::Gru(g) => ("gru (GRU)", g.d_hidden, g.num_params()),
+            RecurrentLayer::Rnn(r) => ("rnn (SimpleRNN)", r.d_hidden, r.num_params()),
+        };
+        vec![
+            (name.to_string(), format!("(None, {hidden})"), params),
+            (
+                "dense (Linear)".to_string(),
+                format!("(None, {NUM_CLASSES})"),
+                self.head.num_params(),
+            ),
+        ]
+    }
+
+    /// The summary table, with a note on how the count compares with Keras's.
+    pub fn summary(&self, title: &str) -> String {
+        let rule = |c: char| c.to_string().repeat(66);
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "Model: \"{title}\"  (input: (None, 28, {ROW_FEATURES}))"
+        );
+        let _ = writeln!(out, "{}", rule('_'));
+        let _ = writeln!(
+            out,
+            "{:<30}{:<22}{:>14}",
+            "Layer (type)", "Output Shape", "Param #"
+        );
+        let _ = writeln!(out, "{}", rule('='));
+        for (name, shape, params) in self.layers() {
+            let _ = writeln!(out, "{name:<30}{shape:<22}{:>14}", thousands(params));
+        }
+        let _ = writeln!(out, "{}", rule('='));
+        let total = self.num_params();
+        let _ = writeln!(out, "Total params: {}", thousands(total));
+        let _ = writeln!(out, "Trainable params: {}", thousands(total));
+        let _ = writeln!(out, "Non-trainable params: 0");
+        if let RecurrentLayer::Lstm(lstm) = &self.recurrent {
+            let _ = writeln!(
+                out,
+                "Note: the seed's Keras model (LSTM 256) has {}. Burn's LSTM gives each gate a bias \
+                 on both the input and the recurrent transform: 4 x hidden = {} more here.",
+                thousands(KERAS_PARAMETERS),
+                thousands(4 * lstm.d_hidden),
+            );
+        }
+        out
+    }
+}
+
+/// `294410` -> `294,410`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

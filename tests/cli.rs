@@ -1,0 +1,136 @@
+//! The binary's command line: help, summary, and one-line errors instead of panics.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn lstm_mnist(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lstm-mnist"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Asserts a failed run that said one line naming `expected`, with no panic or backtrace.
+fn assert_one_line_error(output: &Output, expected: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "succeeded: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
+    for part in expected {
+        assert!(stderr.contains(part), "`{part}` missing from: {stderr}");
+    }
+}
+
+#[test]
+fn help_explains_every_flag() {
+    let output = lstm_mnist(&["train", "--help"]);
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "--config",
+        "--backend",
+        "--epochs",
+        "--batch-size",
+        "--optimizer",
+        "--lr",
+        "--cell",
+        "--seed",
+        "--train-samples",
+        "--test-samples",
+        "--data-dir",
+        "--artifacts",
+        "--name",
+        "--resume",
+        "--overwrite",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from help:\n{help}");
+    }
+    assert!(help.contains("flex") && help.contains("wgpu") && help.contains("ndarray"));
+}
+
+#[test]
+fn summary_prints_the_keras_style_table() {
+    let output = lstm_mnist(&["summary", "--config", "configs/lstm-adam.toml"]);
+    assert!(output.status.success());
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.contains("Model: \"lstm-adam\""), "{table}");
+    assert!(
+        table.contains("Layer (type)")
+            && table.contains("Output Shape")
+            && table.contains("Param #")
+    );
+    assert!(
+        table.contains("(None, 256)") && table.contains("(None, 10)"),
+        "{table}"
+    );
+    assert!(table.contains("Total params: 295,434"), "{table}");
+}
+
+#[test]
+fn a_bad_config_is_one_line_naming_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "name = \"x\"\n[training]\nepochs = 1\nbatch_size = 0\n",
+    )
+    .unwrap();
+    let output = lstm_mnist(&["train", "--config", path.to_str().unwrap()]);
+    assert_one_line_error(&output, &["bad.toml", "training.batch_size"]);
+}
+
+#[test]
+fn a_bad_override_is_refused() {
+    let output = lstm_mnist(&["--lr", "-1", "--epochs", "1"]);
+    assert_one_line_error(&output, &["optimizer.learning_rate"]);
+}
+
+#[test]
+fn a_missing_data_file_is_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = tempfile::tempdir().unwrap();
+    common::write_tiny_dataset(dir.path(), 4);
+    std::fs::remove_file(dir.path().join("t10k-images-idx3-ubyte")).unwrap();
+    let output = lstm_mnist(&[
+        "--epochs",
+        "1",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--artifacts",
+        artifacts.path().to_str().unwrap(),
+    ]);
+    assert_one_line_error(&output, &["t10k-images-idx3-ubyte", "missing"]);
+}
+
+#[test]
+fn wgpu_without_an_adapter_says_so_in_one_line() {
+    let artifacts = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_lstm-mnist"))
+        .args([
+            "--backend",
+            "wgpu",
+            "--epochs",
+            "1",
+            "--train-samples",
+            "10",
+            "--artifacts",
+        ])
+        .arg(artifacts.path())
+        .arg("--data-dir")
+        .arg(common::mnist_dir())
+        // Hide every Vulkan driver from the loader, and every EGL vendor (wgpu's GL fallback).
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+        .env("__EGL_VENDOR_LIBRARY_DIRS", "/nonexistent")
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json")
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, &["wgpu", "no usable GPU adapter"]);
+}

@@ -1,0 +1,57 @@
+//! The wgpu path computes what flex computes (CI runs it on Mesa's CPU Vulkan driver).
+//! Kept to one small forward+backward: the first LSTM step compiles many shaders.
+
+mod common;
+
+use burn::tensor::Device;
+use lstm_mnist::backend::Backend;
+use lstm_mnist::config::{Cell, ModelConfig};
+use lstm_mnist::data::{MnistBatch, MnistData};
+use lstm_mnist::model::DigitClassifier;
+
+/// Loss and the head's weight gradient for one batch of 8 test images, from seed-1 weights.
+fn loss_and_head_gradient(device: Device) -> (f32, Vec<f32>) {
+    let device = device.autodiff();
+    let test = MnistData::load_test(&common::mnist_dir()).unwrap();
+    let model = DigitClassifier::new(
+        &ModelConfig {
+            cell: Cell::Lstm,
+            hidden: 32,
+        },
+        1,
+        &device,
+    );
+    let batch = MnistBatch::from_examples(&test, &(0..8).collect::<Vec<_>>(), &device);
+    let loss = model.forward_classification(batch).loss;
+    let grads = loss.backward();
+    let gradient = model
+        .head
+        .weight
+        .val()
+        .grad(&grads)
+        .expect("the head has a gradient");
+    (
+        loss.into_scalar::<f32>(),
+        gradient.into_data().try_to_vec::<f32>().unwrap(),
+    )
+}
+
+#[test]
+fn wgpu_forward_and_backward_match_flex() {
+    let wgpu = Backend::Wgpu
+        .device()
+        .expect("a wgpu adapter (CI installs mesa-vulkan-drivers)");
+    let (flex_loss, flex_grad) = loss_and_head_gradient(Backend::Flex.device().unwrap());
+    let (wgpu_loss, wgpu_grad) = loss_and_head_gradient(wgpu);
+    eprintln!("loss: flex {flex_loss}, wgpu {wgpu_loss}");
+    assert!(
+        (flex_loss - wgpu_loss).abs() < 1e-3,
+        "flex {flex_loss} vs wgpu {wgpu_loss}"
+    );
+    let largest = flex_grad
+        .iter()
+        .zip(&wgpu_grad)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(largest < 1e-3, "head gradients differ by up to {largest}");
+}
