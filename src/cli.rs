@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::backend::Backend;
 use crate::config::{Cell, ExperimentConfig, OptimizerKind};
 use crate::error::{Error, Result};
+use crate::evaluation::evaluate_checkpoint;
+use crate::inference::{load_checkpoint, predict, read_digit_images};
 use crate::model::DigitClassifier;
 use crate::training::{self, CONFIG_FILE, TrainRequest};
 
@@ -27,8 +29,45 @@ pub struct Cli {
 enum Command {
     /// Train a model (the default command).
     Train(TrainArgs),
+    /// Score a trained model on the test set: accuracy, per-class accuracy, confusion matrix.
+    Evaluate(EvaluateArgs),
+    /// Classify your own digit images (PNG, JPEG, ... or an IDX image file).
+    Predict(PredictArgs),
     /// Print a Keras-style table of the model's layers and parameter counts.
     Summary(SummaryArgs),
+}
+
+#[derive(Debug, Args)]
+struct EvaluateArgs {
+    /// A run directory (artifacts/<name>, its model.bpk is used) or one of its
+    /// checkpoint/model-N.bpk files.
+    #[arg(long, value_name = "PATH")]
+    checkpoint: PathBuf,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    backend: Backend,
+    /// Directory holding the MNIST files (also $MNIST_DIR); downloaded when neither is given.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct PredictArgs {
+    /// A run directory (artifacts/<name>) or one of its checkpoint/model-N.bpk files.
+    #[arg(long, value_name = "PATH")]
+    checkpoint: PathBuf,
+    /// Image files: PNG, JPEG, ... of any size, or IDX image files (every image in them).
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+    /// Show the K most likely digits of each image.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10))]
+    top: u32,
+    /// Print the predictions as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    backend: Backend,
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +214,31 @@ impl TrainArgs {
     }
 }
 
+/// Prints `text`; a reader that went away (`| head`) is not an error.
+fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::msg(format!("cannot write to standard output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// clap's usage error on one line: what is wrong and, where it has them, the accepted values.
+fn usage_error(error: &clap::Error) -> String {
+    error
+        .render()
+        .to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
 fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(value) = value {
         *slot = value;
@@ -183,10 +247,34 @@ fn set<T>(slot: &mut T, value: Option<T>) {
 
 /// Parses the command line and runs the command.
 pub fn run() -> Result<()> {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => error.exit(), // --help, --version
+        Err(error) => return Err(Error::msg(usage_error(&error))),
+    };
     match cli.command {
         None => training::train(&cli.train.into_request()?).map(drop),
         Some(Command::Train(args)) => training::train(&args.into_request()?).map(drop),
+        Some(Command::Evaluate(args)) => {
+            let evaluation =
+                evaluate_checkpoint(&args.checkpoint, args.backend, args.data_dir.as_deref())?;
+            write_stdout(&evaluation.table())
+        }
+        Some(Command::Predict(args)) => {
+            let device = args.backend.device()?;
+            let loaded = load_checkpoint(&args.checkpoint, &device)?;
+            let mut images = Vec::new();
+            for path in &args.images {
+                images.extend(read_digit_images(path)?);
+            }
+            let predictions = predict(&loaded.model, &images, args.top as usize, &device);
+            let text = if args.json {
+                serde_json::to_string_pretty(&predictions).expect("predictions serialise") + "\n"
+            } else {
+                predictions.iter().map(|p| p.line() + "\n").collect()
+            };
+            write_stdout(&text)
+        }
         Some(Command::Summary(args)) => {
             let mut config = match &args.config {
                 Some(path) => ExperimentConfig::load(path)?,
@@ -194,8 +282,7 @@ pub fn run() -> Result<()> {
             };
             set(&mut config.model.cell, args.cell);
             let model = DigitClassifier::new(&config.model, config.seed, &Backend::Flex.device()?);
-            print!("{}", model.summary(&config.name));
-            Ok(())
+            write_stdout(&model.summary(&config.name))
         }
     }
 }

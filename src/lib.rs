@@ -7,5 +7,7 @@ pub mod data;
 pub mod error;
 pub mod evaluation;
 pub mod fsutil;
+pub mod inference;
 pub mod model;
+pub mod plots;
 pub mod training;

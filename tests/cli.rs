@@ -108,29 +108,3 @@ fn a_missing_data_file_is_one_line_naming_it() {
     ]);
     assert_one_line_error(&output, &["t10k-images-idx3-ubyte", "missing"]);
 }
-
-#[test]
-fn wgpu_without_an_adapter_says_so_in_one_line() {
-    let artifacts = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_lstm-mnist"))
-        .args([
-            "--backend",
-            "wgpu",
-            "--epochs",
-            "1",
-            "--train-samples",
-            "10",
-            "--artifacts",
-        ])
-        .arg(artifacts.path())
-        .arg("--data-dir")
-        .arg(common::mnist_dir())
-        // Hide every Vulkan driver from the loader, and every EGL vendor (wgpu's GL fallback).
-        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
-        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
-        .env("__EGL_VENDOR_LIBRARY_DIRS", "/nonexistent")
-        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json")
-        .output()
-        .unwrap();
-    assert_one_line_error(&output, &["wgpu", "no usable GPU adapter"]);
-}

@@ -2,54 +2,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::Command;
 
 use lstm_mnist::data::{MNIST_FILES, TEST_LABELS, download, locate};
 
-/// Serves `<name>.gz` from `files` for `requests` requests, then stops.
-fn serve(files: PathBuf, requests: usize) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(requests) {
-            let mut stream = stream.unwrap();
-            let mut request_line = String::new();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            reader.read_line(&mut request_line).unwrap();
-            // Drain the headers.
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap() > 2 {
-                line.clear();
-            }
-            let path = request_line.split_whitespace().nth(1).unwrap_or("/");
-            let file = files.join(path.trim_start_matches('/'));
-            let response = match std::fs::read(&file) {
-                Ok(body) => {
-                    let mut head = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .into_bytes();
-                    head.extend(body);
-                    head
-                }
-                Err(_) => {
-                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                        .to_vec()
-                }
-            };
-            let _ = stream.write_all(&response);
-        }
-    });
-    address
-}
-
 #[test]
 fn downloads_and_verifies_a_file() {
-    let mirror = serve(common::mnist_dir(), 1);
+    let mirror = common::serve(common::mnist_dir(), 1);
     let cache = tempfile::tempdir().unwrap();
     let path = download::download(&mirror, cache.path(), TEST_LABELS).unwrap();
     assert_eq!(path, cache.path().join("t10k-labels-idx1-ubyte.gz"));
@@ -72,7 +31,7 @@ fn a_download_with_the_wrong_checksum_is_refused_and_deleted() {
         common::gzip(&common::idx_labels(2, &[1, 2])),
     )
     .unwrap();
-    let mirror = serve(bad.path().to_path_buf(), 1);
+    let mirror = common::serve(bad.path().to_path_buf(), 1);
     let cache = tempfile::tempdir().unwrap();
     let error = download::download(&mirror, cache.path(), TEST_LABELS)
         .unwrap_err()
@@ -91,7 +50,7 @@ fn a_download_with_the_wrong_checksum_is_refused_and_deleted() {
 #[test]
 fn a_missing_file_on_the_mirror_is_one_clear_error() {
     let empty = tempfile::tempdir().unwrap();
-    let mirror = serve(empty.path().to_path_buf(), 1);
+    let mirror = common::serve(empty.path().to_path_buf(), 1);
     let cache = tempfile::tempdir().unwrap();
     let error = download::download(&mirror, cache.path(), TEST_LABELS)
         .unwrap_err()
@@ -104,7 +63,7 @@ fn a_missing_file_on_the_mirror_is_one_clear_error() {
 
 #[test]
 fn the_program_fills_an_empty_cache_from_the_mirror_then_trains() {
-    let mirror = serve(common::mnist_dir(), MNIST_FILES.len());
+    let mirror = common::serve(common::mnist_dir(), MNIST_FILES.len());
     let cache = tempfile::tempdir().unwrap();
     let artifacts = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_lstm-mnist"))

@@ -1,47 +1,93 @@
-//! Real learning on MNIST through the whole training pipeline (flex backend).
+//! Real learning on MNIST through the whole pipeline (flex backend), then using the trained
+//! run as people do: `evaluate` and `predict` on it.
 
 mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use image::{GrayImage, imageops};
 use lstm_mnist::backend::Backend;
 use lstm_mnist::config::{ExperimentConfig, OptimizerKind};
+use lstm_mnist::data::MnistData;
 use lstm_mnist::training::epoch_log::read_metrics;
-use lstm_mnist::training::{TrainRequest, read_report, train};
+use lstm_mnist::training::{RunReport, TrainRequest, read_report, train};
+
+struct TrainedRun {
+    _artifacts: tempfile::TempDir,
+    dir: PathBuf,
+    request: TrainRequest,
+    report: RunReport,
+}
+
+/// Two epochs of Adam on the first 10,000 training images (10% held out for validation),
+/// trained once and shared by the tests of this file.
+fn trained_run() -> &'static TrainedRun {
+    static RUN: OnceLock<TrainedRun> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let artifacts = tempfile::tempdir().unwrap();
+        let mut config = ExperimentConfig::default();
+        config.name = "learn".into();
+        config.optimizer.kind = OptimizerKind::Adam;
+        // Small batches: 10k images at batch 128 are too few steps for an LSTM to get going.
+        config.optimizer.learning_rate = 0.002;
+        config.training.batch_size = 32;
+        config.training.epochs = 2;
+        config.training.validation_split = 0.1;
+        config.data.train_samples = Some(10_000);
+        config.data.test_samples = Some(1_000);
+        let request = TrainRequest {
+            config,
+            backend: Backend::Flex,
+            data_dir: Some(common::mnist_dir()),
+            artifacts: artifacts.path().to_path_buf(),
+            resume: false,
+            overwrite: false,
+        };
+        let report = train(&request).unwrap();
+        eprintln!(
+            "learning test: test accuracy {:.4} on 1,000 images",
+            report.test_accuracy
+        );
+        TrainedRun {
+            dir: artifacts.path().join("learn"),
+            _artifacts: artifacts,
+            request,
+            report,
+        }
+    })
+}
+
+fn lstm_mnist(args: &[&str]) -> std::process::Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_lstm-mnist"))
+        .args(args)
+        .env("MNIST_DIR", common::mnist_dir())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
 
 #[test]
 fn two_epochs_of_adam_on_10k_images_reach_90_percent_and_write_the_run() {
-    let artifacts = tempfile::tempdir().unwrap();
-    let mut config = ExperimentConfig::default();
-    config.name = "learn".into();
-    config.optimizer.kind = OptimizerKind::Adam;
-    // Small batches: 10k images at batch 128 are too few steps for an LSTM to get going.
-    config.optimizer.learning_rate = 0.002;
-    config.training.batch_size = 32;
-    config.training.epochs = 2;
-    config.training.validation_split = 0.1;
-    config.data.train_samples = Some(10_000);
-    config.data.test_samples = Some(1_000);
-    let request = TrainRequest {
-        config,
-        backend: Backend::Flex,
-        data_dir: Some(common::mnist_dir()),
-        artifacts: artifacts.path().to_path_buf(),
-        resume: false,
-        overwrite: false,
-    };
-
-    let report = train(&request).unwrap();
-    eprintln!(
-        "learning test: test accuracy {:.4} on 1,000 images",
-        report.test_accuracy
-    );
+    let TrainedRun {
+        dir,
+        request,
+        report,
+        ..
+    } = trained_run();
     assert!(
         report.test_accuracy >= 0.90,
         "accuracy {}",
         report.test_accuracy
     );
 
-    let run = artifacts.path().join("learn");
-    assert_eq!(read_report(&run.join("report.json")).unwrap(), report);
+    assert_eq!(&read_report(&dir.join("report.json")).unwrap(), report);
     assert_eq!(report.parameters, 295_434);
     assert_eq!(
         (
@@ -52,25 +98,116 @@ fn two_epochs_of_adam_on_10k_images_reach_90_percent_and_write_the_run() {
         (9_000, 1_000, 1_000)
     );
     assert_eq!(report.epoch_seconds.len(), 2);
-    let metrics = read_metrics(&run.join("metrics.csv")).unwrap();
+    let metrics = read_metrics(&dir.join("metrics.csv")).unwrap();
     assert_eq!(metrics.iter().map(|m| m.epoch).collect::<Vec<_>>(), [1, 2]);
     assert!(metrics[1].train_loss < metrics[0].train_loss, "{metrics:?}");
-    let epoch = &metrics[1];
-    assert!(
-        epoch.train_loss > 0.0 && epoch.train_loss < 1.5,
-        "{epoch:?}"
+    assert!(metrics[1].valid_accuracy.unwrap() > 0.85, "{metrics:?}");
+    assert!(dir.join("model.bpk").is_file());
+    assert!(dir.join("checkpoint/model-2.bpk").is_file());
+    assert_eq!(
+        &ExperimentConfig::load(&dir.join("config.toml")).unwrap(),
+        &request.config
     );
-    assert!(epoch.valid_accuracy.unwrap() > 0.85, "{epoch:?}");
-    assert!(run.join("model.bpk").is_file());
-    assert!(run.join("checkpoint/model-2.bpk").is_file());
-    let saved = ExperimentConfig::load(&run.join("config.toml")).unwrap();
-    assert_eq!(saved, request.config);
 
     // A second run into the same place must not destroy the first.
-    let error = train(&request).unwrap_err().to_string();
+    let error = train(request).unwrap_err().to_string();
     assert!(
         error.contains("already holds a finished run") && error.contains("--overwrite"),
         "{error}"
     );
-    assert!(run.join("model.bpk").is_file());
+    assert!(dir.join("model.bpk").is_file());
+}
+
+#[test]
+fn evaluate_reproduces_the_reported_accuracy_and_writes_its_files() {
+    let TrainedRun { dir, report, .. } = trained_run();
+    let output = lstm_mnist(&["evaluate", "--checkpoint", dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let expected_line = format!("Test accuracy: {:.1}%", report.test_accuracy * 100.0);
+    assert!(stdout.starts_with(&expected_line), "{stdout}");
+    assert!(stdout.contains("Confusion matrix"), "{stdout}");
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("evaluation.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["accuracy"].as_f64().unwrap(),
+        report.test_accuracy,
+        "to the last digit"
+    );
+    assert_eq!(json["loss"].as_f64().unwrap(), report.test_loss);
+    let confusion: Vec<Vec<u64>> = serde_json::from_value(json["confusion"].clone()).unwrap();
+    assert_eq!(confusion.iter().flatten().sum::<u64>(), 1_000);
+    let correct: u64 = (0..10).map(|d| confusion[d][d]).sum();
+    assert_eq!(correct as f64 / 1_000.0, report.test_accuracy);
+    let png = std::fs::read(dir.join("confusion.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "confusion.png is not a PNG");
+
+    // A single per-epoch checkpoint of the same run: the last one is the final model.
+    let checkpoint = dir.join("checkpoint/model-2.bpk");
+    let output = lstm_mnist(&["evaluate", "--checkpoint", checkpoint.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with(&expected_line));
+    assert!(dir.join("checkpoint/evaluation.json").is_file());
+}
+
+/// Saves test image `index` as a PNG through `transform`, returning its path and label.
+fn test_image_png(
+    dir: &Path,
+    index: usize,
+    name: &str,
+    transform: impl Fn(GrayImage) -> GrayImage,
+) -> (PathBuf, u8) {
+    let test = MnistData::load_test(&common::mnist_dir()).unwrap();
+    let image = GrayImage::from_raw(28, 28, test.image(index).to_vec()).unwrap();
+    let path = dir.join(name);
+    transform(image).save(&path).unwrap();
+    (path, test.label(index))
+}
+
+#[test]
+fn predict_classifies_png_images_plain_scaled_and_inverted() {
+    let TrainedRun { dir, .. } = trained_run();
+    let images = tempfile::tempdir().unwrap();
+    let cases = [
+        test_image_png(images.path(), 0, "plain.png", |i| i),
+        test_image_png(images.path(), 1, "scaled.png", |i| {
+            imageops::resize(&i, 140, 140, imageops::FilterType::Triangle)
+        }),
+        test_image_png(images.path(), 2, "inverted.png", |mut i| {
+            imageops::invert(&mut i);
+            i
+        }),
+        test_image_png(images.path(), 3, "inverted-scaled.jpg", |i| {
+            let mut big = imageops::resize(&i, 100, 100, imageops::FilterType::Triangle);
+            imageops::invert(&mut big);
+            big
+        }),
+    ];
+    let mut args = vec!["predict", "--checkpoint", dir.to_str().unwrap()];
+    args.extend(cases.iter().map(|(path, _)| path.to_str().unwrap()));
+    let stdout = String::from_utf8_lossy(&lstm_mnist(&args).stdout).to_string();
+    eprintln!("{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), cases.len());
+    for ((path, label), line) in cases.iter().zip(&lines) {
+        let expected = format!("{}: {label} (", path.display());
+        assert!(
+            line.starts_with(&expected),
+            "expected digit {label}: {line}"
+        );
+    }
+
+    args.extend(["--top", "3", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&lstm_mnist(&args).stdout).unwrap();
+    let first = &json[0];
+    assert_eq!(first["digit"].as_u64().unwrap(), u64::from(cases[0].1));
+    let top = first["top"].as_array().unwrap();
+    assert_eq!(top.len(), 3);
+    let probabilities: Vec<f64> = top
+        .iter()
+        .map(|g| g["probability"].as_f64().unwrap())
+        .collect();
+    assert!(
+        probabilities.windows(2).all(|w| w[0] >= w[1]),
+        "{probabilities:?}"
+    );
 }

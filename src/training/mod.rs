@@ -22,7 +22,7 @@ use crate::config::{ExperimentConfig, OptimizerKind};
 use crate::data::{MnistData, MnistLoader, download};
 use crate::error::{Error, Result};
 use crate::evaluation::{Evaluation, evaluate, percent};
-use crate::fsutil::write_atomic;
+use crate::fsutil::{remove_stale_temp_files, write_atomic};
 use crate::model::DigitClassifier;
 use checkpoint::{AtomicFileCheckpointer, last_complete_epoch};
 use epoch_log::{EpochLog, read_metrics};
@@ -81,6 +81,9 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
     let metrics_path = run_dir.join(METRICS_FILE);
 
     let completed_epochs = if request.resume {
+        for dir in [&run_dir, &checkpoint_dir] {
+            remove_stale_temp_files(dir);
+        }
         let last = last_complete_epoch(&checkpoint_dir)?;
         Some(last.min(config.training.epochs))
     } else {

@@ -1,0 +1,129 @@
+//! Pictures of results: the confusion matrix as a heat map with counts.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+
+/// Bitmap backends draw text with a font we ship, so plots look the same on every machine.
+const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+            .unwrap_or_else(|_| panic!("the shipped font is valid"));
+    });
+}
+
+/// Renders `draw` onto a `width` x `height` RGB canvas and writes it as a PNG, atomically.
+fn render_png(
+    path: &Path,
+    (width, height): (u32, u32),
+    draw: impl FnOnce(
+        &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+    ) -> std::result::Result<(), String>,
+) -> Result<()> {
+    register_font();
+    let mut buffer = vec![0u8; (width * height * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, (width, height)).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| Error::file(path, e.to_string()))?;
+        draw(&root).map_err(|e| Error::file(path, format!("cannot draw: {e}")))?;
+        root.present()
+            .map_err(|e| Error::file(path, e.to_string()))?;
+    }
+    let image = image::RgbImage::from_raw(width, height, buffer).expect("buffer fits the canvas");
+    let mut png = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(|e| Error::file(path, format!("cannot encode PNG: {e}")))?;
+    write_atomic(path, png.get_ref())
+}
+
+/// The digit a segment's centre stands for; segment edges get no label.
+fn segment_label(value: &SegmentValue<usize>, digit: impl Fn(usize) -> usize) -> String {
+    match value {
+        SegmentValue::CenterOf(v) => digit(*v).to_string(),
+        _ => String::new(),
+    }
+}
+
+/// `confusion[true][predicted]` as a 10x10 heat map, each cell labelled with its count.
+pub fn confusion_png(path: &Path, confusion: &[Vec<usize>], title: &str) -> Result<()> {
+    let classes = confusion.len();
+    let peak = confusion
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    render_png(path, (720, 720), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(56)
+            // A segmented range 0..n has n + 1 segments: 0..classes - 1 gives one per digit.
+            .build_cartesian_2d(
+                (0..classes - 1).into_segmented(),
+                (0..classes - 1).into_segmented(),
+            )
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("predicted digit")
+            .y_desc("true digit")
+            .x_labels(classes)
+            .y_labels(classes)
+            .x_label_formatter(&|v| segment_label(v, |d| d))
+            .y_label_formatter(&|v| segment_label(v, |d| classes - 1 - d))
+            .label_style(("sans-serif", 16))
+            .axis_desc_style(("sans-serif", 18))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (truth, row) in confusion.iter().enumerate() {
+            let y = classes - 1 - truth;
+            for (predicted, &count) in row.iter().enumerate() {
+                // Log-scaled shade, so a handful of mistakes still shows against thousands.
+                let shade = ((count as f64 + 1.0).ln() / (peak + 1.0).ln()).clamp(0.0, 1.0);
+                let fill = RGBColor(
+                    (255.0 * (1.0 - 0.85 * shade)) as u8,
+                    (255.0 * (1.0 - 0.6 * shade)) as u8,
+                    255,
+                );
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [
+                            (SegmentValue::Exact(predicted), SegmentValue::Exact(y)),
+                            (
+                                SegmentValue::Exact(predicted + 1),
+                                SegmentValue::Exact(y + 1),
+                            ),
+                        ],
+                        fill.filled(),
+                    )))
+                    .map_err(|e| e.to_string())?;
+                let ink = if shade > 0.6 { WHITE } else { BLACK };
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        count.to_string(),
+                        (SegmentValue::CenterOf(predicted), SegmentValue::CenterOf(y)),
+                        ("sans-serif", 15)
+                            .into_font()
+                            .color(&ink)
+                            .pos(Pos::new(HPos::Center, VPos::Center)),
+                    )))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    })
+}
