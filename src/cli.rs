@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::backend::Backend;
+use crate::bench;
 use crate::config::{Cell, ExperimentConfig, OptimizerKind};
 use crate::error::{Error, Result};
 use crate::evaluation::evaluate_checkpoint;
@@ -35,6 +36,24 @@ enum Command {
     Predict(PredictArgs),
     /// Print a Keras-style table of the model's layers and parameter counts.
     Summary(SummaryArgs),
+    /// Time training steps, inference and the derived epoch and evaluation times.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    backend: Backend,
+    /// Recurrent cell of the benchmarked model.
+    #[arg(long, value_enum, default_value_t = Cell::Lstm)]
+    cell: Cell,
+    /// Timed batches of each kind (after 3 warm-up ones).
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    batches: u32,
+    /// Print the figures as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -274,6 +293,14 @@ pub fn run() -> Result<()> {
                 predictions.iter().map(|p| p.line() + "\n").collect()
             };
             write_stdout(&text)
+        }
+        Some(Command::Bench(args)) => {
+            let report = bench::run(args.backend, args.cell, args.batches as usize)?;
+            if args.json {
+                write_stdout(&(serde_json::to_string(&report).expect("a report serialises") + "\n"))
+            } else {
+                write_stdout(&report.table())
+            }
         }
         Some(Command::Summary(args)) => {
             let mut config = match &args.config {

@@ -1,6 +1,7 @@
 //! lstm-mnist: train, evaluate and serve recurrent MNIST digit classifiers with Burn.
 
 pub mod backend;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod data;

@@ -108,3 +108,30 @@ fn a_missing_data_file_is_one_line_naming_it() {
     ]);
     assert_one_line_error(&output, &["t10k-images-idx3-ubyte", "missing"]);
 }
+
+#[test]
+fn bench_reports_its_figures_as_json() {
+    let output = lstm_mnist(&["bench", "--cell", "rnn", "--batches", "2", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for key in [
+        "train_step_ms_median",
+        "infer_batch_ms_median",
+        "epoch_seconds",
+        "eval_seconds",
+        "peak_rss_mib",
+    ] {
+        let value = report[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing: {report}"));
+        assert!(value > 0.0, "{key} = {value}");
+    }
+    assert_eq!(report["backend"], "flex");
+    assert_eq!(report["lstm"], "stock");
+    let derived = report["train_step_ms_median"].as_f64().unwrap() * 469.0 / 1000.0;
+    assert!((report["epoch_seconds"].as_f64().unwrap() - derived).abs() < 1e-9);
+}

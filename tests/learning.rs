@@ -27,8 +27,10 @@ fn trained_run() -> &'static TrainedRun {
     static RUN: OnceLock<TrainedRun> = OnceLock::new();
     RUN.get_or_init(|| {
         let artifacts = tempfile::tempdir().unwrap();
-        let mut config = ExperimentConfig::default();
-        config.name = "learn".into();
+        let mut config = ExperimentConfig {
+            name: "learn".into(),
+            ..Default::default()
+        };
         config.optimizer.kind = OptimizerKind::Adam;
         // Small batches: 10k images at batch 128 are too few steps for an LSTM to get going.
         config.optimizer.learning_rate = 0.002;

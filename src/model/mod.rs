@@ -20,6 +20,8 @@ pub use init::KerasInit;
 /// Each image row is one timestep of `ROW_FEATURES` pixels.
 pub const ROW_FEATURES: usize = 28;
 
+// A model holds one of these, so the variants' size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum RecurrentLayer {
     Lstm(Lstm),

@@ -117,7 +117,7 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
     let parameters = model.num_params();
     let optimizer = match config.optimizer.kind {
         OptimizerKind::Sgd => SgdConfig::new()
-            .with_momentum((config.optimizer.momentum > 0.0).then(|| MomentumConfig {
+            .with_momentum((config.optimizer.momentum > 0.0).then_some(MomentumConfig {
                 momentum: config.optimizer.momentum,
                 dampening: 0.0,
                 nesterov: false,

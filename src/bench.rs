@@ -1,0 +1,146 @@
+//! `lstm-mnist bench`: how long a training step, an inference batch, an epoch and a full
+//! evaluation take on a backend, timed after warm-up on random images.
+
+use std::time::Instant;
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Distribution, Int, Tensor};
+use serde::Serialize;
+
+use crate::backend::Backend;
+use crate::config::{Cell, ModelConfig};
+use crate::data::MnistBatch;
+use crate::error::Result;
+use crate::evaluation::EVAL_BATCH;
+use crate::model::DigitClassifier;
+
+/// Steps of one epoch of the 60,000 training images at batch 128.
+const STEPS_PER_EPOCH: usize = 469;
+const TEST_IMAGES: usize = 10_000;
+const TRAIN_BATCH: usize = 128;
+const WARM_UP: usize = 3;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub backend: String,
+    pub cell: String,
+    /// Which LSTM implementation ran (only Burn's stock `Lstm` exists today).
+    pub lstm: String,
+    pub batches: usize,
+    pub train_step_ms_median: f64,
+    pub train_step_ms_min: f64,
+    pub train_step_ms_max: f64,
+    /// One forward pass over `infer_batch_size` images.
+    pub infer_batch_ms_median: f64,
+    pub infer_batch_size: usize,
+    pub epoch_seconds: f64,
+    pub eval_seconds: f64,
+    pub peak_rss_mib: f64,
+}
+
+/// Times `batches` training steps (forward, backward, Adam step) at batch 128 and as many
+/// inference batches, after a warm-up.
+pub fn run(backend: Backend, cell: Cell, batches: usize) -> Result<BenchReport> {
+    let device = backend.device()?;
+    let train_device = device.clone().autodiff();
+    let config = ModelConfig { cell, hidden: 256 };
+
+    let mut model = DigitClassifier::new(&config, 42, &train_device);
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-7).init();
+    let batch = random_batch(TRAIN_BATCH, &train_device);
+    let train_ms = time_each(batches, || {
+        let output = model.forward_classification(batch.clone());
+        let loss = output.loss.clone();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(0.001, model.clone(), grads);
+        // Reading the loss waits for the step to finish, as the training loop's metrics do.
+        loss.into_scalar::<f32>();
+    });
+
+    let inference = DigitClassifier::new(&config, 42, &device);
+    let images = random_batch(EVAL_BATCH, &device).images;
+    let infer_ms = time_each(batches, || {
+        inference.forward(images.clone()).into_data();
+    });
+
+    let train_median = median(&train_ms);
+    let infer_median = median(&infer_ms);
+    Ok(BenchReport {
+        backend: backend.to_string(),
+        cell: cell.to_string(),
+        lstm: "stock".into(),
+        batches,
+        train_step_ms_median: train_median,
+        train_step_ms_min: train_ms.iter().copied().fold(f64::INFINITY, f64::min),
+        train_step_ms_max: train_ms.iter().copied().fold(0.0, f64::max),
+        infer_batch_ms_median: infer_median,
+        infer_batch_size: EVAL_BATCH,
+        epoch_seconds: train_median * STEPS_PER_EPOCH as f64 / 1000.0,
+        eval_seconds: infer_median * (TEST_IMAGES / EVAL_BATCH) as f64 / 1000.0,
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+fn random_batch(size: usize, device: &Device) -> MnistBatch {
+    MnistBatch {
+        images: Tensor::random([size, 28, 28], Distribution::Default, device),
+        targets: Tensor::<1, Int>::random([size], Distribution::Uniform(0.0, 10.0), device),
+    }
+}
+
+/// Milliseconds of each of `runs` calls, after `WARM_UP` untimed ones.
+fn time_each(runs: usize, mut call: impl FnMut()) -> Vec<f64> {
+    for _ in 0..WARM_UP {
+        call();
+    }
+    (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            call();
+            start.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect()
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+/// The process's peak resident memory (Linux `VmHWM`); 0 where it cannot be read.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib / 1024.0)
+        })
+        .unwrap_or(0.0)
+}
+
+impl BenchReport {
+    pub fn table(&self) -> String {
+        format!(
+            "backend {} · cell {} · lstm {} · {} timed batches after {WARM_UP} warm-up\n\
+             train step (batch {TRAIN_BATCH})  median {:.1} ms  (min {:.1}, max {:.1})\n\
+             inference (batch {})       median {:.1} ms\n\
+             epoch ({STEPS_PER_EPOCH} steps)           {:.1} s\n\
+             evaluation ({TEST_IMAGES} images)   {:.2} s\n\
+             peak memory                {:.0} MiB\n",
+            self.backend,
+            self.cell,
+            self.lstm,
+            self.batches,
+            self.train_step_ms_median,
+            self.train_step_ms_min,
+            self.train_step_ms_max,
+            self.infer_batch_size,
+            self.infer_batch_ms_median,
+            self.epoch_seconds,
+            self.eval_seconds,
+            self.peak_rss_mib,
+        )
+    }
+}
