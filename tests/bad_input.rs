@@ -289,11 +289,7 @@ fn tiny_run(data: &Path, artifacts: &Path) -> PathBuf {
         .arg(artifacts)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::succeeded(output);
     artifacts.join("tiny")
 }
 

@@ -67,12 +67,7 @@ fn lstm_mnist(args: &[&str]) -> std::process::Output {
         .env("MNIST_DIR", common::mnist_dir())
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    common::succeeded(output)
 }
 
 #[test]

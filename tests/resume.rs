@@ -4,7 +4,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use lstm_mnist::training::epoch_log::{EpochMetrics, read_metrics};
@@ -33,14 +33,6 @@ fn command(artifacts: &Path) -> Command {
     command
 }
 
-fn check(output: Output) {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// Everything but the wall-clock column.
 fn learning_curve(run: &Path) -> Vec<EpochMetrics> {
     read_metrics(&run.join("metrics.csv"))
@@ -53,13 +45,13 @@ fn learning_curve(run: &Path) -> Vec<EpochMetrics> {
 #[test]
 fn killed_mid_epoch_and_resumed_matches_an_uninterrupted_run() {
     let artifacts = tempfile::tempdir().unwrap();
-    check(
+    common::succeeded(
         command(artifacts.path())
             .args(["--name", "straight"])
             .output()
             .unwrap(),
     );
-    check(
+    common::succeeded(
         command(artifacts.path())
             .args(["--name", "again"])
             .output()
@@ -115,7 +107,7 @@ fn killed_mid_epoch_and_resumed_matches_an_uninterrupted_run() {
         .arg(&killed)
         .output()
         .unwrap();
-    check(output);
+    common::succeeded(output);
 
     // The kill may have left a temporary file, never a half-written real one; resuming
     // clears such leftovers.

@@ -13,6 +13,16 @@ pub fn mnist_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/mnist")
 }
 
+/// Asserts that the program succeeded, showing what it said otherwise.
+pub fn succeeded(output: std::process::Output) -> std::process::Output {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// An IDX image file: magic 0x803, then count x rows x cols, then `pixels`.
 pub fn idx_images(count: u32, rows: u32, cols: u32, pixels: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::new();
