@@ -11,7 +11,9 @@ use crate::error::{Error, Result};
 use crate::evaluation::evaluate_checkpoint;
 use crate::inference::{load_checkpoint, predict, read_digit_images};
 use crate::model::DigitClassifier;
-use crate::training::{self, CONFIG_FILE, TrainRequest};
+use crate::plots::{Curve, curves_png};
+use crate::training::epoch_log::read_metrics;
+use crate::training::{self, CONFIG_FILE, METRICS_FILE, TrainRequest};
 
 /// Train, evaluate and use recurrent MNIST classifiers (the Keras LSTM example, in Burn).
 ///
@@ -38,6 +40,18 @@ enum Command {
     Summary(SummaryArgs),
     /// Time training steps, inference and the derived epoch and evaluation times.
     Bench(BenchArgs),
+    /// Overlay the learning curves of several runs in one picture.
+    Plot(PlotArgs),
+}
+
+#[derive(Debug, Args)]
+struct PlotArgs {
+    /// Run directories (artifacts/<name>), each with its metrics.csv.
+    #[arg(required = true, value_name = "RUN")]
+    runs: Vec<PathBuf>,
+    /// Where to write the picture (PNG).
+    #[arg(long, value_name = "FILE", default_value = "artifacts/comparison.png")]
+    output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -286,7 +300,14 @@ pub fn run() -> Result<()> {
             for path in &args.images {
                 images.extend(read_digit_images(path)?);
             }
-            let predictions = predict(&loaded.model, &images, args.top as usize, &device);
+            let class_names = loaded.config.data.dataset.source().class_names;
+            let predictions = predict(
+                &loaded.model,
+                &images,
+                args.top as usize,
+                class_names,
+                &device,
+            );
             let text = if args.json {
                 serde_json::to_string_pretty(&predictions).expect("predictions serialise") + "\n"
             } else {
@@ -301,6 +322,25 @@ pub fn run() -> Result<()> {
             } else {
                 write_stdout(&report.table())
             }
+        }
+        Some(Command::Plot(args)) => {
+            let runs = args
+                .runs
+                .iter()
+                .map(|run| {
+                    let name = run.file_name().map(|n| n.to_string_lossy().to_string());
+                    Ok((
+                        name.unwrap_or_default(),
+                        read_metrics(&run.join(METRICS_FILE))?,
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let curves: Vec<Curve> = runs
+                .iter()
+                .map(|(name, epochs)| Curve { name, epochs })
+                .collect();
+            curves_png(&args.output, &curves, "learning curves")?;
+            write_stdout(&format!("wrote {}\n", args.output.display()))
         }
         Some(Command::Summary(args)) => {
             let mut config = match &args.config {

@@ -85,6 +85,7 @@ pub enum OptimizerKind {
 #[serde(rename_all = "kebab-case")]
 pub enum Dataset {
     Mnist,
+    FashionMnist,
 }
 
 fn default_seed() -> u64 {

@@ -124,7 +124,7 @@ pub fn evaluate_checkpoint(
 ) -> Result<Evaluation> {
     let device = backend.device()?;
     let loaded = load_checkpoint(checkpoint, &device)?;
-    let data_dir = download::resolve_data_dir(data_dir)?;
+    let data_dir = download::resolve_data_dir(loaded.config.data.dataset.source(), data_dir)?;
     let test = MnistData::load_test(&data_dir)?
         .first(loaded.config.data.test_samples.unwrap_or(usize::MAX));
     let evaluation = evaluate(&loaded.model, &test, &device);

@@ -9,8 +9,9 @@ use image::{GrayImage, Luma, imageops};
 use serde::Serialize;
 
 use crate::config::{Cell, ExperimentConfig};
-use crate::data::idx;
+use crate::data::{NUM_CLASSES, idx};
 use crate::error::{Error, Result};
+use crate::evaluation::EVAL_BATCH;
 use crate::model::DigitClassifier;
 use crate::training::{CHECKPOINT_DIR, CONFIG_FILE, MODEL_FILE};
 
@@ -234,7 +235,11 @@ pub fn mnist_style(gray: &GrayImage) -> std::result::Result<Vec<f32>, String> {
 /// One class and its probability.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Guess {
+    /// The class index: the digit, for MNIST.
     pub digit: usize,
+    /// The class's name, for datasets whose classes are not digits (Fashion-MNIST).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'static str>,
     pub probability: f32,
 }
 
@@ -247,32 +252,44 @@ pub struct Prediction {
     pub top: Vec<Guess>,
 }
 
-/// Classifies the images in one batch; `top` guesses each, best first.
+/// Classifies the images in one batch; `top` guesses each, best first, named after
+/// `class_names` where the dataset has them.
 pub fn predict(
     model: &DigitClassifier,
     images: &[DigitImage],
     top: usize,
+    class_names: Option<[&'static str; NUM_CLASSES]>,
     device: &Device,
 ) -> Vec<Prediction> {
     let side = CANVAS as usize;
-    let pixels: Vec<f32> = images
-        .iter()
-        .flat_map(|i| i.pixels.iter().copied())
+    let probabilities: Vec<f32> = images
+        .chunks(EVAL_BATCH)
+        .flat_map(|chunk| {
+            let pixels: Vec<f32> = chunk
+                .iter()
+                .flat_map(|i| i.pixels.iter().copied())
+                .collect();
+            let batch =
+                Tensor::<3>::from_data(TensorData::new(pixels, [chunk.len(), side, side]), device);
+            softmax(model.forward(batch), 1)
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .expect("probabilities are f32")
+        })
         .collect();
-    let batch = Tensor::<3>::from_data(TensorData::new(pixels, [images.len(), side, side]), device);
-    let probabilities = softmax(model.forward(batch), 1)
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .expect("probabilities are f32");
     images
         .iter()
-        .zip(probabilities.chunks(crate::data::NUM_CLASSES))
+        .zip(probabilities.chunks(NUM_CLASSES))
         .map(|(image, probabilities)| {
             let mut ranked: Vec<Guess> = probabilities
                 .iter()
                 .enumerate()
-                .map(|(digit, &probability)| Guess { digit, probability })
+                .map(|(digit, &probability)| Guess {
+                    digit,
+                    name: class_names.map(|names| names[digit]),
+                    probability,
+                })
                 .collect();
             ranked.sort_by(|a, b| b.probability.total_cmp(&a.probability));
             ranked.truncate(top.max(1));
@@ -292,7 +309,10 @@ impl Prediction {
         let guesses: Vec<String> = self
             .top
             .iter()
-            .map(|g| format!("{} ({:.1}%)", g.digit, g.probability * 100.0))
+            .map(|g| match g.name {
+                Some(name) => format!("{} {name} ({:.1}%)", g.digit, g.probability * 100.0),
+                None => format!("{} ({:.1}%)", g.digit, g.probability * 100.0),
+            })
             .collect();
         format!("{}: {}", self.path, guesses.join(", "))
     }

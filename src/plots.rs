@@ -1,4 +1,4 @@
-//! Pictures of results: the confusion matrix as a heat map with counts.
+//! Pictures of results: learning curves, and the confusion matrix as a heat map with counts.
 
 use std::path::Path;
 
@@ -8,6 +8,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
+use crate::training::epoch_log::EpochMetrics;
 
 /// Bitmap backends draw text with a font we ship, so plots look the same on every machine.
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
@@ -126,4 +127,122 @@ pub fn confusion_png(path: &Path, confusion: &[Vec<usize>], title: &str) -> Resu
         }
         Ok(())
     })
+}
+
+/// One run's learning curve, as drawn in a curves plot.
+pub struct Curve<'a> {
+    pub name: &'a str,
+    pub epochs: &'a [EpochMetrics],
+}
+
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(23, 190, 207),
+];
+
+/// Loss (left) and accuracy (right) per epoch of each run: training solid, validation dashed.
+pub fn curves_png(path: &Path, curves: &[Curve], title: &str) -> Result<()> {
+    render_png(path, (1200, 520), |root| {
+        let root = root
+            .titled(title, ("sans-serif", 24))
+            .map_err(|e| e.to_string())?;
+        let (left, right) = root.split_horizontally(600);
+        let last_epoch = curves
+            .iter()
+            .flat_map(|c| c.epochs.iter().map(|e| e.epoch))
+            .max()
+            .unwrap_or(1)
+            .max(2);
+        let values = |pick: fn(&EpochMetrics) -> [Option<f64>; 2]| {
+            curves
+                .iter()
+                .flat_map(|c| c.epochs.iter().flat_map(pick))
+                .flatten()
+                .filter(|v| v.is_finite())
+                .collect::<Vec<f64>>()
+        };
+        let losses = values(|e| [Some(e.train_loss), e.valid_loss]);
+        let max_loss = losses.iter().copied().fold(0.0, f64::max).max(0.1) * 1.05;
+        let accuracies = values(|e| [Some(e.train_accuracy), e.valid_accuracy]);
+        let min_accuracy = accuracies.iter().copied().fold(1.0, f64::min).min(0.9);
+        draw_panel(&left, curves, "loss", (0.0, max_loss), last_epoch, |e| {
+            [Some(e.train_loss), e.valid_loss]
+        })?;
+        draw_panel(
+            &right,
+            curves,
+            "accuracy",
+            (min_accuracy, 1.0),
+            last_epoch,
+            |e| [Some(e.train_accuracy), e.valid_accuracy],
+        )
+    })
+}
+
+fn draw_panel(
+    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+    curves: &[Curve],
+    quantity: &str,
+    (low, high): (f64, f64),
+    last_epoch: usize,
+    pick: fn(&EpochMetrics) -> [Option<f64>; 2],
+) -> std::result::Result<(), String> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(60)
+        .build_cartesian_2d(1f64..last_epoch as f64, low..high)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc(quantity)
+        .x_labels(last_epoch.min(20))
+        .x_label_formatter(&|epoch| format!("{epoch:.0}"))
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 17))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for (index, curve) in curves.iter().enumerate() {
+        let color = PALETTE[index % PALETTE.len()];
+        for (split, label) in ["train", "valid"].iter().enumerate() {
+            let points: Vec<(f64, f64)> = curve
+                .epochs
+                .iter()
+                .filter_map(|e| pick(e)[split].map(|v| (e.epoch as f64, v)))
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            let style = color.stroke_width(2);
+            let name = format!("{} {label}", curve.name);
+            let series = if split == 0 {
+                chart.draw_series(LineSeries::new(points, style))
+            } else {
+                chart.draw_series(DashedLineSeries::new(points, 8, 5, style))
+            };
+            series
+                .map_err(|e| e.to_string())?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .position(if quantity == "loss" {
+            SeriesLabelPosition::UpperRight
+        } else {
+            SeriesLabelPosition::LowerRight
+        })
+        .draw()
+        .map_err(|e| e.to_string())
 }

@@ -135,3 +135,41 @@ fn bench_reports_its_figures_as_json() {
     let derived = report["train_step_ms_median"].as_f64().unwrap() * 469.0 / 1000.0;
     assert!((report["epoch_seconds"].as_f64().unwrap() - derived).abs() < 1e-9);
 }
+
+#[test]
+fn plot_overlays_runs_and_names_a_run_without_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, rows) in [
+        ("a", "1,0.9,0.7,0.5,0.85,10\n2,0.4,0.88,0.3,0.91,10\n"),
+        ("b", "1,1.2,0.6,,,12\n"),
+    ] {
+        std::fs::create_dir_all(dir.path().join(name)).unwrap();
+        let csv =
+            format!("epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,seconds\n{rows}");
+        std::fs::write(dir.path().join(name).join("metrics.csv"), csv).unwrap();
+    }
+    let output_png = dir.path().join("comparison.png");
+    let output = lstm_mnist(&[
+        "plot",
+        dir.path().join("a").to_str().unwrap(),
+        dir.path().join("b").to_str().unwrap(),
+        "--output",
+        output_png.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let picture = image::open(&output_png).expect("a PNG was written");
+    assert_eq!((picture.width(), picture.height()), (1200, 520));
+
+    let missing = dir.path().join("no-run");
+    let output = lstm_mnist(&[
+        "plot",
+        missing.to_str().unwrap(),
+        "--output",
+        output_png.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&output, &["no-run", "metrics.csv"]);
+}

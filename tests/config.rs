@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use lstm_mnist::config::{Cell, ExperimentConfig, OptimizerKind};
+use lstm_mnist::config::{Cell, Dataset, ExperimentConfig, OptimizerKind};
 
 fn configs_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/configs"))
@@ -49,6 +49,7 @@ fn every_shipped_config_parses_and_is_named_after_its_file() {
         ("rnn-sgd", Cell::Rnn, OptimizerKind::Sgd, 0.01),
         ("rnn-adam", Cell::Rnn, OptimizerKind::Adam, 0.001),
         ("gru-adam", Cell::Gru, OptimizerKind::Adam, 0.001),
+        ("fashion-lstm-adam", Cell::Lstm, OptimizerKind::Adam, 0.001),
     ];
     for (name, cell, kind, lr) in expected {
         let config = ExperimentConfig::load(&configs_dir().join(format!("{name}.toml"))).unwrap();
@@ -56,6 +57,12 @@ fn every_shipped_config_parses_and_is_named_after_its_file() {
         assert_eq!(config.model.cell, cell);
         assert_eq!(config.optimizer.kind, kind);
         assert_eq!(config.optimizer.learning_rate, lr);
+        let expected = if name.starts_with("fashion") {
+            Dataset::FashionMnist
+        } else {
+            Dataset::Mnist
+        };
+        assert_eq!(config.data.dataset, expected);
     }
 }
 

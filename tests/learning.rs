@@ -101,6 +101,8 @@ fn two_epochs_of_adam_on_10k_images_reach_90_percent_and_write_the_run() {
     assert!(metrics[1].valid_accuracy.unwrap() > 0.85, "{metrics:?}");
     assert!(dir.join("model.bpk").is_file());
     assert!(dir.join("checkpoint/model-2.bpk").is_file());
+    let curves = image::open(dir.join("curves.png")).expect("curves.png is an image");
+    assert_eq!((curves.width(), curves.height()), (1200, 520));
     assert_eq!(
         &ExperimentConfig::load(&dir.join("config.toml")).unwrap(),
         &request.config

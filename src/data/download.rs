@@ -7,31 +7,34 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
-use super::{DataFile, MNIST_FILES, idx, locate};
+use super::{DataFile, DatasetSource, idx, locate};
 use crate::error::{Error, Result};
 use crate::fsutil::new_temp_file;
 
-/// The mirror TensorFlow's own `mnist.load_data` has used for years.
-pub const DEFAULT_MIRROR: &str = "https://storage.googleapis.com/cvdf-datasets/mnist/";
-
-/// Environment variables that steer where data comes from.
-pub const DATA_DIR_ENV: &str = "MNIST_DIR";
+/// Environment variables that steer where data comes from (besides each dataset's own
+/// directory variable, `MNIST_DIR` for MNIST).
 pub const CACHE_ENV: &str = "LSTM_MNIST_CACHE";
 pub const MIRROR_ENV: &str = "MNIST_MIRROR";
 
-/// Picks the data directory: `--data-dir`, else `$MNIST_DIR`, else the cache (downloading
-/// whatever it lacks). A directory the user named is used as is: a missing file there is an
-/// error, never a silent download elsewhere.
-pub fn resolve_data_dir(data_dir: Option<&Path>) -> Result<PathBuf> {
+/// Picks the data directory: `--data-dir`, else the dataset's variable (`$MNIST_DIR`), else
+/// the system package's directory where it exists, else the cache (downloading whatever it
+/// lacks). A directory the user named is used as is: a missing file there is an error, never a
+/// silent download elsewhere.
+pub fn resolve_data_dir(source: &DatasetSource, data_dir: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = data_dir {
         return Ok(dir.to_path_buf());
     }
-    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
+    if let Some(dir) = std::env::var_os(source.dir_env).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
-    let dir = cache_dir()?.join("mnist");
-    let mirror = std::env::var(MIRROR_ENV).unwrap_or_else(|_| DEFAULT_MIRROR.to_string());
-    for file in MNIST_FILES {
+    if let Some(dir) = source.system_dir.map(Path::new)
+        && source.files.iter().all(|file| locate(dir, *file).is_some())
+    {
+        return Ok(dir.to_path_buf());
+    }
+    let dir = cache_dir(source)?.join(source.id);
+    let mirror = std::env::var(MIRROR_ENV).unwrap_or_else(|_| source.mirror.to_string());
+    for file in source.files {
         if locate(&dir, file).is_none() {
             download(&mirror, &dir, file)?;
         }
@@ -39,7 +42,7 @@ pub fn resolve_data_dir(data_dir: Option<&Path>) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn cache_dir() -> Result<PathBuf> {
+fn cache_dir(source: &DatasetSource) -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os(CACHE_ENV).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
@@ -47,7 +50,8 @@ fn cache_dir() -> Result<PathBuf> {
         .map(|dir| dir.join("lstm-mnist"))
         .ok_or_else(|| {
             Error::msg(format!(
-                "no cache directory on this system: pass --data-dir or set {DATA_DIR_ENV}"
+                "no cache directory on this system: pass --data-dir or set {}",
+                source.dir_env
             ))
         })
 }

@@ -38,6 +38,81 @@ pub const TEST_LABELS: DataFile = DataFile {
 };
 pub const MNIST_FILES: [DataFile; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
 
+/// Fashion-MNIST: Zalando's clothing images in MNIST's format and file names.
+pub const FASHION_MNIST_FILES: [DataFile; 4] = [
+    DataFile {
+        name: TRAIN_IMAGES.name,
+        sha256: "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    },
+    DataFile {
+        name: TRAIN_LABELS.name,
+        sha256: "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    },
+    DataFile {
+        name: TEST_IMAGES.name,
+        sha256: "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    },
+    DataFile {
+        name: TEST_LABELS.name,
+        sha256: "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    },
+];
+
+/// Where a dataset comes from and what its classes are called.
+#[derive(Debug)]
+pub struct DatasetSource {
+    /// Directory name in the cache.
+    pub id: &'static str,
+    pub files: [DataFile; 4],
+    /// Base URL of the `.gz` files.
+    pub mirror: &'static str,
+    /// Environment variable naming a directory that holds the files.
+    pub dir_env: &'static str,
+    /// Where a system package installs the files, looked at before the cache.
+    pub system_dir: Option<&'static str>,
+    /// Class names, where the class is not simply the digit.
+    pub class_names: Option<[&'static str; NUM_CLASSES]>,
+}
+
+pub const MNIST: DatasetSource = DatasetSource {
+    id: "mnist",
+    files: MNIST_FILES,
+    mirror: "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    dir_env: "MNIST_DIR",
+    system_dir: None,
+    class_names: None,
+};
+
+pub const FASHION_MNIST: DatasetSource = DatasetSource {
+    id: "fashion-mnist",
+    files: FASHION_MNIST_FILES,
+    mirror: "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    dir_env: "FASHION_MNIST_DIR",
+    // Debian's and Ubuntu's `dataset-fashion-mnist` package.
+    system_dir: Some("/usr/share/datasets/fashion-mnist"),
+    class_names: Some([
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ]),
+};
+
+impl crate::config::Dataset {
+    pub fn source(self) -> &'static DatasetSource {
+        match self {
+            crate::config::Dataset::Mnist => &MNIST,
+            crate::config::Dataset::FashionMnist => &FASHION_MNIST,
+        }
+    }
+}
+
 /// Labelled images sharing one immutable buffer; slicing is free.
 #[derive(Debug, Clone)]
 pub struct Examples {

@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::evaluation::{Evaluation, evaluate, percent};
 use crate::fsutil::{remove_stale_temp_files, write_atomic};
 use crate::model::DigitClassifier;
+use crate::plots::{Curve, curves_png};
 use checkpoint::{AtomicFileCheckpointer, last_complete_epoch};
 use epoch_log::{EpochLog, read_metrics};
 
@@ -33,6 +34,7 @@ pub const MODEL_FILE: &str = "model.bpk";
 pub const METRICS_FILE: &str = "metrics.csv";
 pub const REPORT_FILE: &str = "report.json";
 pub const CHECKPOINT_DIR: &str = "checkpoint";
+pub const CURVES_FILE: &str = "curves.png";
 
 /// Everything a training run needs, resolved from the config file and the command line.
 #[derive(Debug, Clone)]
@@ -98,7 +100,8 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
         _ => Vec::new(),
     };
 
-    let data_dir = download::resolve_data_dir(request.data_dir.as_deref())?;
+    let data_dir =
+        download::resolve_data_dir(config.data.dataset.source(), request.data_dir.as_deref())?;
     let data = MnistData::load(&data_dir)?;
     let train_all = data
         .train
@@ -197,6 +200,15 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
         epoch_seconds: rows.iter().map(|row| row.seconds).collect(),
     };
     write_report(&run_dir.join(REPORT_FILE), &report)?;
+    let curve = Curve {
+        name: &config.name,
+        epochs: &rows,
+    };
+    curves_png(
+        &run_dir.join(CURVES_FILE),
+        &[curve],
+        &format!("{}: learning curves", config.name),
+    )?;
     Ok(report)
 }
 
