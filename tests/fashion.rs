@@ -1,6 +1,8 @@
 //! Fashion-MNIST: found where Debian's dataset-fashion-mnist package puts it, trained like
 //! MNIST, and predicted with class names.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -49,11 +51,7 @@ fn a_fashion_run_trains_and_predicts_with_class_names() {
         .env_remove("FASHION_MNIST_DIR")
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = common::succeeded(output);
     assert!(String::from_utf8_lossy(&output.stdout).contains("Test accuracy: "));
 
     let test_images = Path::new(SYSTEM_DIR).join("t10k-images-idx3-ubyte.gz");
@@ -63,11 +61,7 @@ fn a_fashion_run_trains_and_predicts_with_class_names() {
         .arg(&test_images)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = common::succeeded(output);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(stdout.lines().count(), 10_000);
     let names = FASHION_MNIST.class_names.unwrap();
