@@ -13,7 +13,7 @@ pub enum Backend {
     Flex,
     /// The ndarray CPU backend (deprecated upstream, kept for comparison).
     Ndarray,
-    /// GPU through wgpu (Vulkan, Metal, DX12 or WebGPU).
+    /// GPU through wgpu (Vulkan, Metal, DX12, or GL where nothing else is found).
     Wgpu,
 }
 

@@ -100,6 +100,8 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
         _ => Vec::new(),
     };
 
+    // A missing GPU is reported before the dataset is read.
+    let device = request.backend.device()?;
     let data_dir =
         download::resolve_data_dir(config.data.dataset.source(), request.data_dir.as_deref())?;
     let data = MnistData::load(&data_dir)?;
@@ -111,7 +113,6 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
         .first(config.data.test_samples.unwrap_or(usize::MAX));
     let (train_set, valid_set) = train_all.split_validation(config.training.validation_split);
 
-    let device = request.backend.device()?;
     device.seed(config.seed);
     let train_device = device.clone().autodiff();
     write_atomic(&run_dir.join(CONFIG_FILE), config.to_toml().as_bytes())?;
