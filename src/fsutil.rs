@@ -21,14 +21,6 @@ pub fn remove_stale_temp_files(dir: &Path) {
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, |file| file.write_all(bytes))
-}
-
-/// Like [`write_atomic`], for writers that produce the content themselves.
-pub fn write_atomic_with(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> Result<()> {
     let fail = |e: std::io::Error| Error::file(path, format!("cannot write: {e}"));
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -36,7 +28,7 @@ pub fn write_atomic_with(
     };
     std::fs::create_dir_all(dir).map_err(fail)?;
     let mut temp = new_temp_file(dir).map_err(fail)?;
-    write(temp.as_file_mut()).map_err(fail)?;
+    temp.write_all(bytes).map_err(fail)?;
     temp.as_file().sync_all().map_err(fail)?;
     temp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())

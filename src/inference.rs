@@ -64,12 +64,13 @@ pub fn load_checkpoint(path: &Path, device: &Device) -> Result<LoadedModel> {
             format!("not a readable Burn model (burnpack) file: {e}"),
         )
     })?;
-    let expected = (config.model.cell, config.model.hidden);
-    match architecture_of(&model_path) {
-        Some(found) if found != expected => {
-            return Err(Error::file(
-                &model_path,
-                format!(
+    let model = DigitClassifier::new(&config.model, config.seed, device)
+        .try_load_record(record)
+        .map_err(|e| {
+            // Only a file that does not fit is read a second time, to say what it holds.
+            let expected = (config.model.cell, config.model.hidden);
+            let message = match architecture_of(&model_path) {
+                Some(found) if found != expected => format!(
                     "holds a {} model with hidden size {}, but {} says {} with hidden size {}",
                     found.0,
                     found.1,
@@ -77,17 +78,9 @@ pub fn load_checkpoint(path: &Path, device: &Device) -> Result<LoadedModel> {
                     expected.0,
                     expected.1
                 ),
-            ));
-        }
-        _ => {}
-    }
-    let model = DigitClassifier::new(&config.model, config.seed, device)
-        .try_load_record(record)
-        .map_err(|e| {
-            Error::file(
-                &model_path,
-                format!("does not fit {}: {e}", config_path.display()),
-            )
+                _ => format!("does not fit {}: {e}", config_path.display()),
+            };
+            Error::file(&model_path, message)
         })?;
     Ok(LoadedModel {
         config,

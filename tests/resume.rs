@@ -33,6 +33,16 @@ fn command(artifacts: &Path) -> Command {
     command
 }
 
+/// `lstm-mnist --resume run`.
+fn resume(run: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lstm-mnist"))
+        .env("MNIST_DIR", common::mnist_dir())
+        .arg("--resume")
+        .arg(run)
+        .output()
+        .unwrap()
+}
+
 /// Everything but the wall-clock column.
 fn learning_curve(run: &Path) -> Vec<EpochMetrics> {
     read_metrics(&run.join("metrics.csv"))
@@ -101,13 +111,7 @@ fn killed_mid_epoch_and_resumed_matches_an_uninterrupted_run() {
         "{done_before_kill} epochs before the kill"
     );
 
-    let output = Command::new(env!("CARGO_BIN_EXE_lstm-mnist"))
-        .env("MNIST_DIR", common::mnist_dir())
-        .arg("--resume")
-        .arg(&killed)
-        .output()
-        .unwrap();
-    common::succeeded(output);
+    common::succeeded(resume(&killed));
 
     // The kill may have left a temporary file, never a half-written real one; resuming
     // clears such leftovers.
@@ -167,12 +171,7 @@ fn resume_refuses_a_run_without_complete_checkpoints() {
     std::fs::write(run.join("config.toml"), "name = \"pruned\"\n").unwrap();
     // Only a model record: the optimizer and scheduler records were pruned.
     std::fs::write(run.join("checkpoint/model-1.bpk"), b"partial").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_lstm-mnist"))
-        .env("MNIST_DIR", common::mnist_dir())
-        .arg("--resume")
-        .arg(&run)
-        .output()
-        .unwrap();
+    let output = resume(&run);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
