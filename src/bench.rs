@@ -12,7 +12,8 @@ use crate::config::{Cell, ModelConfig};
 use crate::data::MnistBatch;
 use crate::error::Result;
 use crate::evaluation::EVAL_BATCH;
-use crate::model::DigitClassifier;
+use crate::machine;
+use crate::model::{DigitClassifier, LstmKernel};
 
 /// Steps of one epoch of the 60,000 training images at batch 128.
 const STEPS_PER_EPOCH: usize = 469;
@@ -24,7 +25,7 @@ const WARM_UP: usize = 3;
 pub struct BenchReport {
     pub backend: String,
     pub cell: String,
-    /// Which LSTM implementation ran (only Burn's stock `Lstm` exists today).
+    /// Which LSTM implementation ran: "fused" (flex only) or "stock".
     pub lstm: String,
     pub batches: usize,
     pub train_step_ms_median: f64,
@@ -36,16 +37,22 @@ pub struct BenchReport {
     pub epoch_seconds: f64,
     pub eval_seconds: f64,
     pub peak_rss_mib: f64,
+    pub machine: String,
 }
 
 /// Times `batches` training steps (forward, backward, Adam step) at batch 128 and as many
 /// inference batches, after a warm-up.
-pub fn run(backend: Backend, cell: Cell, batches: usize) -> Result<BenchReport> {
+pub fn run(backend: Backend, cell: Cell, lstm: LstmKernel, batches: usize) -> Result<BenchReport> {
     let device = backend.device()?;
     let train_device = device.clone().autodiff();
     let config = ModelConfig { cell, hidden: 256 };
+    let lstm = if cell == Cell::Lstm && backend == Backend::Flex {
+        lstm
+    } else {
+        LstmKernel::Stock
+    };
 
-    let mut model = DigitClassifier::new(&config, 42, &train_device);
+    let mut model = DigitClassifier::new(&config, 42, &train_device).with_lstm_kernel(lstm);
     let mut optimizer = AdamConfig::new().with_epsilon(1e-7).init();
     let batch = random_batch(TRAIN_BATCH, &train_device);
     let train_ms = time_each(batches, || {
@@ -57,7 +64,7 @@ pub fn run(backend: Backend, cell: Cell, batches: usize) -> Result<BenchReport> 
         loss.into_scalar::<f32>();
     });
 
-    let inference = DigitClassifier::new(&config, 42, &device);
+    let inference = DigitClassifier::new(&config, 42, &device).with_lstm_kernel(lstm);
     let images = random_batch(EVAL_BATCH, &device).images;
     let infer_ms = time_each(batches, || {
         inference.forward(images.clone()).into_data();
@@ -68,7 +75,7 @@ pub fn run(backend: Backend, cell: Cell, batches: usize) -> Result<BenchReport> 
     Ok(BenchReport {
         backend: backend.to_string(),
         cell: cell.to_string(),
-        lstm: "stock".into(),
+        lstm: lstm.name().into(),
         batches,
         train_step_ms_median: train_median,
         train_step_ms_min: train_ms.iter().copied().fold(f64::INFINITY, f64::min),
@@ -77,7 +84,8 @@ pub fn run(backend: Backend, cell: Cell, batches: usize) -> Result<BenchReport> 
         infer_batch_size: EVAL_BATCH,
         epoch_seconds: train_median * STEPS_PER_EPOCH as f64 / 1000.0,
         eval_seconds: infer_median * (TEST_IMAGES / EVAL_BATCH) as f64 / 1000.0,
-        peak_rss_mib: peak_rss_mib(),
+        peak_rss_mib: machine::peak_rss_mib(),
+        machine: machine::describe(),
     })
 }
 
@@ -108,22 +116,11 @@ fn median(values: &[f64]) -> f64 {
     sorted[sorted.len() / 2]
 }
 
-/// The process's peak resident memory (Linux `VmHWM`); 0 where it cannot be read.
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-            let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kib / 1024.0)
-        })
-        .unwrap_or(0.0)
-}
-
 impl BenchReport {
     pub fn table(&self) -> String {
         format!(
             "backend {} · cell {} · lstm {} · {} timed batches after {WARM_UP} warm-up\n\
+             machine {}\n\
              train step (batch {TRAIN_BATCH})  median {:.1} ms  (min {:.1}, max {:.1})\n\
              inference (batch {})       median {:.1} ms\n\
              epoch ({STEPS_PER_EPOCH} steps)           {:.1} s\n\
@@ -133,6 +130,7 @@ impl BenchReport {
             self.cell,
             self.lstm,
             self.batches,
+            self.machine,
             self.train_step_ms_median,
             self.train_step_ms_min,
             self.train_step_ms_max,

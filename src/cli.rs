@@ -10,8 +10,9 @@ use crate::config::{Cell, ExperimentConfig, OptimizerKind};
 use crate::error::{Error, Result};
 use crate::evaluation::evaluate_checkpoint;
 use crate::inference::{load_checkpoint, predict, read_digit_images};
-use crate::model::DigitClassifier;
+use crate::model::{DigitClassifier, LstmKernel};
 use crate::plots::{Curve, curves_png};
+use crate::results;
 use crate::training::epoch_log::read_metrics;
 use crate::training::{self, CONFIG_FILE, METRICS_FILE, TrainRequest};
 
@@ -42,6 +43,15 @@ enum Command {
     Bench(BenchArgs),
     /// Overlay the learning curves of several runs in one picture.
     Plot(PlotArgs),
+    /// Print the Markdown table of the finished runs (README's results table).
+    Results(ResultsArgs),
+}
+
+#[derive(Debug, Args)]
+struct ResultsArgs {
+    /// Directory holding the run directories.
+    #[arg(long, value_name = "DIR", default_value = "artifacts")]
+    artifacts: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +72,10 @@ struct BenchArgs {
     /// Recurrent cell of the benchmarked model.
     #[arg(long, value_enum, default_value_t = Cell::Lstm)]
     cell: Cell,
+    /// LSTM implementation: the fused op (flex only; elsewhere this falls back to stock) or
+    /// Burn's stock `nn::Lstm`.
+    #[arg(long, value_enum, default_value_t = LstmKernel::Fused)]
+    lstm: LstmKernel,
     /// Timed batches of each kind (after 3 warm-up ones).
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     batches: u32,
@@ -111,6 +125,10 @@ pub struct TrainArgs {
     /// Compute backend: flex (fast CPU), ndarray (CPU) or wgpu (GPU).
     #[arg(long, value_enum, default_value_t = Backend::Flex)]
     backend: Backend,
+    /// LSTM implementation on flex: the fused op, or Burn's stock `nn::Lstm` (same parameters,
+    /// same results, ~3× slower; other backends always use the stock one).
+    #[arg(long, value_enum, default_value_t = LstmKernel::Fused)]
+    lstm: LstmKernel,
     /// Override `training.epochs`.
     #[arg(long)]
     epochs: Option<usize>,
@@ -146,7 +164,7 @@ pub struct TrainArgs {
     #[arg(long)]
     name: Option<String>,
     /// Continue the interrupted run in DIR (e.g. artifacts/lstm-sgd) from its last checkpoint,
-    /// with its own config.toml (only --epochs, --backend and --data-dir may be given).
+    /// with its own config.toml (only --epochs, --backend, --lstm and --data-dir may be given).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "overwrite"])]
     resume: Option<PathBuf>,
     /// Replace an earlier run of the same name instead of refusing.
@@ -197,6 +215,7 @@ impl TrainArgs {
         Ok(TrainRequest {
             config,
             backend: self.backend,
+            lstm: self.lstm,
             data_dir: self.data_dir,
             artifacts: self.artifacts,
             resume: false,
@@ -215,8 +234,8 @@ impl TrainArgs {
             || self.test_samples.is_some();
         if changes_config {
             return Err(Error::msg(
-                "--resume continues a run with its own config.toml: only --epochs, --backend \
-                 and --data-dir may be given with it",
+                "--resume continues a run with its own config.toml: only --epochs, --backend, \
+                 --lstm and --data-dir may be given with it",
             ));
         }
         let config_path = run_dir.join(CONFIG_FILE);
@@ -239,6 +258,7 @@ impl TrainArgs {
         Ok(TrainRequest {
             config,
             backend: self.backend,
+            lstm: self.lstm,
             data_dir: self.data_dir.clone(),
             artifacts: run_dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
             resume: true,
@@ -316,13 +336,14 @@ pub fn run() -> Result<()> {
             write_stdout(&text)
         }
         Some(Command::Bench(args)) => {
-            let report = bench::run(args.backend, args.cell, args.batches as usize)?;
+            let report = bench::run(args.backend, args.cell, args.lstm, args.batches as usize)?;
             if args.json {
                 write_stdout(&(serde_json::to_string(&report).expect("a report serialises") + "\n"))
             } else {
                 write_stdout(&report.table())
             }
         }
+        Some(Command::Results(args)) => write_stdout(&results::table(&args.artifacts)?),
         Some(Command::Plot(args)) => {
             let runs = args
                 .runs

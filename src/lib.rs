@@ -9,6 +9,8 @@ pub mod error;
 pub mod evaluation;
 pub mod fsutil;
 pub mod inference;
+pub mod machine;
 pub mod model;
 pub mod plots;
+pub mod results;
 pub mod training;

@@ -36,6 +36,7 @@ fn help_explains_every_flag() {
     for flag in [
         "--config",
         "--backend",
+        "--lstm",
         "--epochs",
         "--batch-size",
         "--optimizer",
@@ -134,6 +135,53 @@ fn bench_reports_its_figures_as_json() {
     assert_eq!(report["lstm"], "stock");
     let derived = report["train_step_ms_median"].as_f64().unwrap() * 469.0 / 1000.0;
     assert!((report["epoch_seconds"].as_f64().unwrap() - derived).abs() < 1e-9);
+}
+
+#[test]
+fn bench_times_the_fused_lstm_on_flex_and_names_the_machine() {
+    let output = lstm_mnist(&["bench", "--batches", "2", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["cell"], "lstm");
+    assert_eq!(report["lstm"], "fused");
+    assert!(report["train_step_ms_median"].as_f64().unwrap() > 0.0);
+    assert!(
+        report["machine"].as_str().unwrap().contains("threads"),
+        "{report}"
+    );
+}
+
+#[test]
+fn results_tabulates_the_finished_runs_and_names_a_missing_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = serde_json::json!({
+        "name": "lstm-adam", "cell": "lstm", "optimizer": "adam", "learning_rate": 0.001,
+        "batch_size": 128, "epochs": 3, "parameters": 295434, "backend": "flex",
+        "train_samples": 60000, "validation_samples": 0, "test_samples": 10000,
+        "test_accuracy": 0.9875, "test_loss": 0.04, "epoch_seconds": [30.0, 24.0, 25.0],
+        "machine": "Some CPU, 2 threads"
+    });
+    std::fs::create_dir_all(dir.path().join("lstm-adam")).unwrap();
+    std::fs::write(dir.path().join("lstm-adam/report.json"), report.to_string()).unwrap();
+    // A run without a report (unfinished) is not a row.
+    std::fs::create_dir_all(dir.path().join("unfinished")).unwrap();
+
+    let output = lstm_mnist(&["results", "--artifacts", dir.path().to_str().unwrap()]);
+    let table = String::from_utf8(common::succeeded(output).stdout).unwrap();
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert_eq!(
+        rows[2],
+        "| `lstm-adam` | 98.75% | 98.9% | 3 | 25.0 | flex | Some CPU, 2 threads |"
+    );
+
+    let missing = dir.path().join("nowhere");
+    let output = lstm_mnist(&["results", "--artifacts", missing.to_str().unwrap()]);
+    assert_one_line_error(&output, &["nowhere", "cannot list runs"]);
 }
 
 #[test]

@@ -11,6 +11,7 @@ use image::{GrayImage, imageops};
 use lstm_mnist::backend::Backend;
 use lstm_mnist::config::{ExperimentConfig, OptimizerKind};
 use lstm_mnist::data::MnistData;
+use lstm_mnist::model::LstmKernel;
 use lstm_mnist::training::epoch_log::read_metrics;
 use lstm_mnist::training::{RunReport, TrainRequest, read_report, train};
 
@@ -21,32 +22,44 @@ struct TrainedRun {
     report: RunReport,
 }
 
-/// Two epochs of Adam on the first 10,000 training images (10% held out for validation),
+/// The default experiment, renamed, with Adam.
+fn adam_config(name: &str) -> ExperimentConfig {
+    let mut config = ExperimentConfig {
+        name: name.into(),
+        ..Default::default()
+    };
+    config.optimizer.kind = OptimizerKind::Adam;
+    config
+}
+
+/// A fresh run of `config` on flex into `artifacts`.
+fn request(config: ExperimentConfig, artifacts: &Path) -> TrainRequest {
+    TrainRequest {
+        config,
+        backend: Backend::Flex,
+        lstm: LstmKernel::Fused,
+        data_dir: Some(common::mnist_dir()),
+        artifacts: artifacts.to_path_buf(),
+        resume: false,
+        overwrite: false,
+    }
+}
+
+/// Three epochs of Adam on the first 10,000 training images (10% held out for validation),
 /// trained once and shared by the tests of this file.
 fn trained_run() -> &'static TrainedRun {
     static RUN: OnceLock<TrainedRun> = OnceLock::new();
     RUN.get_or_init(|| {
         let artifacts = tempfile::tempdir().unwrap();
-        let mut config = ExperimentConfig {
-            name: "learn".into(),
-            ..Default::default()
-        };
-        config.optimizer.kind = OptimizerKind::Adam;
+        let mut config = adam_config("learn");
         // Small batches: 10k images at batch 128 are too few steps for an LSTM to get going.
         config.optimizer.learning_rate = 0.002;
         config.training.batch_size = 32;
-        config.training.epochs = 2;
+        config.training.epochs = 3;
         config.training.validation_split = 0.1;
         config.data.train_samples = Some(10_000);
         config.data.test_samples = Some(1_000);
-        let request = TrainRequest {
-            config,
-            backend: Backend::Flex,
-            data_dir: Some(common::mnist_dir()),
-            artifacts: artifacts.path().to_path_buf(),
-            resume: false,
-            overwrite: false,
-        };
+        let request = request(config, artifacts.path());
         let report = train(&request).unwrap();
         eprintln!(
             "learning test: test accuracy {:.4} on 1,000 images",
@@ -61,6 +74,30 @@ fn trained_run() -> &'static TrainedRun {
     })
 }
 
+#[test]
+fn without_a_validation_split_the_curves_track_the_test_set() {
+    let artifacts = tempfile::tempdir().unwrap();
+    let mut config = adam_config("test-curves");
+    config.training.epochs = 1;
+    config.data.train_samples = Some(640);
+    config.data.test_samples = Some(300);
+    assert_eq!(config.training.validation_split, 0.0);
+    let report = train(&request(config, artifacts.path())).unwrap();
+    assert_eq!((report.train_samples, report.validation_samples), (640, 0));
+    let metrics = read_metrics(&artifacts.path().join("test-curves/metrics.csv")).unwrap();
+    // The last epoch's validation figures are the test figures the report ends with.
+    let valid_accuracy = metrics[0].valid_accuracy.expect("validation was run");
+    assert!(
+        (valid_accuracy - report.test_accuracy).abs() < 1e-6,
+        "{metrics:?} vs {report:?}"
+    );
+    let valid_loss = metrics[0].valid_loss.unwrap();
+    assert!(
+        (valid_loss - report.test_loss).abs() < 1e-5,
+        "{metrics:?} vs {report:?}"
+    );
+}
+
 fn lstm_mnist(args: &[&str]) -> std::process::Output {
     let output = Command::new(env!("CARGO_BIN_EXE_lstm-mnist"))
         .args(args)
@@ -71,7 +108,7 @@ fn lstm_mnist(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-fn two_epochs_of_adam_on_10k_images_reach_90_percent_and_write_the_run() {
+fn three_epochs_of_adam_on_10k_images_reach_90_percent_and_write_the_run() {
     let TrainedRun {
         dir,
         request,
@@ -94,13 +131,16 @@ fn two_epochs_of_adam_on_10k_images_reach_90_percent_and_write_the_run() {
         ),
         (9_000, 1_000, 1_000)
     );
-    assert_eq!(report.epoch_seconds.len(), 2);
+    assert_eq!(report.epoch_seconds.len(), 3);
     let metrics = read_metrics(&dir.join("metrics.csv")).unwrap();
-    assert_eq!(metrics.iter().map(|m| m.epoch).collect::<Vec<_>>(), [1, 2]);
-    assert!(metrics[1].train_loss < metrics[0].train_loss, "{metrics:?}");
-    assert!(metrics[1].valid_accuracy.unwrap() > 0.85, "{metrics:?}");
+    assert_eq!(
+        metrics.iter().map(|m| m.epoch).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert!(metrics[2].train_loss < metrics[0].train_loss, "{metrics:?}");
+    assert!(metrics[2].valid_accuracy.unwrap() > 0.85, "{metrics:?}");
     assert!(dir.join("model.bpk").is_file());
-    assert!(dir.join("checkpoint/model-2.bpk").is_file());
+    assert!(dir.join("checkpoint/model-3.bpk").is_file());
     let curves = image::open(dir.join("curves.png")).expect("curves.png is an image");
     assert_eq!((curves.width(), curves.height()), (1200, 520));
     assert_eq!(
@@ -142,7 +182,7 @@ fn evaluate_reproduces_the_reported_accuracy_and_writes_its_files() {
     assert!(png.starts_with(b"\x89PNG"), "confusion.png is not a PNG");
 
     // A single per-epoch checkpoint of the same run: the last one is the final model.
-    let checkpoint = dir.join("checkpoint/model-2.bpk");
+    let checkpoint = dir.join("checkpoint/model-3.bpk");
     let output = lstm_mnist(&["evaluate", "--checkpoint", checkpoint.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&output.stdout).starts_with(&expected_line));
     assert!(dir.join("checkpoint/evaluation.json").is_file());

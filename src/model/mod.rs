@@ -1,6 +1,7 @@
 //! The classifier: a recurrent layer reads the image row by row, a linear head classifies its
 //! last hidden state.
 
+pub mod fused_lstm;
 mod init;
 pub mod summary;
 
@@ -15,6 +16,7 @@ use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use crate::config::{Cell, ModelConfig};
 use crate::data::{MnistBatch, NUM_CLASSES};
 
+pub use fused_lstm::LstmKernel;
 pub use init::KerasInit;
 
 /// Each image row is one timestep of `ROW_FEATURES` pixels.
@@ -33,6 +35,9 @@ pub enum RecurrentLayer {
 pub struct DigitClassifier {
     pub recurrent: RecurrentLayer,
     pub head: Linear,
+    /// How an LSTM layer runs; not a parameter, so checkpoints do not record it.
+    #[module(skip)]
+    pub lstm_kernel: LstmKernel,
 }
 
 impl DigitClassifier {
@@ -80,12 +85,28 @@ impl DigitClassifier {
         };
         let mut head = LinearConfig::new(hidden, NUM_CLASSES).init(device);
         init.dense(&mut head, device);
-        Self { recurrent, head }
+        Self {
+            recurrent,
+            head,
+            lstm_kernel: LstmKernel::default(),
+        }
+    }
+
+    pub fn with_lstm_kernel(mut self, kernel: LstmKernel) -> Self {
+        self.lstm_kernel = kernel;
+        self
     }
 
     /// Class logits `[batch, 10]` for images `[batch, rows, 28]`.
     pub fn forward(&self, images: Tensor<3>) -> Tensor<2> {
         let last_hidden = match &self.recurrent {
+            RecurrentLayer::Lstm(lstm)
+                if self.lstm_kernel == LstmKernel::Fused && fused_lstm::applies(lstm, &images) =>
+            {
+                let outputs = fused_lstm::forward(lstm, images);
+                let [_, steps, _] = outputs.dims();
+                outputs.slice(s![.., steps - 1, ..]).squeeze_dim(1)
+            }
             RecurrentLayer::Lstm(lstm) => lstm.forward(images, None).1.hidden,
             RecurrentLayer::Rnn(rnn) => rnn.forward(images, None).1.hidden,
             RecurrentLayer::Gru(gru) => {

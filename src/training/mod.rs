@@ -21,9 +21,10 @@ use crate::backend::Backend;
 use crate::config::{ExperimentConfig, OptimizerKind};
 use crate::data::{MnistData, MnistLoader, download};
 use crate::error::{Error, Result};
-use crate::evaluation::{Evaluation, evaluate, percent};
+use crate::evaluation::{EVAL_BATCH, Evaluation, evaluate, percent};
 use crate::fsutil::{remove_stale_temp_files, write_atomic};
-use crate::model::DigitClassifier;
+use crate::machine;
+use crate::model::{DigitClassifier, LstmKernel};
 use crate::plots::{Curve, curves_png};
 use checkpoint::{AtomicFileCheckpointer, last_complete_epoch};
 use epoch_log::{EpochLog, read_metrics};
@@ -41,6 +42,8 @@ pub const CURVES_FILE: &str = "curves.png";
 pub struct TrainRequest {
     pub config: ExperimentConfig,
     pub backend: Backend,
+    /// Which LSTM implementation trains (flex only; see `LstmKernel`).
+    pub lstm: LstmKernel,
     pub data_dir: Option<PathBuf>,
     pub artifacts: PathBuf,
     /// Continue the run in `artifacts/<name>` from its last complete checkpoint.
@@ -67,6 +70,9 @@ pub struct RunReport {
     pub test_accuracy: f64,
     pub test_loss: f64,
     pub epoch_seconds: Vec<f64>,
+    /// The CPU it trained on (see `machine::describe`); empty in reports from before it was kept.
+    #[serde(default)]
+    pub machine: String,
 }
 
 impl TrainRequest {
@@ -111,13 +117,22 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
     let test = data
         .test
         .first(config.data.test_samples.unwrap_or(usize::MAX));
-    let (train_set, valid_set) = train_all.split_validation(config.training.validation_split);
+    let (train_set, held_out) = train_all.split_validation(config.training.validation_split);
+    let validation_samples = held_out.len();
+    // Without a held-out split, the curves track the test set each epoch, as the seed's Keras
+    // script does with `validation_data=(x_test, y_test)`; training never sees it.
+    let valid_set = if held_out.is_empty() {
+        test.clone()
+    } else {
+        held_out
+    };
 
     device.seed(config.seed);
     let train_device = device.clone().autodiff();
     write_atomic(&run_dir.join(CONFIG_FILE), config.to_toml().as_bytes())?;
 
-    let model = DigitClassifier::new(&config.model, config.seed, &train_device);
+    let model = DigitClassifier::new(&config.model, config.seed, &train_device)
+        .with_lstm_kernel(request.lstm);
     let parameters = model.num_params();
     let optimizer = match config.optimizer.kind {
         OptimizerKind::Sgd => SgdConfig::new()
@@ -136,7 +151,8 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
     let train_loader = MnistLoader::new(train_set.clone(), batch_size, train_device.clone())
         .shuffled(config.seed)
         .resuming_after(completed_epochs.unwrap_or(0));
-    let valid_loader = MnistLoader::new(valid_set.clone(), batch_size, device.clone());
+    // Validation batches only cost memory, and large ones use the cores better.
+    let valid_loader = MnistLoader::new(valid_set.clone(), EVAL_BATCH, device.clone());
 
     let mut training =
         SupervisedTraining::new(&run_dir, Arc::new(train_loader), Arc::new(valid_loader))
@@ -194,11 +210,12 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
         parameters,
         backend: request.backend.to_string(),
         train_samples: train_set.len(),
-        validation_samples: valid_set.len(),
+        validation_samples,
         test_samples: test.len(),
         test_accuracy: accuracy,
         test_loss: loss,
         epoch_seconds: rows.iter().map(|row| row.seconds).collect(),
+        machine: machine::describe(),
     };
     write_report(&run_dir.join(REPORT_FILE), &report)?;
     let curve = Curve {

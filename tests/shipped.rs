@@ -1,0 +1,117 @@
+//! The trained models shipped under artifacts/: one per config, complete, loadable, scoring
+//! what their report.json says, and the README's results table made from those reports.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use lstm_mnist::config::{Dataset, ExperimentConfig};
+use lstm_mnist::data::{MnistData, download};
+use lstm_mnist::evaluation::evaluate;
+use lstm_mnist::inference::load_checkpoint;
+use lstm_mnist::results;
+use lstm_mnist::training::read_report;
+
+const SHIPPED_FILES: [&str; 7] = [
+    "config.toml",
+    "model.bpk",
+    "metrics.csv",
+    "report.json",
+    "evaluation.json",
+    "curves.png",
+    "confusion.png",
+];
+
+/// Every config in configs/ with its run directory under artifacts/.
+fn shipped_runs() -> Vec<(ExperimentConfig, PathBuf)> {
+    let mut configs: Vec<PathBuf> = std::fs::read_dir("configs")
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    configs.sort();
+    configs
+        .iter()
+        .map(|path| {
+            let config = ExperimentConfig::load(path).unwrap();
+            let run = Path::new("artifacts").join(&config.name);
+            (config, run)
+        })
+        .collect()
+}
+
+#[test]
+fn every_config_has_a_complete_shipped_run() {
+    let runs = shipped_runs();
+    assert_eq!(runs.len(), 6);
+    for (config, run) in runs {
+        for file in SHIPPED_FILES {
+            assert!(run.join(file).is_file(), "{} lacks {file}", run.display());
+        }
+        // Shipped exactly as configured: the config in the run is the one in configs/.
+        assert_eq!(
+            ExperimentConfig::load(&run.join("config.toml")).unwrap(),
+            config
+        );
+        let report = read_report(&run.join("report.json")).unwrap();
+        assert_eq!(report.epochs, config.training.epochs, "{}", config.name);
+        assert_eq!(report.test_samples, 10_000, "{}", config.name);
+    }
+}
+
+#[test]
+fn every_shipped_model_scores_what_its_report_says() {
+    let device = Device::flex();
+    for (config, run) in shipped_runs() {
+        let report = read_report(&run.join("report.json")).unwrap();
+        let loaded = load_checkpoint(&run, &device).unwrap();
+        let data_dir = match config.data.dataset {
+            Dataset::Mnist => common::mnist_dir(),
+            Dataset::FashionMnist => {
+                download::resolve_data_dir(config.data.dataset.source(), None).unwrap()
+            }
+        };
+        let test = MnistData::load_test(&data_dir).unwrap();
+        let evaluation = evaluate(&loaded.model, &test, &device);
+        println!(
+            "{}: {:.4} (report {:.4})",
+            config.name, evaluation.accuracy, report.test_accuracy
+        );
+        assert_eq!(evaluation.images, 10_000);
+        // Another CPU may round differently (AVX2 against AVX-512 kernels, say): allow a few
+        // of the 10,000 images to fall the other way.
+        assert!(
+            (evaluation.accuracy - report.test_accuracy).abs() <= 0.0005,
+            "{}: accuracy {} vs report {}",
+            config.name,
+            evaluation.accuracy,
+            report.test_accuracy
+        );
+        assert!(
+            (evaluation.loss - report.test_loss).abs() < 1e-3,
+            "{}: loss {} vs report {}",
+            config.name,
+            evaluation.loss,
+            report.test_loss
+        );
+    }
+}
+
+#[test]
+fn the_readme_results_table_is_the_one_the_reports_make() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let start = "<!-- results:start (lstm-mnist results) -->\n";
+    let end = "<!-- results:end -->";
+    let from = readme.find(start).expect("README has the results block") + start.len();
+    let to = from + readme[from..].find(end).expect("the block ends");
+    let table = results::table(Path::new("artifacts")).unwrap();
+    assert_eq!(
+        &readme[from..to],
+        table,
+        "README's results table is stale: paste `lstm-mnist results` into it"
+    );
+    // One row per shipped run, each with a real accuracy.
+    assert_eq!(table.lines().count(), 2 + 6);
+    assert!(!table.contains("NaN"));
+}
