@@ -2,11 +2,9 @@
 //!
 //! Stock `burn::nn::Lstm` builds ~20 small tensor ops per timestep, and on a CPU the time goes
 //! to per-op overhead, allocation and autodiff bookkeeping rather than to the matrix products.
-//! Here the whole sequence is one backend-extension op: one GEMM for every timestep's input
-//! projection, one recurrent GEMM per step with the four gates side by side, the gate math in a
-//! single pass over memory, and a hand-written backward (backpropagation through time) whose
-//! weight gradients are single GEMMs over all timesteps. It reads the same parameters as
-//! `nn::Lstm`, so checkpoints do not care which path trained them.
+//! Here the whole sequence is one backend-extension op (the arithmetic is in `kernel`) with a
+//! hand-written backward, backpropagation through time, registered for `Autodiff<Flex>`. It
+//! reads the same parameters as `nn::Lstm`, so checkpoints do not care which path trained them.
 
 mod kernel;
 
@@ -23,7 +21,7 @@ use burn::nn::activation::Activation;
 use burn::nn::{GateController, Linear, Lstm};
 use burn::tensor::{DType, Tensor, TensorData};
 
-pub use kernel::LstmDims;
+use kernel::LstmDims;
 
 /// Which implementation runs an LSTM layer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
