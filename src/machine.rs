@@ -10,15 +10,26 @@ pub fn describe() -> String {
             Some(line.split_once(':')?.1.trim().to_string())
         })
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    let simd = if cfg!(target_arch = "x86_64") && std::arch::is_x86_feature_detected!("avx512f") {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{model}{}, {threads} threads", simd_level())
+}
+
+/// The widest x86 vector extension the fused LSTM and gemm can use here.
+#[cfg(target_arch = "x86_64")]
+fn simd_level() -> &'static str {
+    if std::arch::is_x86_feature_detected!("avx512f") {
         " (AVX-512)"
-    } else if cfg!(target_arch = "x86_64") && std::arch::is_x86_feature_detected!("avx2") {
+    } else if std::arch::is_x86_feature_detected!("avx2") {
         " (AVX2)"
     } else {
         ""
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    format!("{model}{simd}, {threads} threads")
+    }
+}
+
+// `is_x86_feature_detected!` exists only on x86: other CPUs are named by their model alone.
+#[cfg(not(target_arch = "x86_64"))]
+fn simd_level() -> &'static str {
+    ""
 }
 
 /// The process's peak resident memory (Linux `VmHWM`); 0 where it cannot be read.
