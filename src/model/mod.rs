@@ -103,17 +103,11 @@ impl DigitClassifier {
             RecurrentLayer::Lstm(lstm)
                 if self.lstm_kernel == LstmKernel::Fused && fused_lstm::applies(lstm, &images) =>
             {
-                let outputs = fused_lstm::forward(lstm, images);
-                let [_, steps, _] = outputs.dims();
-                outputs.slice(s![.., steps - 1, ..]).squeeze_dim(1)
+                last_step(fused_lstm::forward(lstm, images))
             }
             RecurrentLayer::Lstm(lstm) => lstm.forward(images, None).1.hidden,
             RecurrentLayer::Rnn(rnn) => rnn.forward(images, None).1.hidden,
-            RecurrentLayer::Gru(gru) => {
-                let outputs = gru.forward(images, None);
-                let [_, steps, _] = outputs.dims();
-                outputs.slice(s![.., steps - 1, ..]).squeeze_dim(1)
-            }
+            RecurrentLayer::Gru(gru) => last_step(gru.forward(images, None)),
         };
         self.head.forward(last_hidden)
     }
@@ -125,6 +119,12 @@ impl DigitClassifier {
             .forward(logits.clone(), batch.targets.clone());
         ClassificationOutput::new(loss, logits, batch.targets)
     }
+}
+
+/// The last timestep `[batch, hidden]` of a sequence of hidden states `[batch, steps, hidden]`.
+fn last_step(outputs: Tensor<3>) -> Tensor<2> {
+    let [_, steps, _] = outputs.dims();
+    outputs.slice(s![.., steps - 1, ..]).squeeze_dim(1)
 }
 
 impl TrainStep for DigitClassifier {
