@@ -5,16 +5,21 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::backend::Backend;
-use crate::bench;
+use crate::commands::bench::BenchRequest;
+use crate::commands::evaluate::EvaluateRequest;
+use crate::commands::plot::PlotRequest;
+use crate::commands::predict::PredictRequest;
+use crate::commands::results::ResultsRequest;
+use crate::commands::summary::SummaryRequest;
+use crate::commands::{self, Request};
 use crate::config::{Cell, ExperimentConfig, OptimizerKind};
 use crate::error::{Error, Result};
-use crate::evaluation::evaluate_checkpoint;
-use crate::inference::{load_checkpoint, predict, read_digit_images};
-use crate::model::{DigitClassifier, LstmKernel};
-use crate::plots::{Curve, curves_png};
-use crate::results;
-use crate::training::epoch_log::read_metrics;
-use crate::training::{self, CONFIG_FILE, METRICS_FILE, TrainRequest};
+use crate::model::{LstmKernel, check_fits_in_memory};
+use crate::run_dir::{Naming, RunDir, check_name};
+use crate::training::{Destination, TrainRequest};
+
+/// Where runs go when `--artifacts` is not given.
+const DEFAULT_ARTIFACTS: &str = "artifacts";
 
 /// Train, evaluate and use recurrent MNIST classifiers (the Keras LSTM example, in Burn).
 ///
@@ -126,7 +131,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = Backend::Flex)]
     backend: Backend,
     /// LSTM implementation on flex: the fused op, or Burn's stock `nn::Lstm` (same parameters,
-    /// same results, ~3× slower; other backends always use the stock one).
+    /// same results, ~5× slower; other backends always use the stock one).
     #[arg(long, value_enum, default_value_t = LstmKernel::Fused)]
     lstm: LstmKernel,
     /// Override `training.epochs`.
@@ -157,17 +162,18 @@ pub struct TrainArgs {
     /// Without either, MNIST is downloaded once into the user's cache.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Root directory of the runs' artifacts.
-    #[arg(long, value_name = "DIR", default_value = "artifacts")]
-    artifacts: PathBuf,
-    /// Override `name`: the run is written to <artifacts>/<name>/.
+    /// Root directory of the runs' artifacts [default: artifacts].
+    #[arg(long, value_name = "DIR")]
+    artifacts: Option<PathBuf>,
+    /// Override `name`: the run is written to <artifacts>/<name>/, refused if that holds a run
+    /// (without --name, a taken name becomes <name>-2, <name>-3, ...).
     #[arg(long)]
     name: Option<String>,
     /// Continue the interrupted run in DIR (e.g. artifacts/lstm-sgd) from its last checkpoint,
     /// with its own config.toml (only --epochs, --backend, --lstm and --data-dir may be given).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "overwrite"])]
     resume: Option<PathBuf>,
-    /// Replace an earlier run of the same name instead of refusing.
+    /// Replace the earlier run of the same name (after checking everything else first).
     #[arg(long)]
     overwrite: bool,
 }
@@ -183,8 +189,8 @@ struct SummaryArgs {
 }
 
 impl TrainArgs {
-    /// Resolves the config file and the overrides into a validated request.
-    pub fn into_request(self) -> Result<TrainRequest> {
+    /// Resolves the config file and the overrides into a checked request.
+    fn into_request(self) -> Result<TrainRequest> {
         if let Some(run_dir) = &self.resume {
             return self.resume_request(run_dir);
         }
@@ -192,89 +198,96 @@ impl TrainArgs {
             Some(path) => ExperimentConfig::load(path)?,
             None => ExperimentConfig::default(),
         };
-        let overrides = |config: &mut ExperimentConfig| {
-            set(&mut config.name, self.name.clone());
-            set(&mut config.seed, self.seed);
-            set(&mut config.model.cell, self.cell);
-            set(&mut config.optimizer.kind, self.optimizer);
-            set(&mut config.optimizer.learning_rate, self.lr);
-            set(&mut config.training.epochs, self.epochs);
-            set(&mut config.training.batch_size, self.batch_size);
-            if self.train_samples.is_some() {
-                config.data.train_samples = self.train_samples;
+        self.apply_overrides(&mut config);
+        // Errors name where the bad value came from: the flag, or the config file.
+        let refuse = |message: String| match &self.config {
+            Some(path) if self.has_overrides() => {
+                Error::file(path, format!("with the command-line overrides, {message}"))
             }
-            if self.test_samples.is_some() {
-                config.data.test_samples = self.test_samples;
-            }
+            Some(path) => Error::file(path, message),
+            None => Error::msg(message),
         };
-        overrides(&mut config);
-        config.validate().map_err(|e| match &self.config {
-            Some(path) => Error::file(path, format!("with the command-line overrides, {e}")),
-            None => Error::msg(e),
-        })?;
+        if let Some(name) = &self.name {
+            check_name(name).map_err(|e| Error::msg(format!("--name: {e}")))?;
+        }
+        check_name(&config.name).map_err(|e| refuse(format!("invalid value for `name`: {e}")))?;
+        config.validate().map_err(refuse)?;
+        check_fits_in_memory(&config.model, config.training.batch_size).map_err(refuse)?;
+        let naming = match (self.overwrite, self.name.is_some()) {
+            (true, _) => Naming::Replace,
+            (false, true) => Naming::Exact,
+            (false, false) => Naming::NextFree,
+        };
         Ok(TrainRequest {
             config,
             backend: self.backend,
             lstm: self.lstm,
             data_dir: self.data_dir,
-            artifacts: self.artifacts,
-            resume: false,
-            overwrite: self.overwrite,
+            destination: Destination::New {
+                artifacts: self.artifacts.unwrap_or_else(|| DEFAULT_ARTIFACTS.into()),
+                naming,
+            },
         })
     }
 
-    fn resume_request(&self, run_dir: &Path) -> Result<TrainRequest> {
-        let changes_config = self.name.is_some()
+    fn apply_overrides(&self, config: &mut ExperimentConfig) {
+        set(&mut config.name, self.name.clone());
+        set(&mut config.seed, self.seed);
+        set(&mut config.model.cell, self.cell);
+        set(&mut config.optimizer.kind, self.optimizer);
+        set(&mut config.optimizer.learning_rate, self.lr);
+        set(&mut config.training.epochs, self.epochs);
+        set(&mut config.training.batch_size, self.batch_size);
+        if self.train_samples.is_some() {
+            config.data.train_samples = self.train_samples;
+        }
+        if self.test_samples.is_some() {
+            config.data.test_samples = self.test_samples;
+        }
+    }
+
+    /// Whether any flag overrides the config (the epochs included).
+    fn has_overrides(&self) -> bool {
+        self.changes_experiment() || self.epochs.is_some()
+    }
+
+    /// Whether any flag changes the experiment beyond its length: what a resumed run cannot take.
+    fn changes_experiment(&self) -> bool {
+        self.name.is_some()
             || self.seed.is_some()
             || self.cell.is_some()
             || self.optimizer.is_some()
             || self.lr.is_some()
             || self.batch_size.is_some()
             || self.train_samples.is_some()
-            || self.test_samples.is_some();
-        if changes_config {
+            || self.test_samples.is_some()
+    }
+
+    /// A resumed run keeps its own config; only the epochs may grow. Its directory is taken by
+    /// its full path, so `.` and relative paths name the run they are.
+    fn resume_request(&self, run_dir: &Path) -> Result<TrainRequest> {
+        if self.changes_experiment() || self.artifacts.is_some() {
             return Err(Error::msg(
                 "--resume continues a run with its own config.toml: only --epochs, --backend, \
                  --lstm and --data-dir may be given with it",
             ));
         }
-        let config_path = run_dir.join(CONFIG_FILE);
-        if !config_path.is_file() {
-            return Err(Error::file(
-                run_dir,
-                format!("not a run directory: it has no {CONFIG_FILE}"),
-            ));
-        }
-        let mut config = ExperimentConfig::load(&config_path)?;
+        let full_path = std::fs::canonicalize(run_dir)
+            .map_err(|_| Error::file(run_dir, "no such run directory"))?;
+        let run = RunDir::open(&full_path)?;
+        let mut config = run.read_config()?;
         set(&mut config.training.epochs, self.epochs);
         config
             .validate()
-            .map_err(|e| Error::file(&config_path, e))?;
-        let name = run_dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        config.name = name.to_string();
+            .map_err(|e| Error::file(run.config_path(), e))?;
+        config.name = run.name().to_string();
         Ok(TrainRequest {
             config,
             backend: self.backend,
             lstm: self.lstm,
             data_dir: self.data_dir.clone(),
-            artifacts: run_dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
-            resume: true,
-            overwrite: false,
+            destination: Destination::Resume(run),
         })
-    }
-}
-
-/// Prints `text`; a reader that went away (`| head`) is not an error.
-fn write_stdout(text: &str) -> Result<()> {
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::msg(format!("cannot write to standard output: {e}")))
-        }
-        _ => Ok(()),
     }
 }
 
@@ -305,72 +318,49 @@ pub fn run() -> Result<()> {
         Err(error) if !error.use_stderr() => error.exit(), // --help, --version
         Err(error) => return Err(Error::msg(usage_error(&error))),
     };
-    match cli.command {
-        None => training::train(&cli.train.into_request()?).map(drop),
-        Some(Command::Train(args)) => training::train(&args.into_request()?).map(drop),
-        Some(Command::Evaluate(args)) => {
-            let evaluation =
-                evaluate_checkpoint(&args.checkpoint, args.backend, args.data_dir.as_deref())?;
-            write_stdout(&evaluation.table())
-        }
-        Some(Command::Predict(args)) => {
-            let device = args.backend.device()?;
-            let loaded = load_checkpoint(&args.checkpoint, &device)?;
-            let mut images = Vec::new();
-            for path in &args.images {
-                images.extend(read_digit_images(path)?);
+    commands::run(cli.into_request()?)
+}
+
+impl Cli {
+    /// The one place flags become a typed request.
+    fn into_request(self) -> Result<Request> {
+        Ok(match self.command {
+            None => Request::Train(self.train.into_request()?),
+            Some(Command::Train(args)) => Request::Train(args.into_request()?),
+            Some(Command::Evaluate(args)) => Request::Evaluate(EvaluateRequest {
+                model: args.checkpoint,
+                backend: args.backend,
+                data_dir: args.data_dir,
+            }),
+            Some(Command::Predict(args)) => Request::Predict(PredictRequest {
+                model: args.checkpoint,
+                images: args.images,
+                top: args.top as usize,
+                json: args.json,
+                backend: args.backend,
+            }),
+            Some(Command::Bench(args)) => Request::Bench(BenchRequest {
+                backend: args.backend,
+                cell: args.cell,
+                lstm: args.lstm,
+                batches: args.batches as usize,
+                json: args.json,
+            }),
+            Some(Command::Results(args)) => Request::Results(ResultsRequest {
+                artifacts: args.artifacts,
+            }),
+            Some(Command::Plot(args)) => Request::Plot(PlotRequest {
+                runs: args.runs,
+                output: args.output,
+            }),
+            Some(Command::Summary(args)) => {
+                let mut config = match &args.config {
+                    Some(path) => ExperimentConfig::load(path)?,
+                    None => ExperimentConfig::default(),
+                };
+                set(&mut config.model.cell, args.cell);
+                Request::Summary(SummaryRequest { config })
             }
-            let class_names = loaded.config.data.dataset.source().class_names;
-            let predictions = predict(
-                &loaded.model,
-                &images,
-                args.top as usize,
-                class_names,
-                &device,
-            );
-            let text = if args.json {
-                serde_json::to_string_pretty(&predictions).expect("predictions serialise") + "\n"
-            } else {
-                predictions.iter().map(|p| p.line() + "\n").collect()
-            };
-            write_stdout(&text)
-        }
-        Some(Command::Bench(args)) => {
-            let report = bench::run(args.backend, args.cell, args.lstm, args.batches as usize)?;
-            if args.json {
-                write_stdout(&(serde_json::to_string(&report).expect("a report serialises") + "\n"))
-            } else {
-                write_stdout(&report.table())
-            }
-        }
-        Some(Command::Results(args)) => write_stdout(&results::table(&args.artifacts)?),
-        Some(Command::Plot(args)) => {
-            let runs = args
-                .runs
-                .iter()
-                .map(|run| {
-                    let name = run.file_name().map(|n| n.to_string_lossy().to_string());
-                    Ok((
-                        name.unwrap_or_default(),
-                        read_metrics(&run.join(METRICS_FILE))?,
-                    ))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let curves: Vec<Curve> = runs
-                .iter()
-                .map(|(name, epochs)| Curve { name, epochs })
-                .collect();
-            curves_png(&args.output, &curves, "learning curves")?;
-            write_stdout(&format!("wrote {}\n", args.output.display()))
-        }
-        Some(Command::Summary(args)) => {
-            let mut config = match &args.config {
-                Some(path) => ExperimentConfig::load(path)?,
-                None => ExperimentConfig::default(),
-            };
-            set(&mut config.model.cell, args.cell);
-            let model = DigitClassifier::new(&config.model, config.seed, &Backend::Flex.device()?);
-            write_stdout(&model.summary(&config.name))
-        }
+        })
     }
 }

@@ -9,12 +9,21 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::fsutil::read_text_bounded;
+
+/// Upper bounds that no sensible experiment reaches; past them a typo would exhaust memory or
+/// run for days before saying anything. (What fits this machine's memory is checked too, by
+/// `model::check_fits_in_memory`.)
+pub const MAX_HIDDEN: usize = 4096;
+pub const MAX_BATCH_SIZE: usize = 60_000;
+/// A config is a few hundred bytes; a file this large is not one (or is `/dev/zero`).
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// A complete, validated experiment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentConfig {
-    /// Directory name of the run under the artifacts root.
+    /// Directory name of the run under the artifacts root (checked by `run_dir::check_name`).
     pub name: String,
     #[serde(default = "default_seed")]
     pub seed: u64,
@@ -167,8 +176,7 @@ impl fmt::Display for OptimizerKind {
 impl ExperimentConfig {
     /// Reads and validates a config file; errors name the file and the offending key.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::file(path, format!("cannot read config: {e}")))?;
+        let text = read_text_bounded(path, MAX_CONFIG_BYTES, "a config")?;
         Self::parse(&text).map_err(|msg| Error::file(path, msg))
     }
 
@@ -182,11 +190,8 @@ impl ExperimentConfig {
     /// Checks the values that the types alone cannot: the message names the key.
     pub fn validate(&self) -> std::result::Result<(), String> {
         let invalid = |key: &str, why: &str| Err(format!("invalid value for `{key}`: {why}"));
-        if self.name.trim().is_empty() || self.name.contains(['/', '\\']) || self.name == ".." {
-            return invalid("name", "must be a plain directory name");
-        }
-        if self.model.hidden == 0 {
-            return invalid("model.hidden", "must be at least 1");
+        if !(1..=MAX_HIDDEN).contains(&self.model.hidden) {
+            return invalid("model.hidden", &format!("must be from 1 to {MAX_HIDDEN}"));
         }
         let lr = self.optimizer.learning_rate;
         if !(lr.is_finite() && lr > 0.0) {
@@ -204,6 +209,12 @@ impl ExperimentConfig {
         }
         if self.training.batch_size == 0 {
             return invalid("training.batch_size", "must be at least 1");
+        }
+        if self.training.batch_size > MAX_BATCH_SIZE {
+            return invalid(
+                "training.batch_size",
+                &format!("must be at most {MAX_BATCH_SIZE} (the size of the training set)"),
+            );
         }
         if self.data.train_samples == Some(0) {
             return invalid("data.train_samples", "must be at least 1");

@@ -1,20 +1,10 @@
 //! Scoring a model on labelled images: accuracy, loss, per-class accuracy, confusion matrix.
 
-use std::path::Path;
-
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::Backend;
-use crate::data::{Examples, MnistBatch, MnistData, NUM_CLASSES, download};
-use crate::error::Result;
-use crate::fsutil::write_atomic;
-use crate::inference::load_checkpoint;
-use crate::model::DigitClassifier;
-use crate::plots::confusion_png;
-
-/// Images per forward pass when scoring; large batches amortise per-op overhead.
-pub const EVAL_BATCH: usize = 1000;
+use crate::data::{Examples, MnistBatch, NUM_CLASSES};
+use crate::model::{DigitClassifier, INFERENCE_BATCH};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
@@ -33,7 +23,7 @@ pub fn evaluate(model: &DigitClassifier, examples: &Examples, device: &Device) -
     let mut confusion = vec![vec![0usize; NUM_CLASSES]; NUM_CLASSES];
     let mut loss_sum = 0.0;
     let indices: Vec<usize> = (0..examples.len()).collect();
-    for chunk in indices.chunks(EVAL_BATCH) {
+    for chunk in indices.chunks(INFERENCE_BATCH) {
         let batch = MnistBatch::from_examples(examples, chunk, device);
         let output = model.forward_classification(batch);
         loss_sum += output.loss.into_scalar::<f64>() * chunk.len() as f64;
@@ -104,48 +94,4 @@ impl Evaluation {
         }
         out
     }
-}
-
-/// What `evaluation.json` holds: the scores and which model they belong to.
-#[derive(Debug, Serialize)]
-pub struct EvaluationFile<'a> {
-    pub model: String,
-    pub backend: String,
-    #[serde(flatten)]
-    pub evaluation: &'a Evaluation,
-}
-
-/// Scores a run's model (or one checkpoint) on the test images the run was evaluated on and
-/// writes `evaluation.json` and `confusion.png` beside the model.
-pub fn evaluate_checkpoint(
-    checkpoint: &Path,
-    backend: Backend,
-    data_dir: Option<&Path>,
-) -> Result<Evaluation> {
-    let device = backend.device()?;
-    let loaded = load_checkpoint(checkpoint, &device)?;
-    let data_dir = download::resolve_data_dir(loaded.config.data.dataset.source(), data_dir)?;
-    let test = MnistData::load_test(&data_dir)?
-        .first(loaded.config.data.test_samples.unwrap_or(usize::MAX));
-    let evaluation = evaluate(&loaded.model, &test, &device);
-
-    let out_dir = loaded.model_path.parent().unwrap_or(Path::new("."));
-    let file = EvaluationFile {
-        model: loaded.model_path.display().to_string(),
-        backend: backend.to_string(),
-        evaluation: &evaluation,
-    };
-    let json = serde_json::to_string_pretty(&file).expect("an evaluation always serialises");
-    write_atomic(&out_dir.join("evaluation.json"), json.as_bytes())?;
-    let title = format!(
-        "{}: test accuracy {}",
-        loaded.config.name,
-        percent(evaluation.accuracy)
-    );
-    confusion_png(
-        &out_dir.join("confusion.png"),
-        &evaluation.confusion,
-        &title,
-    )?;
-    Ok(evaluation)
 }

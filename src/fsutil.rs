@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-const TEMP_PREFIX: &str = ".tmp-";
+pub const TEMP_PREFIX: &str = ".tmp-";
 
 /// Deletes the temporary files a killed process left in `dir` (never a finished file).
 pub fn remove_stale_temp_files(dir: &Path) {
@@ -45,4 +45,43 @@ pub fn new_temp_file(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
         builder.permissions(std::fs::Permissions::from_mode(0o644));
     }
     builder.tempfile_in(dir)
+}
+
+/// Reads at most `limit` bytes of `path`; a longer file (or an endless one, like `/dev/zero`)
+/// is an error naming it rather than a read that never ends. `what` names the file's role.
+pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let fail = |e: std::io::Error| Error::file(path, format!("cannot read {what}: {e}"));
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(fail)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::file(
+            path,
+            format!("too large for {what}: more than {}", describe_bytes(limit)),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// [`read_bounded`], as UTF-8 text.
+pub fn read_text_bounded(path: &Path, limit: u64, what: &str) -> Result<String> {
+    String::from_utf8(read_bounded(path, limit, what)?)
+        .map_err(|_| Error::file(path, format!("cannot read {what}: not UTF-8 text")))
+}
+
+/// `1048576` -> `1 MiB`.
+pub fn describe_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value.fract() == 0.0 {
+        format!("{value} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }

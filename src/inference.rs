@@ -1,118 +1,17 @@
-//! Using trained models: loading a run's checkpoint, and classifying people's own images.
+//! Using trained models on people's own images: reading them (pictures or IDX files, a batch
+//! at a time), turning them into MNIST-style inputs, and classifying them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use burn::module::Module;
-use burn::store::ModuleRecord;
 use burn::tensor::{Device, Tensor, TensorData, activation::softmax};
 use image::{GrayImage, Luma, imageops};
 use serde::Serialize;
 
-use crate::config::{Cell, ExperimentConfig};
-use crate::data::{NUM_CLASSES, idx};
+use crate::data::NUM_CLASSES;
+use crate::data::idx::IdxImageStream;
 use crate::error::{Error, Result};
-use crate::evaluation::EVAL_BATCH;
-use crate::model::DigitClassifier;
-use crate::training::{CHECKPOINT_DIR, CONFIG_FILE, MODEL_FILE};
-
-/// A model loaded from a run, with where it came from.
-pub struct LoadedModel {
-    pub config: ExperimentConfig,
-    pub model: DigitClassifier,
-    /// The weights file that was loaded.
-    pub model_path: PathBuf,
-    /// The run directory (where `config.toml` lives).
-    pub run_dir: PathBuf,
-}
-
-/// Loads `artifacts/<name>` (its `model.bpk`) or a single `checkpoint/model-N.bpk` of a run,
-/// with the architecture from the run's `config.toml`.
-pub fn load_checkpoint(path: &Path, device: &Device) -> Result<LoadedModel> {
-    let (run_dir, model_path) = if path.is_dir() {
-        (path.to_path_buf(), path.join(MODEL_FILE))
-    } else if path.is_file() {
-        let parent = path.parent().unwrap_or(Path::new("."));
-        let run_dir = if parent.file_name().is_some_and(|n| n == CHECKPOINT_DIR) {
-            parent.parent().unwrap_or(Path::new("."))
-        } else {
-            parent
-        };
-        (run_dir.to_path_buf(), path.to_path_buf())
-    } else {
-        return Err(Error::file(
-            path,
-            "no such run directory or checkpoint file",
-        ));
-    };
-    let config_path = run_dir.join(CONFIG_FILE);
-    if !config_path.is_file() {
-        return Err(Error::file(
-            &run_dir,
-            format!("not a run directory: it has no {CONFIG_FILE}"),
-        ));
-    }
-    let config = ExperimentConfig::load(&config_path)?;
-    if !model_path.is_file() {
-        return Err(Error::file(
-            &model_path,
-            "missing: the run has no final model (did it finish?)",
-        ));
-    }
-    let record = ModuleRecord::load(&model_path).map_err(|e| {
-        Error::file(
-            &model_path,
-            format!("not a readable Burn model (burnpack) file: {e}"),
-        )
-    })?;
-    let model = DigitClassifier::new(&config.model, config.seed, device)
-        .try_load_record(record)
-        .map_err(|e| {
-            // Only a file that does not fit is read a second time, to say what it holds.
-            let expected = (config.model.cell, config.model.hidden);
-            let message = match architecture_of(&model_path) {
-                Some(found) if found != expected => format!(
-                    "holds a {} model with hidden size {}, but {} says {} with hidden size {}",
-                    found.0,
-                    found.1,
-                    config_path.display(),
-                    expected.0,
-                    expected.1
-                ),
-                _ => format!("does not fit {}: {e}", config_path.display()),
-            };
-            Error::file(&model_path, message)
-        })?;
-    Ok(LoadedModel {
-        config,
-        model,
-        model_path,
-        run_dir,
-    })
-}
-
-/// The cell and hidden size a saved classifier was built with, read from its tensor names and
-/// the head's shape; `None` when the file is not one of ours.
-fn architecture_of(path: &Path) -> Option<(Cell, usize)> {
-    let tensors = burn_pack::Reader::from_file(path)
-        .ok()?
-        .into_tensors()
-        .ok()?;
-    let mut cell = None;
-    let mut hidden = None;
-    for tensor in tensors {
-        let (name, _, shape, _, _) = tensor.into_parts().ok()?;
-        if name == "head.weight" {
-            hidden = shape.iter().next().copied();
-        }
-        cell = cell.or(match name.split('.').nth(1) {
-            Some("Lstm") => Some(Cell::Lstm),
-            Some("Gru") => Some(Cell::Gru),
-            Some("Rnn") => Some(Cell::Rnn),
-            _ => None,
-        });
-    }
-    Some((cell?, hidden?))
-}
+use crate::fsutil::read_bounded;
+use crate::model::{DigitClassifier, INFERENCE_BATCH};
 
 /// Side of the MNIST canvas, and of the box its digits are fitted into.
 const CANVAS: u32 = 28;
@@ -126,41 +25,76 @@ pub struct DigitImage {
     pub pixels: Vec<f32>,
 }
 
-/// Reads an image file (PNG, JPEG, ...) or an IDX image file (every image in it).
-pub fn read_digit_images(path: &Path) -> Result<Vec<DigitImage>> {
-    if path.is_dir() {
-        return Err(Error::file(path, "is a directory, not an image"));
+/// Pictures larger than this are not digit drawings (and could exhaust memory when decoded).
+pub const MAX_PICTURE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The digits of one input file, a batch at a time: a picture (PNG, JPEG, ...) is one digit,
+/// an IDX image file holds many.
+pub enum DigitSource {
+    Picture(Option<DigitImage>),
+    Idx {
+        stream: IdxImageStream,
+        name: String,
+    },
+}
+
+impl DigitSource {
+    pub fn open(path: &Path) -> Result<Self> {
+        if path.is_dir() {
+            return Err(Error::file(path, "is a directory, not an image"));
+        }
+        if let Some(stream) = IdxImageStream::open(path)? {
+            let name = path.display().to_string();
+            return Ok(Self::Idx { stream, name });
+        }
+        let bytes = read_bounded(path, MAX_PICTURE_BYTES, "an image")?;
+        if bytes.is_empty() {
+            return Err(Error::file(path, "is empty"));
+        }
+        let gray = image::load_from_memory(&bytes)
+            .map_err(|e| Error::file(path, format!("not a readable image: {e}")))?
+            .to_luma8();
+        Ok(Self::Picture(Some(DigitImage {
+            name: path.display().to_string(),
+            pixels: mnist_style(&gray).map_err(|e| Error::file(path, e))?,
+        })))
     }
-    let bytes = idx::read_maybe_gzip(path)?;
-    if bytes.is_empty() {
-        return Err(Error::file(path, "is empty"));
+
+    /// The next batch of digits (at most one inference batch); empty once all are read.
+    pub fn next_batch(&mut self) -> Result<Vec<DigitImage>> {
+        match self {
+            Self::Picture(picture) => Ok(picture.take().into_iter().collect()),
+            Self::Idx { stream, name } => {
+                let first = stream.images_read();
+                let (rows, cols) = (stream.rows as u32, stream.cols as u32);
+                stream
+                    .next_batch(INFERENCE_BATCH)?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(offset, pixels)| {
+                        let index = first + offset;
+                        Ok(DigitImage {
+                            name: format!("{name}[{index}]"),
+                            pixels: idx_input(pixels, rows, cols)
+                                .map_err(|e| Error::msg(format!("{name}: image {index}: {e}")))?,
+                        })
+                    })
+                    .collect()
+            }
+        }
     }
-    if bytes.starts_with(&[0, 0, 8, 3]) {
-        let images = idx::parse_images(path, &bytes)?;
-        let size = images.rows * images.cols;
-        return (0..images.count)
-            .map(|i| {
-                let gray = GrayImage::from_raw(
-                    images.cols as u32,
-                    images.rows as u32,
-                    images.pixels[i * size..(i + 1) * size].to_vec(),
-                )
-                .expect("the IDX image has rows x cols pixels");
-                Ok(DigitImage {
-                    name: format!("{}[{i}]", path.display()),
-                    pixels: mnist_style(&gray)
-                        .map_err(|e| Error::file(path, format!("image {i}: {e}")))?,
-                })
-            })
-            .collect();
+}
+
+/// The model input of an IDX image: one of the dataset's format (28x28, already centred as
+/// the dataset made it) goes in as it is, exactly as in training and `evaluate`; any other
+/// size is converted like a picture.
+fn idx_input(pixels: Vec<u8>, rows: u32, cols: u32) -> std::result::Result<Vec<f32>, String> {
+    if (rows, cols) == (CANVAS, CANVAS) {
+        return Ok(pixels.into_iter().map(|p| f32::from(p) / 255.0).collect());
     }
-    let gray = image::load_from_memory(&bytes)
-        .map_err(|e| Error::file(path, format!("not a readable image: {e}")))?
-        .to_luma8();
-    Ok(vec![DigitImage {
-        name: path.display().to_string(),
-        pixels: mnist_style(&gray).map_err(|e| Error::file(path, e))?,
-    }])
+    let gray =
+        GrayImage::from_raw(cols, rows, pixels).expect("the IDX image has rows x cols pixels");
+    mnist_style(&gray)
 }
 
 /// Converts a grayscale picture the way MNIST was made: white digit on black (inverted when
@@ -256,7 +190,7 @@ pub fn predict(
 ) -> Vec<Prediction> {
     let side = CANVAS as usize;
     let probabilities: Vec<f32> = images
-        .chunks(EVAL_BATCH)
+        .chunks(INFERENCE_BATCH)
         .flat_map(|chunk| {
             let pixels: Vec<f32> = chunk
                 .iter()

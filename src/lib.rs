@@ -1,8 +1,11 @@
 //! lstm-mnist: train, evaluate and serve recurrent MNIST digit classifiers with Burn.
+//!
+//! Dependencies run one way: `config`, `data`, `model` → `run_dir` → `training`,
+//! `evaluation`, `inference` (and `plots`) → `commands` → `cli`.
 
 pub mod backend;
-pub mod bench;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod data;
 pub mod error;
@@ -12,5 +15,5 @@ pub mod inference;
 pub mod machine;
 pub mod model;
 pub mod plots;
-pub mod results;
+pub mod run_dir;
 pub mod training;

@@ -43,3 +43,11 @@ pub fn peak_rss_mib() -> f64 {
         })
         .unwrap_or(0.0)
 }
+
+/// The machine's physical memory (Linux `MemTotal`); `None` where it cannot be read.
+pub fn total_memory_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}

@@ -8,7 +8,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
-use crate::training::epoch_log::EpochMetrics;
+use crate::run_dir::EpochMetrics;
 
 /// Bitmap backends draw text with a font we ship, so plots look the same on every machine.
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");

@@ -4,9 +4,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::{gzip, idx_images, idx_labels, write_tiny_dataset};
+use common::{gzip, idx_images, idx_labels, one_line_error_problem, write_tiny_dataset};
 
 struct Outcome {
     case: &'static str,
@@ -15,31 +15,17 @@ struct Outcome {
 
 /// Runs the binary and judges its output; `expected` must all appear in the message.
 fn run(case: &'static str, command: &mut Command, expected: &[&str]) -> Outcome {
-    let output: Output = command.output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    eprintln!("{case}: {}", stderr.trim_end());
-    let problem = if output.status.success() {
-        Some("exited 0".to_string())
-    } else if stderr.trim_end().lines().count() != 1 {
-        Some(format!("not one line: {stderr}"))
-    } else if stderr.contains("panicked")
-        || stderr.contains("backtrace")
-        || stderr.contains("internal failure")
-    {
-        Some(format!("panicked: {stderr}"))
-    } else {
-        expected
-            .iter()
-            .find(|part| !stderr.contains(*part))
-            .map(|part| format!("`{part}` missing from: {stderr}"))
-    };
+    let output = command.output().unwrap();
+    eprintln!(
+        "{case}: {}",
+        String::from_utf8_lossy(&output.stderr).trim_end()
+    );
+    let problem = one_line_error_problem(&output, expected);
     Outcome { case, problem }
 }
 
 fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lstm-mnist"));
-    command.env_remove("MNIST_DIR");
-    command
+    common::bare_lstm_mnist()
 }
 
 fn report(outcomes: Vec<Outcome>) {
@@ -245,6 +231,65 @@ fn bad_configs() {
             valid.replace("kind = \"sgd\"", "kind = \"rmsprop\""),
             vec!["optimizer.kind", "rmsprop"],
         ),
+        (
+            "unknown dataset",
+            valid.replace("dataset = \"mnist\"", "dataset = \"cifar\""),
+            vec!["data.dataset", "cifar"],
+        ),
+        (
+            "unknown top-level key",
+            format!("colour = 1\n{valid}"),
+            vec!["colour", "unknown field"],
+        ),
+        (
+            "hidden 0",
+            valid.replace("hidden = 256", "hidden = 0"),
+            vec!["model.hidden"],
+        ),
+        (
+            "hidden a million",
+            valid.replace("hidden = 256", "hidden = 1000000"),
+            vec!["model.hidden", "4096"],
+        ),
+        (
+            "batch size above the training set",
+            valid.replace("batch_size = 128", "batch_size = 1000000"),
+            vec!["training.batch_size", "60000"],
+        ),
+        (
+            "model and batch too large for memory",
+            valid
+                .replace("hidden = 256", "hidden = 4096")
+                .replace("batch_size = 128", "batch_size = 60000"),
+            vec!["model.hidden", "training.batch_size", "memory"],
+        ),
+        (
+            "momentum 1.5",
+            valid.replace("momentum = 0.0", "momentum = 1.5"),
+            vec!["optimizer.momentum"],
+        ),
+        (
+            "momentum with adam",
+            valid
+                .replace("momentum = 0.0", "momentum = 0.9")
+                .replace("kind = \"sgd\"", "kind = \"adam\""),
+            vec!["optimizer.momentum"],
+        ),
+        (
+            "name that is a path",
+            valid.replace("name = \"lstm-sgd\"", "name = \"../elsewhere\""),
+            vec!["name", "one path component"],
+        ),
+        (
+            "name `.`",
+            valid.replace("name = \"lstm-sgd\"", "name = \".\""),
+            vec!["name", "one path component"],
+        ),
+        (
+            "config of 2 MiB",
+            format!("{valid}\n#{}\n", "x".repeat(2 << 20)),
+            vec!["too large", "1 MiB"],
+        ),
     ];
     let mut outcomes: Vec<Outcome> = cases
         .into_iter()
@@ -269,29 +314,37 @@ fn bad_configs() {
         &["no-such.toml"],
     ));
     outcomes.push(run(
+        "endless config file",
+        binary().args(["--config", "/dev/zero"]),
+        &["/dev/zero", "too large"],
+    ));
+    outcomes.push(run(
         "unknown backend",
         binary().args(["--backend", "cuda"]),
         &["cuda", "flex, ndarray, wgpu"],
     ));
+    outcomes.push(run(
+        "negative learning rate on the command line",
+        binary().args(["--lr", "-1", "--epochs", "1"]),
+        &["optimizer.learning_rate"],
+    ));
+    for (case, name) in [
+        ("--name `.`", "."),
+        ("--name with a slash", "a/b"),
+        ("--name starting with a dot", ".hidden"),
+        ("--name with a space", "my run"),
+    ] {
+        outcomes.push(run(
+            case,
+            binary().args(["--epochs", "1", "--name", name]),
+            &["--name", "one path component"],
+        ));
+    }
     report(outcomes);
 }
 
-/// A tiny finished run (LSTM, hidden 8) trained on a tiny dataset.
-fn tiny_run(data: &Path, artifacts: &Path) -> PathBuf {
-    let config = artifacts.join("tiny.toml");
-    std::fs::write(&config, "name = \"tiny\"\n[model]\ncell = \"lstm\"\nhidden = 8\n[training]\nepochs = 1\nbatch_size = 10\n").unwrap();
-    let output = binary()
-        .args(["train", "--config"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--artifacts")
-        .arg(artifacts)
-        .output()
-        .unwrap();
-    common::succeeded(output);
-    artifacts.join("tiny")
-}
+/// The shipped `rnn-sgd` run: a finished run to damage copies of.
+const SHIPPED_RUN: &str = "artifacts/rnn-sgd";
 
 fn copy_run(run: &Path, to: &Path, damage: impl FnOnce(&Path)) -> PathBuf {
     std::fs::create_dir_all(to).unwrap();
@@ -306,7 +359,7 @@ fn copy_run(run: &Path, to: &Path, damage: impl FnOnce(&Path)) -> PathBuf {
 fn bad_checkpoints_and_images() {
     let data = dataset(|_| {});
     let artifacts = tempfile::tempdir().unwrap();
-    let run_dir = tiny_run(data.path(), artifacts.path());
+    let run_dir = Path::new(SHIPPED_RUN);
     let evaluate = |checkpoint: &Path| {
         let mut command = binary();
         command
@@ -333,12 +386,12 @@ fn bad_checkpoints_and_images() {
     let other_cell = copy_run(
         &run_dir,
         &root.join("other-cell"),
-        edit_config("cell = \"lstm\"", "cell = \"gru\""),
+        edit_config("cell = \"rnn\"", "cell = \"gru\""),
     );
     let other_hidden = copy_run(
         &run_dir,
         &root.join("other-hidden"),
-        edit_config("hidden = 8", "hidden = 16"),
+        edit_config("hidden = 256", "hidden = 16"),
     );
     let mut outcomes = vec![
         run(
@@ -359,12 +412,12 @@ fn bad_checkpoints_and_images() {
         run(
             "checkpoint of another cell",
             &mut evaluate(&other_cell),
-            &["model.bpk", "lstm", "gru"],
+            &["model.bpk", "rnn", "gru"],
         ),
         run(
             "checkpoint of another hidden size",
             &mut evaluate(&other_hidden),
-            &["model.bpk", "hidden size 8", "hidden size 16"],
+            &["model.bpk", "hidden size 256", "hidden size 16"],
         ),
     ];
 
@@ -375,6 +428,8 @@ fn bad_checkpoints_and_images() {
     std::fs::write(&empty, b"").unwrap();
     let tiny = images.path().join("dot.png");
     image::GrayImage::new(1, 1).save(&tiny).unwrap();
+    let cut_idx = images.path().join("cut-idx3-ubyte");
+    std::fs::write(&cut_idx, idx_images(3, 28, 28, &[0; 784 + 100])).unwrap();
     let predict = |image: &Path| {
         let mut command = binary();
         command
@@ -403,6 +458,16 @@ fn bad_checkpoints_and_images() {
             "1x1 image",
             &mut predict(&tiny),
             &["dot.png", "too small", "1x1"],
+        ),
+        run(
+            "IDX image file cut short",
+            &mut predict(&cut_idx),
+            &["cut-idx3-ubyte", "truncated", "image 1"],
+        ),
+        run(
+            "endless image file",
+            &mut predict(Path::new("/dev/zero")),
+            &["/dev/zero", "too large"],
         ),
     ]);
     report(outcomes);

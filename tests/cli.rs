@@ -2,31 +2,12 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{assert_one_line_error, succeeded};
 
 fn lstm_mnist(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lstm-mnist"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// Asserts a failed run that said one line naming `expected`, with no panic or backtrace.
-fn assert_one_line_error(output: &Output, expected: &[&str]) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "succeeded: {stderr}");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "not one line: {stderr}"
-    );
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
-        "{stderr}"
-    );
-    for part in expected {
-        assert!(stderr.contains(part), "`{part}` missing from: {stderr}");
-    }
+    common::bare_lstm_mnist().args(args).output().unwrap()
 }
 
 #[test]
@@ -71,87 +52,69 @@ fn summary_prints_the_keras_style_table() {
         table.contains("(None, 256)") && table.contains("(None, 10)"),
         "{table}"
     );
+    assert!(
+        table.contains("lstm (LSTM)") && table.contains("292,864"),
+        "{table}"
+    );
+    assert!(
+        table.contains("dense (Linear)") && table.contains("2,570"),
+        "{table}"
+    );
     assert!(table.contains("Total params: 295,434"), "{table}");
-}
-
-#[test]
-fn a_bad_config_is_one_line_naming_file_and_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.toml");
-    std::fs::write(
-        &path,
-        "name = \"x\"\n[training]\nepochs = 1\nbatch_size = 0\n",
-    )
-    .unwrap();
-    let output = lstm_mnist(&["train", "--config", path.to_str().unwrap()]);
-    assert_one_line_error(&output, &["bad.toml", "training.batch_size"]);
-}
-
-#[test]
-fn a_bad_override_is_refused() {
-    let output = lstm_mnist(&["--lr", "-1", "--epochs", "1"]);
-    assert_one_line_error(&output, &["optimizer.learning_rate"]);
-}
-
-#[test]
-fn a_missing_data_file_is_one_line_naming_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let artifacts = tempfile::tempdir().unwrap();
-    common::write_tiny_dataset(dir.path(), 4);
-    std::fs::remove_file(dir.path().join("t10k-images-idx3-ubyte")).unwrap();
-    let output = lstm_mnist(&[
-        "--epochs",
-        "1",
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-        "--artifacts",
-        artifacts.path().to_str().unwrap(),
-    ]);
-    assert_one_line_error(&output, &["t10k-images-idx3-ubyte", "missing"]);
-}
-
-#[test]
-fn bench_reports_its_figures_as_json() {
-    let output = lstm_mnist(&["bench", "--cell", "rnn", "--batches", "2", "--json"]);
+    // The difference from the seed's Keras model is named and counted.
     assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        table.contains("294,410") && table.contains("1,024"),
+        "{table}"
     );
+}
+
+/// `bench --json` with `args`, checked for what every report must hold: each documented key,
+/// and derived figures that agree with the timings they come from.
+fn bench(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["bench", "--batches", "2", "--json"];
+    all.extend(args);
+    let output = succeeded(lstm_mnist(&all));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    for key in [
-        "train_step_ms_median",
-        "infer_batch_ms_median",
-        "epoch_seconds",
-        "eval_seconds",
-        "peak_rss_mib",
-    ] {
-        let value = report[key]
+    let number = |key: &str| {
+        report[key]
             .as_f64()
-            .unwrap_or_else(|| panic!("{key} missing: {report}"));
-        assert!(value > 0.0, "{key} = {value}");
+            .unwrap_or_else(|| panic!("{key} missing: {report}"))
+    };
+    for key in ["backend", "cell", "lstm", "machine"] {
+        assert!(report[key].is_string(), "{key} missing: {report}");
     }
-    assert_eq!(report["backend"], "flex");
-    assert_eq!(report["lstm"], "stock");
-    let derived = report["train_step_ms_median"].as_f64().unwrap() * 469.0 / 1000.0;
-    assert!((report["epoch_seconds"].as_f64().unwrap() - derived).abs() < 1e-9);
-}
-
-#[test]
-fn bench_times_the_fused_lstm_on_flex_and_names_the_machine() {
-    let output = lstm_mnist(&["bench", "--batches", "2", "--json"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    assert_eq!(number("batches"), 2.0);
+    assert_eq!(number("infer_batch_size"), 1000.0);
+    let (min, median, max) = (
+        number("train_step_ms_min"),
+        number("train_step_ms_median"),
+        number("train_step_ms_max"),
     );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["cell"], "lstm");
-    assert_eq!(report["lstm"], "fused");
-    assert!(report["train_step_ms_median"].as_f64().unwrap() > 0.0);
+    assert!(0.0 < min && min <= median && median <= max, "{report}");
+    // An epoch is 469 steps of batch 128; the test set is ten inference batches of 1,000.
+    assert!((number("epoch_seconds") - median * 469.0 / 1000.0).abs() < 1e-9);
+    let infer = number("infer_batch_ms_median");
+    assert!(infer > 0.0 && (number("eval_seconds") - infer * 10.0 / 1000.0).abs() < 1e-9);
+    assert!(number("peak_rss_mib") > 10.0, "{report}");
     assert!(
         report["machine"].as_str().unwrap().contains("threads"),
         "{report}"
+    );
+    report
+}
+
+#[test]
+fn bench_times_the_fused_lstm_on_flex_and_stock_layers_elsewhere() {
+    let fused = bench(&[]);
+    assert_eq!(
+        (&fused["cell"], &fused["lstm"]),
+        (&"lstm".into(), &"fused".into())
+    );
+    assert_eq!(fused["backend"], "flex");
+    let rnn = bench(&["--cell", "rnn"]);
+    assert_eq!(
+        (&rnn["cell"], &rnn["lstm"]),
+        (&"rnn".into(), &"stock".into())
     );
 }
 
@@ -167,17 +130,43 @@ fn results_tabulates_the_finished_runs_and_names_a_missing_directory() {
     });
     std::fs::create_dir_all(dir.path().join("lstm-adam")).unwrap();
     std::fs::write(dir.path().join("lstm-adam/report.json"), report.to_string()).unwrap();
-    // A run without a report (unfinished) is not a row.
+    // A run without a report (in progress, stopped, diverged) is not a row but is named.
     std::fs::create_dir_all(dir.path().join("unfinished")).unwrap();
+    std::fs::write(
+        dir.path().join("unfinished/config.toml"),
+        "name = \"unfinished\"\n",
+    )
+    .unwrap();
+    // A report whose accuracy is not a number (a diverged run of an older version) is named
+    // too, and does not stop the table.
+    let mut diverged = report.clone();
+    diverged["test_accuracy"] = serde_json::Value::Null;
+    std::fs::create_dir_all(dir.path().join("diverged")).unwrap();
+    std::fs::write(
+        dir.path().join("diverged/report.json"),
+        diverged.to_string(),
+    )
+    .unwrap();
+    // Anything else in the directory is not a run.
+    std::fs::write(dir.path().join("comparison.png"), b"not a run").unwrap();
 
     let output = lstm_mnist(&["results", "--artifacts", dir.path().to_str().unwrap()]);
-    let table = String::from_utf8(common::succeeded(output).stdout).unwrap();
-    let rows: Vec<&str> = table.lines().collect();
-    assert_eq!(rows.len(), 3, "{table}");
+    let text = String::from_utf8(succeeded(output).stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
-        rows[2],
+        lines[2],
         "| `lstm-adam` | 98.75% | 98.9% | 3 | 25.0 | flex | Some CPU, 2 threads |"
     );
+    assert_eq!(lines[3], "", "one row only: {text}");
+    assert!(
+        text.contains("Not finished (no report yet): unfinished\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Unreadable: diverged: ") && text.contains("diverged/report.json"),
+        "{text}"
+    );
+    assert!(!text.contains("comparison"), "{text}");
 
     let missing = dir.path().join("nowhere");
     let output = lstm_mnist(&["results", "--artifacts", missing.to_str().unwrap()]);

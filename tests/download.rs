@@ -1,9 +1,15 @@
-//! Downloading MNIST into the cache, against a local HTTP server (no network here).
+//! Downloading MNIST into the cache, against local HTTP servers (no network here): a good
+//! mirror, one that lacks a file, one that never answers and one that offers too much. (A
+//! download with a wrong checksum is tried through the binary in `bad_input.rs`.)
 
 mod common;
 
-use std::process::Command;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
+use common::{assert_one_line_error, succeeded};
 use lstm_mnist::data::{MNIST_FILES, TEST_LABELS, download, locate};
 
 #[test]
@@ -24,30 +30,6 @@ fn downloads_and_verifies_a_file() {
 }
 
 #[test]
-fn a_download_with_the_wrong_checksum_is_refused_and_deleted() {
-    let bad = tempfile::tempdir().unwrap();
-    std::fs::write(
-        bad.path().join("t10k-labels-idx1-ubyte.gz"),
-        common::gzip(&common::idx_labels(2, &[1, 2])),
-    )
-    .unwrap();
-    let mirror = common::serve(bad.path().to_path_buf(), 1);
-    let cache = tempfile::tempdir().unwrap();
-    let error = download::download(&mirror, cache.path(), TEST_LABELS)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        error.contains("t10k-labels-idx1-ubyte.gz") && error.contains("checksum mismatch"),
-        "{error}"
-    );
-    assert_eq!(
-        std::fs::read_dir(cache.path()).unwrap().count(),
-        0,
-        "the bad file was kept"
-    );
-}
-
-#[test]
 fn a_missing_file_on_the_mirror_is_one_clear_error() {
     let empty = tempfile::tempdir().unwrap();
     let mirror = common::serve(empty.path().to_path_buf(), 1);
@@ -61,40 +43,93 @@ fn a_missing_file_on_the_mirror_is_one_clear_error() {
     );
 }
 
+/// `evaluate` of a copy of the shipped `rnn-sgd` run, with an empty cache and `mirror`.
+fn evaluate_with_mirror(mirror: &str, cache: &Path) -> std::process::Output {
+    let run = tempfile::tempdir().unwrap();
+    for file in ["config.toml", "model.bpk"] {
+        std::fs::copy(
+            Path::new("artifacts/rnn-sgd").join(file),
+            run.path().join(file),
+        )
+        .unwrap();
+    }
+    common::bare_lstm_mnist()
+        .args(["evaluate", "--checkpoint"])
+        .arg(run.path())
+        .env("LSTM_MNIST_CACHE", cache)
+        .env("MNIST_MIRROR", mirror)
+        .env("LSTM_MNIST_TIMEOUT", "1")
+        .output()
+        .unwrap()
+}
+
 #[test]
-fn the_program_fills_an_empty_cache_from_the_mirror_then_trains() {
+fn the_program_fills_an_empty_cache_from_the_mirror() {
     let mirror = common::serve(common::mnist_dir(), MNIST_FILES.len());
     let cache = tempfile::tempdir().unwrap();
-    let artifacts = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_lstm-mnist"))
-        .args([
-            "train",
-            "--epochs",
-            "1",
-            "--train-samples",
-            "256",
-            "--test-samples",
-            "100",
-        ])
-        .args(["--cell", "rnn", "--name", "from-cache", "--artifacts"])
-        .arg(artifacts.path())
-        .env_remove("MNIST_DIR")
-        .env("LSTM_MNIST_CACHE", cache.path())
-        .env("MNIST_MIRROR", &mirror)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
+    let output = succeeded(evaluate_with_mirror(&mirror, cache.path()));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        stdout.contains("Epoch 1/1") && stdout.contains("Test accuracy: "),
-        "{stdout}"
-    );
+    assert!(stdout.contains("(loss "), "{stdout}");
     for file in MNIST_FILES {
-        assert!(
-            locate(&cache.path().join("mnist"), file).is_some(),
-            "{} not cached",
-            file.name
-        );
+        let cached = locate(&cache.path().join("mnist"), file);
+        assert!(cached.is_some(), "{} not cached", file.name);
     }
+}
+
+/// A server that accepts connections and answers each with `answer` (or never, when `None`).
+fn stubborn_server(answer: Option<&'static [u8]>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(4) {
+            let mut stream = stream.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request);
+            if let Some(answer) = answer {
+                let _ = stream.write_all(answer);
+            }
+            held.push(stream); // never closed: the client must give up by itself
+        }
+        std::thread::sleep(Duration::from_secs(60));
+    });
+    address
+}
+
+#[test]
+fn a_mirror_that_never_answers_times_out() {
+    let mirror = stubborn_server(None);
+    let cache = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let output = evaluate_with_mirror(&mirror, cache.path());
+    assert_one_line_error(&output, &["download from", "timeout"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_mirror_that_stops_sending_times_out() {
+    let mirror = stubborn_server(Some(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc"));
+    let cache = tempfile::tempdir().unwrap();
+    let output = evaluate_with_mirror(&mirror, cache.path());
+    assert_one_line_error(&output, &["download from", "broke off"]);
+}
+
+#[test]
+fn a_download_larger_than_the_limit_is_refused_before_it_is_read() {
+    let mirror = stubborn_server(Some(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n",
+    ));
+    let cache = tempfile::tempdir().unwrap();
+    let output = evaluate_with_mirror(&mirror, cache.path());
+    assert_one_line_error(&output, &["download from", "larger than the 64 MiB"]);
+    assert_eq!(
+        std::fs::read_dir(cache.path().join("mnist"))
+            .unwrap()
+            .count(),
+        0
+    );
 }

@@ -3,23 +3,16 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
-use lstm_mnist::data::{FASHION_MNIST, MnistData, download, idx};
-
-const SYSTEM_DIR: &str = "/usr/share/datasets/fashion-mnist";
+use common::succeeded;
+use lstm_mnist::data::{FASHION_MNIST, MnistData, download, idx, locate};
 
 #[test]
 fn the_system_package_is_found_and_its_files_match_their_checksums() {
+    let system_dir = common::fashion_mnist_dir();
     let dir = download::resolve_data_dir(&FASHION_MNIST, None).unwrap();
-    assert_eq!(
-        dir,
-        Path::new(SYSTEM_DIR),
-        "set FASHION_MNIST_DIR only to override"
-    );
+    assert_eq!(dir, system_dir, "set FASHION_MNIST_DIR only to override");
     for file in FASHION_MNIST.files {
-        let path = lstm_mnist::data::locate(&dir, file).unwrap();
+        let path = locate(&dir, file).unwrap();
         let digest = download::sha256_hex(&idx::read_maybe_gzip(&path).unwrap());
         assert_eq!(digest, file.sha256, "{}", file.name);
     }
@@ -30,10 +23,10 @@ fn the_system_package_is_found_and_its_files_match_their_checksums() {
 }
 
 #[test]
-fn a_fashion_run_trains_and_predicts_with_class_names() {
+fn a_fashion_config_trains_on_fashion_mnist() {
+    common::fashion_mnist_dir();
     let artifacts = tempfile::tempdir().unwrap();
-    let binary = env!("CARGO_BIN_EXE_lstm-mnist");
-    let output = Command::new(binary)
+    let output = common::bare_lstm_mnist()
         .args([
             "--config",
             "configs/fashion-lstm-adam.toml",
@@ -42,7 +35,7 @@ fn a_fashion_run_trains_and_predicts_with_class_names() {
         ])
         .args([
             "--train-samples",
-            "512",
+            "256",
             "--test-samples",
             "100",
             "--artifacts",
@@ -51,23 +44,49 @@ fn a_fashion_run_trains_and_predicts_with_class_names() {
         .env_remove("FASHION_MNIST_DIR")
         .output()
         .unwrap();
-    let output = common::succeeded(output);
+    let output = succeeded(output);
     assert!(String::from_utf8_lossy(&output.stdout).contains("Test accuracy: "));
+    let config = std::fs::read_to_string(artifacts.path().join("fashion-lstm-adam/config.toml"));
+    assert!(config.unwrap().contains("dataset = \"fashion-mnist\""));
+}
 
-    let test_images = Path::new(SYSTEM_DIR).join("t10k-images-idx3-ubyte.gz");
-    let output = Command::new(binary)
-        .args(["predict", "--top", "2", "--checkpoint"])
-        .arg(artifacts.path().join("fashion-lstm-adam"))
-        .arg(&test_images)
+#[test]
+fn predict_on_the_test_file_scores_what_the_shipped_fashion_run_reports() {
+    let dir = common::fashion_mnist_dir();
+    let test = MnistData::load_test(&dir).unwrap();
+    let images = locate(&dir, lstm_mnist::data::TEST_IMAGES).unwrap();
+    let output = common::bare_lstm_mnist()
+        .args(["predict", "--checkpoint", "artifacts/fashion-lstm-adam"])
+        .arg(&images)
         .output()
         .unwrap();
-    let output = common::succeeded(output);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(stdout.lines().count(), 10_000);
+    let stdout = String::from_utf8(succeeded(output).stdout).unwrap();
     let names = FASHION_MNIST.class_names.unwrap();
-    let first = stdout.lines().next().unwrap();
+    let mut correct = 0;
+    for (index, line) in stdout.lines().enumerate() {
+        // `<file>[i]: <class> <name> (<probability>%)`
+        let prefix = format!("{}[{index}]: ", images.display());
+        let guess = line
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{line}"));
+        let class: usize = guess.split(' ').next().unwrap().parse().unwrap();
+        assert!(guess.contains(names[class]), "{line}");
+        correct += usize::from(class == usize::from(test.label(index)));
+    }
+    assert_eq!(stdout.lines().count(), 10_000);
+    let accuracy = correct as f64 / 10_000.0;
+    // IDX images go in as the dataset made them, as in `evaluate`: the same score as the
+    // report (within a few images, for CPUs that round differently).
+    let report = lstm_mnist::run_dir::read_report(std::path::Path::new(
+        "artifacts/fashion-lstm-adam/report.json",
+    ))
+    .unwrap();
+    eprintln!(
+        "shipped fashion model through predict: {accuracy}, report {}",
+        report.test_accuracy
+    );
     assert!(
-        names.iter().any(|name| first.contains(name)),
-        "no class name in: {first}"
+        (accuracy - report.test_accuracy).abs() <= 0.0005,
+        "{accuracy}"
     );
 }

@@ -141,3 +141,42 @@ fn validation_split_takes_the_end_of_the_training_set() {
     let (all, none) = train.split_validation(0.0);
     assert_eq!((all.len(), none.len()), (10, 0));
 }
+
+#[test]
+fn an_image_stream_reads_batch_by_batch_and_checks_the_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let pixels: Vec<u8> = (0..5 * 4).map(|i| i as u8).collect();
+    let path = dir.path().join("five.idx.gz");
+    std::fs::write(&path, gzip(&idx_images(5, 2, 2, &pixels))).unwrap();
+    let mut stream = idx::IdxImageStream::open(&path)
+        .unwrap()
+        .expect("an IDX file");
+    assert_eq!((stream.count, stream.rows, stream.cols), (5, 2, 2));
+    let sizes: Vec<usize> = std::iter::from_fn(|| {
+        let batch = stream.next_batch(2).unwrap();
+        (!batch.is_empty()).then_some(batch.len())
+    })
+    .collect();
+    assert_eq!(sizes, [2, 2, 1]);
+
+    // Not IDX: left for the caller to read as a picture.
+    std::fs::write(&path, b"\x89PNG....").unwrap();
+    assert!(idx::IdxImageStream::open(&path).unwrap().is_none());
+
+    // Shorter than declared: the error comes at the image where the file ends.
+    std::fs::write(&path, idx_images(5, 2, 2, &pixels[..10])).unwrap();
+    let mut stream = idx::IdxImageStream::open(&path).unwrap().unwrap();
+    assert_eq!(stream.next_batch(2).unwrap().len(), 2);
+    let error = stream.next_batch(2).unwrap_err().to_string();
+    assert!(
+        error.contains("truncated") && error.contains("image 2"),
+        "{error}"
+    );
+
+    // Longer than declared.
+    std::fs::write(&path, idx_images(1, 2, 2, &pixels[..5])).unwrap();
+    let mut stream = idx::IdxImageStream::open(&path).unwrap().unwrap();
+    assert_eq!(stream.next_batch(10).unwrap().len(), 1);
+    let error = stream.next_batch(10).unwrap_err().to_string();
+    assert!(error.contains("unexpected bytes"), "{error}");
+}

@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use image::{GrayImage, imageops};
@@ -12,8 +11,8 @@ use lstm_mnist::backend::Backend;
 use lstm_mnist::config::{ExperimentConfig, OptimizerKind};
 use lstm_mnist::data::MnistData;
 use lstm_mnist::model::LstmKernel;
-use lstm_mnist::training::epoch_log::read_metrics;
-use lstm_mnist::training::{RunReport, TrainRequest, read_report, train};
+use lstm_mnist::run_dir::{Naming, RunReport, read_metrics, read_report};
+use lstm_mnist::training::{Destination, TrainRequest, train};
 
 struct TrainedRun {
     _artifacts: tempfile::TempDir,
@@ -39,9 +38,10 @@ fn request(config: ExperimentConfig, artifacts: &Path) -> TrainRequest {
         backend: Backend::Flex,
         lstm: LstmKernel::Fused,
         data_dir: Some(common::mnist_dir()),
-        artifacts: artifacts.to_path_buf(),
-        resume: false,
-        overwrite: false,
+        destination: Destination::New {
+            artifacts: artifacts.to_path_buf(),
+            naming: Naming::Exact,
+        },
     }
 }
 
@@ -99,12 +99,7 @@ fn without_a_validation_split_the_curves_track_the_test_set() {
 }
 
 fn lstm_mnist(args: &[&str]) -> std::process::Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_lstm-mnist"))
-        .args(args)
-        .env("MNIST_DIR", common::mnist_dir())
-        .output()
-        .unwrap();
-    common::succeeded(output)
+    common::succeeded(common::run(args))
 }
 
 #[test]

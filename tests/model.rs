@@ -133,16 +133,3 @@ fn same_seed_same_weights_other_seed_other_weights() {
     assert_eq!(head(1), head(1));
     assert_ne!(head(1), head(2));
 }
-
-#[test]
-fn summary_table_lists_layers_totals_and_the_keras_difference() {
-    let summary = model(Cell::Lstm, 256).summary("lstm-sgd");
-    assert!(summary.contains("lstm (LSTM)"), "{summary}");
-    assert!(summary.contains("292,864"), "{summary}");
-    assert!(summary.contains("2,570"), "{summary}");
-    assert!(summary.contains("Total params: 295,434"), "{summary}");
-    assert!(
-        summary.contains("294,410") && summary.contains("1,024"),
-        "{summary}"
-    );
-}

@@ -38,9 +38,11 @@ fn loss_and_head_gradient(device: Device) -> (f32, Vec<f32>) {
 
 #[test]
 fn wgpu_forward_and_backward_match_flex() {
-    let wgpu = Backend::Wgpu
-        .device()
-        .expect("a wgpu adapter (CI installs mesa-vulkan-drivers)");
+    let wgpu = Backend::Wgpu.device().unwrap_or_else(|e| {
+        panic!(
+            "{e}; for this test, install Mesa's Vulkan driver: apt-get install mesa-vulkan-drivers"
+        )
+    });
     let (flex_loss, flex_grad) = loss_and_head_gradient(Backend::Flex.device().unwrap());
     let (wgpu_loss, wgpu_grad) = loss_and_head_gradient(wgpu);
     eprintln!("loss: flex {flex_loss}, wgpu {wgpu_loss}");

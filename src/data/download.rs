@@ -1,20 +1,26 @@
 //! Where the dataset comes from: a directory the user names, or a per-user cache that is filled
 //! from the web once, with a progress bar and verified checksums.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use super::{DataFile, DatasetSource, idx, locate};
 use crate::error::{Error, Result};
-use crate::fsutil::new_temp_file;
+use crate::fsutil::{describe_bytes, new_temp_file};
 
 /// Environment variables that steer where data comes from (besides each dataset's own
 /// directory variable, `MNIST_DIR` for MNIST).
 pub const CACHE_ENV: &str = "LSTM_MNIST_CACHE";
 pub const MIRROR_ENV: &str = "MNIST_MIRROR";
+/// Seconds a download may wait to connect, and then for each read, before it gives up.
+pub const TIMEOUT_ENV: &str = "LSTM_MNIST_TIMEOUT";
+const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
+/// The largest file a mirror may send: MNIST's largest is 9.9 MB, Fashion-MNIST's 26 MB.
+pub const MAX_DOWNLOAD_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Picks the data directory: `--data-dir`, else the dataset's variable (`$MNIST_DIR`), else
 /// the system package's directory where it exists, else the cache (downloading whatever it
@@ -64,26 +70,36 @@ pub fn download(mirror: &str, dir: &Path, file: DataFile) -> Result<PathBuf> {
     let io_error = |e: std::io::Error| Error::file(&dest, format!("cannot write download: {e}"));
     std::fs::create_dir_all(dir).map_err(io_error)?;
 
-    let mut response = ureq::get(&url)
+    let too_large = || {
+        Error::file(
+            &dest,
+            format!(
+                "download from {url} is larger than the {} a dataset file may be",
+                describe_bytes(MAX_DOWNLOAD_BYTES)
+            ),
+        )
+    };
+    let mut response = agent()?
+        .get(&url)
         .call()
         .map_err(|e| Error::file(&dest, format!("download from {url} failed: {e}")))?;
     let total = response
         .headers()
         .get("content-length")
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if total.is_some_and(|total| total > MAX_DOWNLOAD_BYTES) {
+        return Err(too_large());
+    }
     let bar = progress_bar(total, file.name);
     let mut temp = new_temp_file(dir).map_err(io_error)?;
-    let mut body = response.body_mut().as_reader();
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let n = body
-            .read(&mut buffer)
-            .map_err(|e| Error::file(&dest, format!("download from {url} broke off: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        temp.write_all(&buffer[..n]).map_err(io_error)?;
-        bar.inc(n as u64);
+    // One byte past the limit tells a file that is too large from one that just fits.
+    let mut body = bar
+        .wrap_read(response.body_mut().as_reader())
+        .take(MAX_DOWNLOAD_BYTES + 1);
+    let received = std::io::copy(&mut body, &mut temp)
+        .map_err(|e| Error::file(&dest, format!("download from {url} broke off: {e}")))?;
+    if received > MAX_DOWNLOAD_BYTES {
+        return Err(too_large());
     }
     bar.finish_and_clear();
     temp.as_file().sync_all().map_err(io_error)?;
@@ -103,6 +119,30 @@ pub fn download(mirror: &str, dir: &Path, file: DataFile) -> Result<PathBuf> {
     }
     temp.persist(&dest).map_err(|e| io_error(e.error))?;
     Ok(dest)
+}
+
+/// An HTTP client that gives up on a mirror that does not connect, or stops sending, within
+/// the timeout (`$LSTM_MNIST_TIMEOUT` seconds, 30 by default).
+fn agent() -> Result<ureq::Agent> {
+    let seconds = match std::env::var(TIMEOUT_ENV) {
+        Ok(value) => value
+            .parse::<u64>()
+            .ok()
+            .filter(|&s| s > 0)
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "${TIMEOUT_ENV} = `{value}`: expected a whole number of seconds, at least 1"
+                ))
+            })?,
+        Err(_) => DEFAULT_TIMEOUT_SECONDS,
+    };
+    let timeout = Some(Duration::from_secs(seconds));
+    let config = ureq::Agent::config_builder()
+        .timeout_connect(timeout)
+        .timeout_recv_response(timeout)
+        .timeout_per_read(timeout)
+        .build();
+    Ok(config.into())
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -3,8 +3,9 @@
 //! Files may be gzip'd (as distributed) or raw. Every check happens before anything large is
 //! allocated, so a corrupt header cannot make us reserve gigabytes.
 
-use std::io::Read;
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
@@ -135,4 +136,112 @@ fn payload<'a>(path: &Path, bytes: &'a [u8], dims: &[usize]) -> Result<&'a [u8]>
         ));
     }
     Ok(&bytes[header_len..])
+}
+
+/// The largest image an IDX file may declare, far above MNIST's 28x28: a header asking for more
+/// is corrupt, and is refused before anything is allocated.
+const MAX_IMAGE_PIXELS: usize = 4096 * 4096;
+
+/// The images of an IDX image file, read a batch at a time, so that memory does not grow with
+/// the file (for `predict` on files of any length). Gzip'd files are decompressed as they go.
+pub struct IdxImageStream {
+    path: PathBuf,
+    reader: Box<dyn Read>,
+    pub count: usize,
+    pub rows: usize,
+    pub cols: usize,
+    /// Images read so far.
+    read: usize,
+}
+
+impl IdxImageStream {
+    /// Opens `path` if it is an IDX image file; `Ok(None)` when it is something else.
+    pub fn open(path: &Path) -> Result<Option<Self>> {
+        let fail = |e: std::io::Error| Error::file(path, format!("cannot read: {e}"));
+        let mut buffered = BufReader::new(File::open(path).map_err(fail)?);
+        let gzipped = buffered.fill_buf().map_err(fail)?.starts_with(&GZIP_MAGIC);
+        let mut reader: Box<dyn Read> = if gzipped {
+            Box::new(flate2::read::GzDecoder::new(buffered))
+        } else {
+            Box::new(buffered)
+        };
+        let mut header = [0u8; 16];
+        let got = read_up_to(&mut reader, &mut header)
+            .map_err(|e| Error::file(path, format!("corrupt gzip data: {e}")))?;
+        let word = |i: usize| u32::from_be_bytes(header[4 * i..4 * i + 4].try_into().unwrap());
+        if got < 4 || word(0) != IMAGES_MAGIC {
+            return Ok(None);
+        }
+        let dims = parse_header(path, &header[..got], IMAGES_MAGIC, 3, "image")?;
+        let (count, rows, cols) = (dims[0], dims[1], dims[2]);
+        if rows == 0 || cols == 0 || rows * cols > MAX_IMAGE_PIXELS {
+            return Err(Error::file(
+                path,
+                format!("image size {rows}x{cols} is not a plausible image"),
+            ));
+        }
+        Ok(Some(Self {
+            path: path.to_path_buf(),
+            reader,
+            count,
+            rows,
+            cols,
+            read: 0,
+        }))
+    }
+
+    /// The next (at most) `n` images, each `rows x cols` bytes; empty once all are read. A file
+    /// shorter or longer than its header declares is an error naming it.
+    pub fn next_batch(&mut self, n: usize) -> Result<Vec<Vec<u8>>> {
+        let size = self.rows * self.cols;
+        let wanted = n.min(self.count - self.read);
+        let mut images = Vec::with_capacity(wanted);
+        for _ in 0..wanted {
+            let mut image = vec![0u8; size];
+            let got = read_up_to(&mut self.reader, &mut image).map_err(|e| self.corrupt(e))?;
+            if got < size {
+                return Err(Error::file(
+                    &self.path,
+                    format!(
+                        "truncated: header declares {} images, the file ends in image {}",
+                        self.count, self.read
+                    ),
+                ));
+            }
+            images.push(image);
+            self.read += 1;
+        }
+        if wanted == 0 {
+            let mut extra = [0u8; 1];
+            if read_up_to(&mut self.reader, &mut extra).map_err(|e| self.corrupt(e))? > 0 {
+                return Err(Error::file(
+                    &self.path,
+                    format!("unexpected bytes after the {} declared images", self.count),
+                ));
+            }
+        }
+        Ok(images)
+    }
+
+    pub fn images_read(&self) -> usize {
+        self.read
+    }
+
+    fn corrupt(&self, error: std::io::Error) -> Error {
+        Error::file(&self.path, format!("cannot read: {error}"))
+    }
+}
+
+/// Fills as much of `buffer` as the reader has; the count is short only at the end.
+fn read_up_to(reader: &mut dyn Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }

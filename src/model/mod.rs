@@ -3,6 +3,7 @@
 
 pub mod fused_lstm;
 mod init;
+mod memory;
 pub mod summary;
 
 use burn::module::Module;
@@ -18,9 +19,14 @@ use crate::data::{MnistBatch, NUM_CLASSES};
 
 pub use fused_lstm::LstmKernel;
 pub use init::KerasInit;
+pub use memory::{check_fits_in_memory, training_bytes};
 
 /// Each image row is one timestep of `ROW_FEATURES` pixels.
 pub const ROW_FEATURES: usize = 28;
+
+/// Images per forward pass without gradients (evaluation, prediction): large batches amortise
+/// per-op overhead.
+pub const INFERENCE_BATCH: usize = 1000;
 
 // A model holds one of these, so the variants' size difference costs nothing.
 #[allow(clippy::large_enum_variant)]

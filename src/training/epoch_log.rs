@@ -1,121 +1,98 @@
-//! Per-epoch metrics: `metrics.csv` (rewritten atomically after every epoch) and, off a
-//! terminal, one Keras-like progress line per epoch.
+//! Per-epoch metrics: `metrics.csv` (rewritten after every epoch) and, off a terminal, one
+//! Keras-like progress line per epoch; and the watch that stops a run whose loss is no longer
+//! a number.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use burn::train::Interrupter;
 use burn::train::logger::MetricLogger;
 use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 
-use crate::error::{Error, Result};
-use crate::fsutil::write_atomic;
+use crate::error::Error;
+use crate::run_dir::{EpochMetrics, LockedRun, last_complete_epoch, write_metrics};
 
-const HEADER: &str = "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,seconds";
-
-/// One line of `metrics.csv`. Accuracies are fractions; validation values are absent when the
-/// run holds no validation split.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EpochMetrics {
+/// Where the loss first stopped being a finite number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Divergence {
     pub epoch: usize,
-    pub train_loss: f64,
-    pub train_accuracy: f64,
-    pub valid_loss: Option<f64>,
-    pub valid_accuracy: Option<f64>,
-    pub seconds: f64,
+    /// The training batch whose loss it was; `None` for the epoch's validation pass (the
+    /// epoch's last step broke the weights).
+    pub batch: Option<usize>,
+    pub loss: f64,
 }
 
-impl EpochMetrics {
-    fn csv_line(&self) -> String {
-        let optional = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
-        format!(
-            "{},{:.6},{:.6},{},{},{:.3}",
-            self.epoch,
-            self.train_loss,
-            self.train_accuracy,
-            optional(self.valid_loss),
-            optional(self.valid_accuracy),
-            self.seconds
+/// Stops training at the first non-finite loss, before the epoch is checkpointed, and
+/// remembers where that was.
+#[derive(Clone)]
+pub struct DivergenceWatch {
+    interrupter: Interrupter,
+    seen: Arc<Mutex<Option<Divergence>>>,
+}
+
+impl DivergenceWatch {
+    pub fn new(interrupter: Interrupter) -> Self {
+        Self {
+            interrupter,
+            seen: Arc::default(),
+        }
+    }
+
+    fn report(&self, divergence: Divergence) {
+        let mut seen = self.seen.lock().expect("the watch is never poisoned");
+        if seen.is_none() {
+            *seen = Some(divergence);
+            self.interrupter.stop(Some("the loss is not a number"));
+        }
+    }
+
+    pub fn diverged(&self) -> Option<Divergence> {
+        *self.seen.lock().expect("the watch is never poisoned")
+    }
+}
+
+impl Divergence {
+    /// One line: where, what to try, and what is left of the run.
+    pub fn error(&self, run: &LockedRun, learning_rate: f64) -> Error {
+        let at = match self.batch {
+            Some(batch) => format!("epoch {}, batch {batch}: the training loss", self.epoch),
+            None => format!("epoch {}: the validation loss", self.epoch),
+        };
+        let next = match last_complete_epoch(&run.checkpoint_dir()) {
+            Ok(epoch) => format!(
+                "the run keeps its last good checkpoint (epoch {epoch}) and is not finished: \
+                 lower `optimizer.learning_rate` in {} and continue with --resume {}, or start \
+                 again with a lower --lr",
+                run.config_path().display(),
+                run.path().display()
+            ),
+            Err(_) => "no epoch finished, so nothing was kept: start again with a lower --lr \
+                       (--overwrite replaces this run)"
+                .to_string(),
+        };
+        Error::file(
+            run.path(),
+            format!(
+                "training stopped at {at} became {}; the learning rate ({}) is probably too \
+                 high; {next}",
+                self.loss,
+                readable_rate(learning_rate)
+            ),
         )
     }
-
-    /// `Epoch 3/20 - 94s - loss: 0.1234 - accuracy: 0.9612 - val_loss: ... - val_accuracy: ...`
-    pub fn progress_line(&self, total_epochs: usize) -> String {
-        let mut line = format!(
-            "Epoch {}/{total_epochs} - {:.0}s - loss: {:.4} - accuracy: {:.4}",
-            self.epoch, self.seconds, self.train_loss, self.train_accuracy
-        );
-        if let (Some(loss), Some(accuracy)) = (self.valid_loss, self.valid_accuracy) {
-            line += &format!(" - val_loss: {loss:.4} - val_accuracy: {accuracy:.4}");
-        }
-        line
-    }
 }
 
-/// Reads `metrics.csv`; a malformed line is an error naming the file.
-pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::file(path, format!("cannot read metrics: {e}")))?;
-    let mut lines = text.lines();
-    if lines.next() != Some(HEADER) {
-        return Err(Error::file(
-            path,
-            format!("not a metrics file: expected header `{HEADER}`"),
-        ));
+/// `0.001` as is, `1e38` rather than thirty-nine digits.
+fn readable_rate(rate: f64) -> String {
+    if (1e-4..1e4).contains(&rate) {
+        format!("{rate}")
+    } else {
+        format!("{rate:e}")
     }
-    lines
-        .enumerate()
-        .map(|(i, line)| {
-            parse_line(line).ok_or_else(|| {
-                Error::file(
-                    path,
-                    format!("line {}: malformed metrics row `{line}`", i + 2),
-                )
-            })
-        })
-        .collect()
-}
-
-fn parse_line(line: &str) -> Option<EpochMetrics> {
-    let fields: Vec<&str> = line.split(',').collect();
-    let [
-        epoch,
-        train_loss,
-        train_accuracy,
-        valid_loss,
-        valid_accuracy,
-        seconds,
-    ] = fields[..]
-    else {
-        return None;
-    };
-    let optional = |s: &str| {
-        if s.is_empty() {
-            Some(None)
-        } else {
-            s.parse().ok().map(Some)
-        }
-    };
-    Some(EpochMetrics {
-        epoch: epoch.parse().ok()?,
-        train_loss: train_loss.parse().ok()?,
-        train_accuracy: train_accuracy.parse().ok()?,
-        valid_loss: optional(valid_loss)?,
-        valid_accuracy: optional(valid_accuracy)?,
-        seconds: seconds.parse().ok()?,
-    })
-}
-
-pub fn write_metrics(path: &Path, rows: &[EpochMetrics]) -> Result<()> {
-    let mut text = String::from(HEADER);
-    text.push('\n');
-    for row in rows {
-        text += &row.csv_line();
-        text.push('\n');
-    }
-    write_atomic(path, text.as_bytes())
 }
 
 /// Burn metric logger that keeps each split's epoch averages and writes a row when an epoch's
@@ -129,11 +106,19 @@ pub struct EpochLog {
     latest: HashMap<(bool, String), f64>,
     epoch_started: Instant,
     print_lines: bool,
+    /// Training batches seen in the current epoch.
+    batches: usize,
+    divergence: DivergenceWatch,
 }
 
 impl EpochLog {
     /// `rows` are the epochs already done (kept when resuming).
-    pub fn new(path: &Path, rows: Vec<EpochMetrics>, total_epochs: usize) -> Self {
+    pub fn new(
+        path: &Path,
+        rows: Vec<EpochMetrics>,
+        total_epochs: usize,
+        divergence: DivergenceWatch,
+    ) -> Self {
         Self {
             path: path.to_path_buf(),
             rows,
@@ -142,6 +127,8 @@ impl EpochLog {
             latest: HashMap::new(),
             epoch_started: Instant::now(),
             print_lines: !std::io::stdout().is_terminal(),
+            batches: 0,
+            divergence,
         }
     }
 
@@ -153,6 +140,11 @@ impl EpochLog {
     }
 
     fn finish_epoch(&mut self, epoch: usize) {
+        self.batches = 0;
+        // A diverged epoch is not a result: it gets no row, as it gets no checkpoint.
+        if self.divergence.diverged().is_some() {
+            return;
+        }
         let percent = |v: Option<f64>| v.map(|v| v / 100.0);
         let row = EpochMetrics {
             epoch,
@@ -176,12 +168,25 @@ impl EpochLog {
 }
 
 impl MetricLogger for EpochLog {
-    fn log(&mut self, update: MetricsUpdate, _epoch: usize, split: &Split) {
+    fn log(&mut self, update: MetricsUpdate, epoch: usize, split: &Split) {
         let valid = matches!(split, Split::Valid);
+        if !valid {
+            self.batches += 1;
+        }
         for numeric in update.entries_numeric {
             let Some(name) = self.names.get(&numeric.entry.metric_id).cloned() else {
                 continue;
             };
+            if let Some(loss) = numeric.numeric_entry.as_ref().map(NumericEntry::current)
+                && name == "Loss"
+                && !loss.is_finite()
+            {
+                self.divergence.report(Divergence {
+                    epoch,
+                    batch: (!valid).then_some(self.batches),
+                    loss,
+                });
+            }
             // Batch updates carry the epoch's running average; the end-of-epoch update carries
             // the final value instead.
             if let Some(entry) = numeric.running_entry.or(numeric.numeric_entry) {

@@ -4,23 +4,95 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
 
-/// The offline MNIST copy beside the project root (`../shared/mnist`), or `$MNIST_DIR`.
+use lstm_mnist::data::{FASHION_MNIST, MNIST, download};
+
+/// MNIST, found the way the program finds it: `$MNIST_DIR`, else the per-user cache, else
+/// downloaded (checksums checked) into that cache.
 pub fn mnist_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("MNIST_DIR") {
-        return PathBuf::from(dir);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/mnist")
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        download::resolve_data_dir(&MNIST, None)
+            .unwrap_or_else(|e| panic!("MNIST is needed: {e} (or set MNIST_DIR to a copy)"))
+    })
+    .clone()
+}
+
+/// Fashion-MNIST from Debian's package; a machine without it fails saying what to install.
+pub fn fashion_mnist_dir() -> PathBuf {
+    let dir = FASHION_MNIST
+        .system_dir
+        .expect("Fashion-MNIST has a system package");
+    assert!(
+        Path::new(dir).is_dir(),
+        "{dir} is missing: install Debian's package: apt-get install dataset-fashion-mnist"
+    );
+    PathBuf::from(dir)
+}
+
+/// The binary, with `MNIST_DIR` pointing at the MNIST the tests use.
+pub fn lstm_mnist() -> Command {
+    let mut command = bare_lstm_mnist();
+    command.env("MNIST_DIR", mnist_dir());
+    command
+}
+
+/// The binary with no `MNIST_DIR`, for tests that hand it data (or none) themselves.
+pub fn bare_lstm_mnist() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lstm-mnist"));
+    command.env_remove("MNIST_DIR");
+    command
+}
+
+/// Runs the binary with `args` (MNIST available) and returns what it did.
+pub fn run(args: &[&str]) -> Output {
+    lstm_mnist().args(args).output().unwrap()
 }
 
 /// Asserts that the program succeeded, showing what it said otherwise.
-pub fn succeeded(output: std::process::Output) -> std::process::Output {
+pub fn succeeded(output: Output) -> Output {
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
     output
+}
+
+/// What is wrong with `output` as a refusal: it must fail with one line on stderr that holds
+/// every `expected` part, with no panic or backtrace. `None` when it is right.
+pub fn one_line_error_problem(output: &Output, expected: &[&str]) -> Option<String> {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.success() {
+        return Some(format!("exited 0: {stderr}"));
+    }
+    if stderr.trim_end().lines().count() != 1 {
+        return Some(format!("not one line: {stderr}"));
+    }
+    if [
+        "panicked",
+        "backtrace",
+        "RUST_BACKTRACE",
+        "internal failure",
+    ]
+    .iter()
+    .any(|word| stderr.contains(word))
+    {
+        return Some(format!("panicked: {stderr}"));
+    }
+    expected
+        .iter()
+        .find(|part| !stderr.contains(*part))
+        .map(|part| format!("`{part}` missing from: {stderr}"))
+}
+
+/// Asserts that `output` is a one-line refusal naming every `expected` part.
+pub fn assert_one_line_error(output: &Output, expected: &[&str]) {
+    if let Some(problem) = one_line_error_problem(output, expected) {
+        panic!("{problem}");
+    }
 }
 
 /// An IDX image file: magic 0x803, then count x rows x cols, then `pixels`.

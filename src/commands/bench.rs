@@ -7,19 +7,39 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use serde::Serialize;
 
+use super::write_stdout;
 use crate::backend::Backend;
 use crate::config::{Cell, ModelConfig};
 use crate::data::MnistBatch;
 use crate::error::Result;
-use crate::evaluation::EVAL_BATCH;
 use crate::machine;
-use crate::model::{DigitClassifier, LstmKernel};
+use crate::model::{DigitClassifier, INFERENCE_BATCH, LstmKernel};
 
 /// Steps of one epoch of the 60,000 training images at batch 128.
 const STEPS_PER_EPOCH: usize = 469;
 const TEST_IMAGES: usize = 10_000;
 const TRAIN_BATCH: usize = 128;
 const WARM_UP: usize = 3;
+
+#[derive(Debug, Clone)]
+pub struct BenchRequest {
+    pub backend: Backend,
+    pub cell: Cell,
+    pub lstm: LstmKernel,
+    /// Timed batches of each kind.
+    pub batches: usize,
+    /// Print one JSON object instead of the table.
+    pub json: bool,
+}
+
+pub fn run(request: &BenchRequest) -> Result<()> {
+    let report = measure(request.backend, request.cell, request.lstm, request.batches)?;
+    if request.json {
+        write_stdout(&(serde_json::to_string(&report).expect("a report serialises") + "\n"))
+    } else {
+        write_stdout(&report.table())
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -42,7 +62,12 @@ pub struct BenchReport {
 
 /// Times `batches` training steps (forward, backward, Adam step) at batch 128 and as many
 /// inference batches, after a warm-up.
-pub fn run(backend: Backend, cell: Cell, lstm: LstmKernel, batches: usize) -> Result<BenchReport> {
+pub fn measure(
+    backend: Backend,
+    cell: Cell,
+    lstm: LstmKernel,
+    batches: usize,
+) -> Result<BenchReport> {
     let device = backend.device()?;
     let train_device = device.clone().autodiff();
     let config = ModelConfig { cell, hidden: 256 };
@@ -65,7 +90,7 @@ pub fn run(backend: Backend, cell: Cell, lstm: LstmKernel, batches: usize) -> Re
     });
 
     let inference = DigitClassifier::new(&config, 42, &device).with_lstm_kernel(lstm);
-    let images = random_batch(EVAL_BATCH, &device).images;
+    let images = random_batch(INFERENCE_BATCH, &device).images;
     let infer_ms = time_each(batches, || {
         inference.forward(images.clone()).into_data();
     });
@@ -81,9 +106,9 @@ pub fn run(backend: Backend, cell: Cell, lstm: LstmKernel, batches: usize) -> Re
         train_step_ms_min: train_ms.iter().copied().fold(f64::INFINITY, f64::min),
         train_step_ms_max: train_ms.iter().copied().fold(0.0, f64::max),
         infer_batch_ms_median: infer_median,
-        infer_batch_size: EVAL_BATCH,
+        infer_batch_size: INFERENCE_BATCH,
         epoch_seconds: train_median * STEPS_PER_EPOCH as f64 / 1000.0,
-        eval_seconds: infer_median * (TEST_IMAGES / EVAL_BATCH) as f64 / 1000.0,
+        eval_seconds: infer_median * (TEST_IMAGES / INFERENCE_BATCH) as f64 / 1000.0,
         peak_rss_mib: machine::peak_rss_mib(),
         machine: machine::describe(),
     })

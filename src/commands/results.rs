@@ -1,11 +1,18 @@
-//! The results table: one row per finished run in an artifacts directory, every figure read
-//! from the run's report.json, beside the seed's published accuracy. README.md embeds it, and a
-//! test keeps the two equal.
+//! `lstm-mnist results`: one row per finished run in an artifacts directory, every figure read
+//! from the run's report.json, beside the seed's published accuracy; the runs that have no
+//! readable report are named below the table. README.md embeds the table, and a test keeps the
+//! two equal.
 
-use std::path::Path;
+use std::path::PathBuf;
 
-use crate::error::{Error, Result};
-use crate::training::{REPORT_FILE, RunReport, read_report};
+use super::write_stdout;
+use crate::error::Result;
+use crate::run_dir::{RunListing, RunReport};
+
+#[derive(Debug, Clone)]
+pub struct ResultsRequest {
+    pub artifacts: PathBuf,
+}
 
 /// Test accuracies the seed (the Keras example) published, by config name.
 const SEED_ACCURACY: &[(&str, &str)] = &[
@@ -14,29 +21,28 @@ const SEED_ACCURACY: &[(&str, &str)] = &[
     ("rnn-adam", "98.0%"),
 ];
 
-/// The runs under `artifacts` that have a report.json, by name.
-pub fn finished_runs(artifacts: &Path) -> Result<Vec<RunReport>> {
-    let entries = std::fs::read_dir(artifacts)
-        .map_err(|e| Error::file(artifacts, format!("cannot list runs: {e}")))?;
-    let mut reports = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::file(artifacts, format!("cannot list runs: {e}")))?;
-        let report = entry.path().join(REPORT_FILE);
-        if report.is_file() {
-            reports.push(read_report(&report)?);
-        }
+pub fn run(request: &ResultsRequest) -> Result<()> {
+    let listing = RunListing::of(&request.artifacts)?;
+    let mut text = table(&listing.finished);
+    if !listing.unfinished.is_empty() {
+        text += &format!(
+            "\nNot finished (no report yet): {}\n",
+            listing.unfinished.join(", ")
+        );
     }
-    reports.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(reports)
+    for (name, why) in &listing.unreadable {
+        text += &format!("\nUnreadable: {name}: {why}\n");
+    }
+    write_stdout(&text)
 }
 
-/// The Markdown table of the finished runs under `artifacts`.
-pub fn table(artifacts: &Path) -> Result<String> {
+/// The Markdown table of finished runs.
+pub fn table(reports: &[RunReport]) -> String {
     let mut table = String::from(
         "| config | test accuracy | seed (Keras) | epochs | s/epoch (median) | backend | machine |\n\
          | --- | --- | --- | --- | --- | --- | --- |\n",
     );
-    for report in finished_runs(artifacts)? {
+    for report in reports {
         let seed = SEED_ACCURACY
             .iter()
             .find(|(name, _)| *name == report.name)
@@ -57,7 +63,7 @@ pub fn table(artifacts: &Path) -> Result<String> {
             machine,
         ));
     }
-    Ok(table)
+    table
 }
 
 /// The median, which a single epoch slowed by something else on the machine does not move.

@@ -1,0 +1,62 @@
+//! `lstm-mnist evaluate`: scores a run's model (or one checkpoint) on the test images the run
+//! was evaluated on, and writes `evaluation.json` and `confusion.png` beside the model.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::write_stdout;
+use crate::backend::Backend;
+use crate::data::{MnistData, download};
+use crate::error::Result;
+use crate::evaluation::{Evaluation, evaluate, percent};
+use crate::fsutil::write_atomic;
+use crate::plots::confusion_png;
+use crate::run_dir::{CONFUSION_FILE, EVALUATION_FILE, ModelRef};
+
+#[derive(Debug, Clone)]
+pub struct EvaluateRequest {
+    /// A run directory or one of its checkpoint files.
+    pub model: PathBuf,
+    pub backend: Backend,
+    pub data_dir: Option<PathBuf>,
+}
+
+/// What `evaluation.json` holds: the scores and which model they belong to.
+#[derive(Debug, Serialize)]
+struct EvaluationFile<'a> {
+    model: String,
+    backend: String,
+    #[serde(flatten)]
+    evaluation: &'a Evaluation,
+}
+
+pub fn run(request: &EvaluateRequest) -> Result<()> {
+    let device = request.backend.device()?;
+    let model_ref = ModelRef::resolve(&request.model)?;
+    let (config, model) = model_ref.load(&device)?;
+    let source = config.data.dataset.source();
+    let data_dir = download::resolve_data_dir(source, request.data_dir.as_deref())?;
+    let test =
+        MnistData::load_test(&data_dir)?.first(config.data.test_samples.unwrap_or(usize::MAX));
+    let evaluation = evaluate(&model, &test, &device);
+
+    let file = EvaluationFile {
+        model: model_ref.model_path.display().to_string(),
+        backend: request.backend.to_string(),
+        evaluation: &evaluation,
+    };
+    let json = serde_json::to_string_pretty(&file).expect("an evaluation always serialises");
+    write_atomic(&model_ref.beside_model(EVALUATION_FILE), json.as_bytes())?;
+    let title = format!(
+        "{}: test accuracy {}",
+        config.name,
+        percent(evaluation.accuracy)
+    );
+    confusion_png(
+        &model_ref.beside_model(CONFUSION_FILE),
+        &evaluation.confusion,
+        &title,
+    )?;
+    write_stdout(&evaluation.table())
+}

@@ -1,0 +1,47 @@
+//! The commands, one small function each over the typed request that `cli` makes from the
+//! flags.
+
+pub mod bench;
+pub mod evaluate;
+pub mod plot;
+pub mod predict;
+pub mod results;
+pub mod summary;
+
+use crate::error::{Error, Result};
+use crate::training::{self, TrainRequest};
+
+/// What the user asked for, fully resolved and checked.
+#[derive(Debug, Clone)]
+pub enum Request {
+    Train(TrainRequest),
+    Evaluate(evaluate::EvaluateRequest),
+    Predict(predict::PredictRequest),
+    Summary(summary::SummaryRequest),
+    Bench(bench::BenchRequest),
+    Plot(plot::PlotRequest),
+    Results(results::ResultsRequest),
+}
+
+pub fn run(request: Request) -> Result<()> {
+    match request {
+        Request::Train(request) => training::train(&request).map(drop),
+        Request::Evaluate(request) => evaluate::run(&request),
+        Request::Predict(request) => predict::run(&request),
+        Request::Summary(request) => summary::run(&request),
+        Request::Bench(request) => bench::run(&request),
+        Request::Plot(request) => plot::run(&request),
+        Request::Results(request) => results::run(&request),
+    }
+}
+
+/// Prints `text`; a reader that went away (`| head`) is not an error.
+pub fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::msg(format!("cannot write to standard output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,36 @@
+//! `lstm-mnist plot`: the learning curves of several runs overlaid in one picture.
+
+use std::path::PathBuf;
+
+use super::write_stdout;
+use crate::error::Result;
+use crate::plots::{Curve, curves_png};
+use crate::run_dir::{METRICS_FILE, read_metrics};
+
+#[derive(Debug, Clone)]
+pub struct PlotRequest {
+    /// Run directories, each with its metrics.csv.
+    pub runs: Vec<PathBuf>,
+    /// The PNG to write.
+    pub output: PathBuf,
+}
+
+pub fn run(request: &PlotRequest) -> Result<()> {
+    let runs = request
+        .runs
+        .iter()
+        .map(|run| {
+            let name = run.file_name().map(|n| n.to_string_lossy().to_string());
+            Ok((
+                name.unwrap_or_default(),
+                read_metrics(&run.join(METRICS_FILE))?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let curves: Vec<Curve> = runs
+        .iter()
+        .map(|(name, epochs)| Curve { name, epochs })
+        .collect();
+    curves_png(&request.output, &curves, "learning curves")?;
+    write_stdout(&format!("wrote {}\n", request.output.display()))
+}

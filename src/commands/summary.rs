@@ -1,0 +1,18 @@
+//! `lstm-mnist summary`: the model of a config, described as Keras's `model.summary()` does.
+
+use super::write_stdout;
+use crate::backend::Backend;
+use crate::config::ExperimentConfig;
+use crate::error::Result;
+use crate::model::DigitClassifier;
+
+#[derive(Debug, Clone)]
+pub struct SummaryRequest {
+    pub config: ExperimentConfig,
+}
+
+pub fn run(request: &SummaryRequest) -> Result<()> {
+    let config = &request.config;
+    let model = DigitClassifier::new(&config.model, config.seed, &Backend::Flex.device()?);
+    write_stdout(&model.summary(&config.name))
+}

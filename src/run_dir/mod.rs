@@ -1,0 +1,402 @@
+//! The run directory `<artifacts>/<name>/`: what a user's hours of training produce. This
+//! module is its one owner: the layout (every file name), turning a path argument into a run,
+//! names, creating, replacing and locking a run, and reading and writing its files.
+
+mod checkpoints;
+mod lock;
+mod metrics;
+mod model_file;
+mod name;
+mod report;
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+
+use crate::config::ExperimentConfig;
+use crate::error::{Error, Result};
+use crate::fsutil::{TEMP_PREFIX, remove_stale_temp_files, write_atomic};
+use crate::model::DigitClassifier;
+
+pub use checkpoints::{RECORD_NAMES, checkpoint_path, last_complete_epoch};
+pub use lock::{LOCK_FILE, RunLock};
+pub use metrics::{EpochMetrics, read_metrics, write_metrics};
+pub use model_file::save_model;
+pub use name::{NAME_RULE, check_name};
+pub use report::{RunReport, read_report, write_report};
+
+/// Files of a run directory.
+pub const CONFIG_FILE: &str = "config.toml";
+pub const MODEL_FILE: &str = "model.bpk";
+pub const METRICS_FILE: &str = "metrics.csv";
+pub const REPORT_FILE: &str = "report.json";
+pub const CURVES_FILE: &str = "curves.png";
+pub const CHECKPOINT_DIR: &str = "checkpoint";
+/// Written by `evaluate` beside the model it scored.
+pub const EVALUATION_FILE: &str = "evaluation.json";
+pub const CONFUSION_FILE: &str = "confusion.png";
+
+/// A run directory, by the path it is reached at and its name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunDir {
+    path: PathBuf,
+    name: String,
+}
+
+/// How a new run gets its directory when the wanted name is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Naming {
+    /// The config's own name, or the next free `name-2`, `name-3`, …
+    NextFree,
+    /// Exactly this name (`--name`): a taken one is refused.
+    Exact,
+    /// Exactly this name, replacing what is there (`--overwrite`).
+    Replace,
+}
+
+/// What a directory holds, judged by the files a run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Contents {
+    Empty,
+    FinishedRun,
+    ResumableRun,
+    /// A config but no checkpoint: killed or stopped in its first epoch.
+    StartedRun,
+    OtherFiles,
+}
+
+impl RunDir {
+    /// The existing run at `path` (`artifacts/x`, `.`, relative or absolute): a directory with
+    /// a `config.toml`. Its name is that of the directory it really is, whatever the spelling.
+    pub fn open(path: &Path) -> Result<Self> {
+        let full =
+            std::fs::canonicalize(path).map_err(|_| Error::file(path, "no such run directory"))?;
+        if !full.is_dir() {
+            return Err(Error::file(path, "not a run directory"));
+        }
+        if !full.join(CONFIG_FILE).is_file() {
+            return Err(Error::file(
+                path,
+                format!("not a run directory: it has no {CONFIG_FILE}"),
+            ));
+        }
+        let name = full
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        Ok(Self {
+            path: path.to_path_buf(),
+            name,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.path.join(CONFIG_FILE)
+    }
+
+    pub fn model_path(&self) -> PathBuf {
+        self.path.join(MODEL_FILE)
+    }
+
+    pub fn metrics_path(&self) -> PathBuf {
+        self.path.join(METRICS_FILE)
+    }
+
+    pub fn report_path(&self) -> PathBuf {
+        self.path.join(REPORT_FILE)
+    }
+
+    pub fn curves_path(&self) -> PathBuf {
+        self.path.join(CURVES_FILE)
+    }
+
+    pub fn checkpoint_dir(&self) -> PathBuf {
+        self.path.join(CHECKPOINT_DIR)
+    }
+
+    pub fn read_config(&self) -> Result<ExperimentConfig> {
+        ExperimentConfig::load(&self.config_path())
+    }
+
+    pub fn read_report(&self) -> Result<RunReport> {
+        read_report(&self.report_path())
+    }
+
+    pub fn read_metrics(&self) -> Result<Vec<EpochMetrics>> {
+        read_metrics(&self.metrics_path())
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.report_path().is_file()
+    }
+
+    /// Takes the run's writer lock, refusing when another process holds it.
+    pub fn lock(self) -> Result<LockedRun> {
+        let lock = RunLock::try_acquire(&self.path).map_err(|r| r.into_error(&self.path))?;
+        Ok(LockedRun {
+            run: self,
+            _lock: lock,
+        })
+    }
+
+    /// Creates (or, with [`Naming::Replace`], empties) the directory for a new run named
+    /// `name` under `artifacts` and locks it. Nothing is deleted unless `naming` says so, and
+    /// then only under the lock.
+    pub fn claim(artifacts: &Path, name: &str, naming: Naming) -> Result<LockedRun> {
+        check_name(name).map_err(Error::msg)?;
+        if naming != Naming::NextFree {
+            return Self::claim_exact(artifacts, name, naming == Naming::Replace);
+        }
+        for candidate in name::candidates(name).take(10_000) {
+            let path = artifacts.join(&candidate);
+            if path.exists() && !path.is_dir() {
+                continue;
+            }
+            if let Some((run, Contents::Empty)) = Self::try_lock_new(&path, &candidate)? {
+                return Ok(run);
+            }
+        }
+        Err(Error::file(
+            artifacts.join(name),
+            "no free run name left; pass --name or --overwrite",
+        ))
+    }
+
+    fn claim_exact(artifacts: &Path, name: &str, replace: bool) -> Result<LockedRun> {
+        let path = artifacts.join(name);
+        let Some((run, contents)) = Self::try_lock_new(&path, name)? else {
+            return Err(lock::LockRefusal::InUse(None).into_error(&path));
+        };
+        match contents {
+            Contents::Empty => Ok(run),
+            _ if replace => {
+                run.clear()?;
+                Ok(run)
+            }
+            taken => Err(Error::file(
+                &path,
+                format!(
+                    "already holds {}; pass --overwrite to replace it, or choose another --name",
+                    taken.describe(&path)
+                ),
+            )),
+        }
+    }
+
+    /// Creates `path` if needed and locks it; `None` when another process holds its lock.
+    fn try_lock_new(path: &Path, name: &str) -> Result<Option<(LockedRun, Contents)>> {
+        std::fs::create_dir_all(path)
+            .map_err(|e| Error::file(path, format!("cannot create the run directory: {e}")))?;
+        let lock = match RunLock::try_acquire(path) {
+            Ok(lock) => lock,
+            Err(lock::LockRefusal::InUse(_)) => return Ok(None),
+            Err(refusal) => return Err(refusal.into_error(path)),
+        };
+        let run = LockedRun {
+            run: RunDir {
+                path: path.to_path_buf(),
+                name: name.to_string(),
+            },
+            _lock: lock,
+        };
+        let contents = run.contents()?;
+        Ok(Some((run, contents)))
+    }
+
+    fn contents(&self) -> Result<Contents> {
+        let entries = self.entries()?;
+        let has = |file: &str| entries.iter().any(|p| p.file_name() == Some(file.as_ref()));
+        Ok(if entries.is_empty() {
+            Contents::Empty
+        } else if has(REPORT_FILE) {
+            Contents::FinishedRun
+        } else if has(CHECKPOINT_DIR) {
+            Contents::ResumableRun
+        } else if has(CONFIG_FILE) {
+            Contents::StartedRun
+        } else {
+            Contents::OtherFiles
+        })
+    }
+
+    /// Everything in the directory but its lock and a killed writer's temporary files.
+    fn entries(&self) -> Result<Vec<PathBuf>> {
+        let listing = std::fs::read_dir(&self.path)
+            .map_err(|e| Error::file(&self.path, format!("cannot list: {e}")))?;
+        Ok(listing
+            .flatten()
+            .filter(|entry| {
+                let name = entry.file_name().to_string_lossy().to_string();
+                name != LOCK_FILE && !name.starts_with(TEMP_PREFIX)
+            })
+            .map(|entry| entry.path())
+            .collect())
+    }
+}
+
+impl Contents {
+    fn describe(self, path: &Path) -> String {
+        match self {
+            Contents::Empty => "nothing".into(),
+            Contents::FinishedRun => "a finished run".into(),
+            Contents::ResumableRun => format!(
+                "an unfinished run (continue it with --resume {})",
+                path.display()
+            ),
+            Contents::StartedRun => "a run stopped before its first checkpoint".into(),
+            Contents::OtherFiles => "files that are not a run".into(),
+        }
+    }
+}
+
+/// A run directory this process holds the writer lock of: the only kind that is written.
+#[derive(Debug)]
+pub struct LockedRun {
+    run: RunDir,
+    _lock: RunLock,
+}
+
+impl std::ops::Deref for LockedRun {
+    type Target = RunDir;
+    fn deref(&self) -> &RunDir {
+        &self.run
+    }
+}
+
+impl LockedRun {
+    /// Deletes everything in the directory but the lock (for `--overwrite`).
+    fn clear(&self) -> Result<()> {
+        for entry in self.entries()? {
+            let removed = if entry.is_dir() {
+                std::fs::remove_dir_all(&entry)
+            } else {
+                std::fs::remove_file(&entry)
+            };
+            removed.map_err(|e| {
+                Error::file(&self.path, format!("cannot remove the earlier run: {e}"))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the temporary files a killed writer left (never a finished file).
+    pub fn remove_stale_temp_files(&self) {
+        for dir in [self.path.clone(), self.checkpoint_dir()] {
+            remove_stale_temp_files(&dir);
+        }
+    }
+
+    pub fn write_config(&self, config: &ExperimentConfig) -> Result<()> {
+        write_atomic(&self.config_path(), config.to_toml().as_bytes())
+    }
+
+    pub fn write_report(&self, report: &RunReport) -> Result<()> {
+        write_report(&self.report_path(), report)
+    }
+
+    pub fn save_model(&self, model: &DigitClassifier) -> Result<()> {
+        save_model(&self.model_path(), model)
+    }
+}
+
+/// A model file of a run, as a path argument names it: a run directory (its `model.bpk`), or
+/// one of its `checkpoint/model-N.bpk` files.
+#[derive(Debug, Clone)]
+pub struct ModelRef {
+    pub run: RunDir,
+    pub model_path: PathBuf,
+}
+
+impl ModelRef {
+    pub fn resolve(path: &Path) -> Result<Self> {
+        if path.is_dir() {
+            let run = RunDir::open(path)?;
+            let model_path = run.model_path();
+            return Ok(Self { run, model_path });
+        }
+        if !path.is_file() {
+            return Err(Error::file(
+                path,
+                "no such run directory or checkpoint file",
+            ));
+        }
+        let parent = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let in_checkpoints = std::fs::canonicalize(parent)
+            .is_ok_and(|dir| dir.file_name().is_some_and(|n| n == CHECKPOINT_DIR));
+        let run_dir = if in_checkpoints {
+            parent.join("..")
+        } else {
+            parent.to_path_buf()
+        };
+        Ok(Self {
+            run: RunDir::open(&run_dir)?,
+            model_path: path.to_path_buf(),
+        })
+    }
+
+    /// The run's config and the model loaded into it.
+    pub fn load(&self, device: &Device) -> Result<(ExperimentConfig, DigitClassifier)> {
+        let config = self.run.read_config()?;
+        let model =
+            model_file::load_model(&self.model_path, &config, &self.run.config_path(), device)?;
+        Ok((config, model))
+    }
+
+    /// Where `evaluate` writes its files: beside the model it scored.
+    pub fn beside_model(&self, file: &str) -> PathBuf {
+        match self.model_path.parent() {
+            Some(dir) => dir.join(file),
+            None => PathBuf::from(file),
+        }
+    }
+}
+
+/// The runs under an artifacts directory, for `results`.
+#[derive(Debug, Default)]
+pub struct RunListing {
+    /// Finished runs, by name.
+    pub finished: Vec<RunReport>,
+    /// Runs without a report yet (in progress, interrupted, diverged), by name.
+    pub unfinished: Vec<String>,
+    /// Runs whose report cannot be read, with why.
+    pub unreadable: Vec<(String, String)>,
+}
+
+impl RunListing {
+    /// Every directory under `artifacts` that holds a run's config or report.
+    pub fn of(artifacts: &Path) -> Result<Self> {
+        let entries = std::fs::read_dir(artifacts)
+            .map_err(|e| Error::file(artifacts, format!("cannot list runs: {e}")))?;
+        let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        dirs.sort();
+        let mut listing = Self::default();
+        for dir in dirs {
+            let name = dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            if dir.join(REPORT_FILE).is_file() {
+                match read_report(&dir.join(REPORT_FILE)) {
+                    Ok(report) => listing.finished.push(report),
+                    Err(e) => listing.unreadable.push((name, e.to_string())),
+                }
+            } else if dir.join(CONFIG_FILE).is_file() {
+                listing.unfinished.push(name);
+            }
+        }
+        listing.finished.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(listing)
+    }
+}

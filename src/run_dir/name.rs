@@ -1,0 +1,52 @@
+//! What a run may be called: a name is a directory under the artifacts root, so it must be one
+//! plain path component that no shell or file manager treats specially.
+
+/// The rule, as every refusal states it.
+pub const NAME_RULE: &str = "a run name is one path component of letters, digits, `-`, `_` and \
+     `.`, not starting with a dot, at most 100 characters";
+
+const MAX_LEN: usize = 100;
+
+/// `Err` with the rule when `name` breaks it.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    let fits = !name.is_empty()
+        && name.len() <= MAX_LEN
+        && !name.starts_with('.')
+        && name.chars().all(allowed);
+    if fits {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not a valid run name: {NAME_RULE}"))
+    }
+}
+
+/// The names tried, in order, for a new run of `base`: `base`, `base-2`, `base-3`, … (as
+/// Ultralytics numbers `runs/exp`, `runs/exp2`).
+pub fn candidates(base: &str) -> impl Iterator<Item = String> + '_ {
+    std::iter::once(base.to_string()).chain((2..).map(move |n| format!("{base}-{n}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_names_pass_and_paths_do_not() {
+        for good in ["lstm-sgd", "run_2", "a.b", "X9"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        let long = "x".repeat(101);
+        for bad in [
+            "", ".", "..", ".hidden", "a/b", "a\\b", "/abs", "a b", "ü", &long,
+        ] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn candidates_number_from_two() {
+        let names: Vec<String> = candidates("exp").take(3).collect();
+        assert_eq!(names, ["exp", "exp-2", "exp-3"]);
+    }
+}

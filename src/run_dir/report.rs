@@ -1,0 +1,52 @@
+//! `report.json`: the outcome of a finished run.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::fsutil::{read_text_bounded, write_atomic};
+
+const MAX_BYTES: u64 = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub name: String,
+    pub cell: String,
+    pub optimizer: String,
+    pub learning_rate: f64,
+    pub batch_size: usize,
+    pub epochs: usize,
+    pub parameters: usize,
+    pub backend: String,
+    pub train_samples: usize,
+    pub validation_samples: usize,
+    pub test_samples: usize,
+    /// Fraction of the test images classified correctly.
+    pub test_accuracy: f64,
+    pub test_loss: f64,
+    pub epoch_seconds: Vec<f64>,
+    /// The CPU it trained on (see `machine::describe`); empty in reports from before it was kept.
+    #[serde(default)]
+    pub machine: String,
+}
+
+pub fn write_report(path: &Path, report: &RunReport) -> Result<()> {
+    let json = serde_json::to_string_pretty(report).expect("a report always serialises");
+    write_atomic(path, json.as_bytes())
+}
+
+/// Reads a report; one whose scores are not numbers (a run that diverged, saved by an older
+/// version) is refused like any malformed one.
+pub fn read_report(path: &Path) -> Result<RunReport> {
+    let text = read_text_bounded(path, MAX_BYTES, "a run report")?;
+    let report: RunReport = serde_json::from_str(&text)
+        .map_err(|e| Error::file(path, format!("not a run report: {e}")))?;
+    if !(report.test_accuracy.is_finite() && report.test_loss.is_finite()) {
+        return Err(Error::file(
+            path,
+            "not a run report: its scores are not numbers",
+        ));
+    }
+    Ok(report)
+}
