@@ -38,6 +38,10 @@ fn loss_and_head_gradient(device: Device) -> (f32, Vec<f32>) {
 
 #[test]
 fn wgpu_forward_and_backward_match_flex() {
+    // CubeCL's autotune benchmarks several candidate kernels per new shape, each compiled by
+    // the CPU Vulkan driver here: minutes that say nothing about the results checked below.
+    // SAFETY: the only test of this binary, before any thread reads the environment.
+    unsafe { std::env::set_var("CUBECL_AUTOTUNE_LEVEL", "minimal") };
     let wgpu = Backend::Wgpu.device().unwrap_or_else(|e| {
         panic!(
             "{e}; for this test, install Mesa's Vulkan driver: apt-get install mesa-vulkan-drivers"

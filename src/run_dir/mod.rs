@@ -19,6 +19,7 @@ use crate::fsutil::{TEMP_PREFIX, remove_stale_temp_files, write_atomic};
 use crate::model::DigitClassifier;
 
 pub use checkpoints::{RECORD_NAMES, checkpoint_path, last_complete_epoch};
+use lock::LockRefusal;
 pub use lock::{LOCK_FILE, RunLock};
 pub use metrics::{EpochMetrics, read_metrics, write_metrics};
 pub use model_file::save_model;
@@ -160,8 +161,10 @@ impl RunDir {
             if path.exists() && !path.is_dir() {
                 continue;
             }
-            if let Some((run, Contents::Empty)) = Self::try_lock_new(&path, &candidate)? {
-                return Ok(run);
+            match Self::lock_new(&path, &candidate) {
+                Ok((run, Contents::Empty)) => return Ok(run),
+                Err(LockRefusal::Failed(error)) => return Err(error),
+                Ok(_) | Err(LockRefusal::InUse(_)) => {}
             }
         }
         Err(Error::file(
@@ -172,9 +175,7 @@ impl RunDir {
 
     fn claim_exact(artifacts: &Path, name: &str, replace: bool) -> Result<LockedRun> {
         let path = artifacts.join(name);
-        let Some((run, contents)) = Self::try_lock_new(&path, name)? else {
-            return Err(lock::LockRefusal::InUse(None).into_error(&path));
-        };
+        let (run, contents) = Self::lock_new(&path, name).map_err(|r| r.into_error(&path))?;
         match contents {
             Contents::Empty => Ok(run),
             _ if replace => {
@@ -191,24 +192,26 @@ impl RunDir {
         }
     }
 
-    /// Creates `path` if needed and locks it; `None` when another process holds its lock.
-    fn try_lock_new(path: &Path, name: &str) -> Result<Option<(LockedRun, Contents)>> {
-        std::fs::create_dir_all(path)
-            .map_err(|e| Error::file(path, format!("cannot create the run directory: {e}")))?;
-        let lock = match RunLock::try_acquire(path) {
-            Ok(lock) => lock,
-            Err(lock::LockRefusal::InUse(_)) => return Ok(None),
-            Err(refusal) => return Err(refusal.into_error(path)),
-        };
+    /// Creates `path` if needed, locks it, and says what it holds.
+    fn lock_new(
+        path: &Path,
+        name: &str,
+    ) -> std::result::Result<(LockedRun, Contents), LockRefusal> {
+        std::fs::create_dir_all(path).map_err(|e| {
+            LockRefusal::Failed(Error::file(
+                path,
+                format!("cannot create the run directory: {e}"),
+            ))
+        })?;
         let run = LockedRun {
+            _lock: RunLock::try_acquire(path)?,
             run: RunDir {
                 path: path.to_path_buf(),
                 name: name.to_string(),
             },
-            _lock: lock,
         };
-        let contents = run.contents()?;
-        Ok(Some((run, contents)))
+        let contents = run.contents().map_err(LockRefusal::Failed)?;
+        Ok((run, contents))
     }
 
     fn contents(&self) -> Result<Contents> {
