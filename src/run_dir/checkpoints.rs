@@ -17,17 +17,13 @@ pub fn checkpoint_path(directory: &Path, record: &str, epoch: usize) -> PathBuf 
 /// The newest epoch whose model, optimizer and scheduler checkpoints are all present and the
 /// model's readable, or an error naming the directory.
 pub fn last_complete_epoch(directory: &Path) -> Result<usize> {
-    let entries = std::fs::read_dir(directory)
-        .map_err(|e| Error::file(directory, format!("no checkpoints to resume from: {e}")))?;
-    let mut epochs: Vec<usize> = entries
-        .filter_map(|entry| {
-            let name = entry.ok()?.file_name().into_string().ok()?;
-            name.strip_prefix("model-")?
-                .strip_suffix(".bpk")?
-                .parse()
-                .ok()
-        })
-        .collect();
+    if let Err(e) = std::fs::read_dir(directory) {
+        return Err(Error::file(
+            directory,
+            format!("no checkpoints to resume from: {e}"),
+        ));
+    }
+    let mut epochs = saved_epochs(directory);
     epochs.sort_unstable_by(|a, b| b.cmp(a));
     epochs
         .into_iter()
@@ -43,4 +39,20 @@ pub fn last_complete_epoch(directory: &Path) -> Result<usize> {
                 "no complete checkpoint to resume from (missing or pruned)",
             )
         })
+}
+
+/// The epochs that have a model checkpoint in `directory` (none when it cannot be read).
+pub fn saved_epochs(directory: &Path) -> Vec<usize> {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.strip_prefix("model-")?
+                .strip_suffix(".bpk")?
+                .parse()
+                .ok()
+        })
+        .collect()
 }

@@ -20,9 +20,9 @@ use crate::model::DigitClassifier;
 
 pub use checkpoints::{RECORD_NAMES, checkpoint_path, last_complete_epoch};
 use lock::LockRefusal;
-pub use lock::{LOCK_FILE, RunLock};
+use lock::{LOCK_FILE, RunLock};
 pub use metrics::{EpochMetrics, read_metrics, write_metrics};
-pub use model_file::save_model;
+use model_file::save_model;
 pub use name::{NAME_RULE, check_name};
 pub use report::{RunReport, read_report, write_report};
 
@@ -125,10 +125,6 @@ impl RunDir {
 
     pub fn read_config(&self) -> Result<ExperimentConfig> {
         ExperimentConfig::load(&self.config_path())
-    }
-
-    pub fn read_report(&self) -> Result<RunReport> {
-        read_report(&self.report_path())
     }
 
     pub fn read_metrics(&self) -> Result<Vec<EpochMetrics>> {
@@ -295,6 +291,27 @@ impl LockedRun {
         for dir in [self.path.clone(), self.checkpoint_dir()] {
             remove_stale_temp_files(&dir);
         }
+    }
+
+    /// Deletes the checkpoints of `epoch` and later (those of a diverged epoch, which Burn's
+    /// asynchronous checkpointer may have saved before the divergence was seen).
+    pub fn discard_checkpoints_from(&self, epoch: usize) -> Result<()> {
+        let dir = self.checkpoint_dir();
+        for saved in checkpoints::saved_epochs(&dir)
+            .into_iter()
+            .filter(|&e| e >= epoch)
+        {
+            for record in RECORD_NAMES {
+                let path = checkpoint_path(&dir, record, saved);
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::file(&path, format!("cannot remove: {e}")));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn write_config(&self, config: &ExperimentConfig) -> Result<()> {

@@ -194,6 +194,7 @@ fn fit(
     // Closing the dashboard now gives the terminal back, so the lines printed after it stay.
     drop(result.renderer);
     if let Some(diverged) = divergence.diverged() {
+        run.discard_checkpoints_from(diverged.epoch)?;
         return Err(diverged.error(run, config.optimizer.learning_rate));
     }
     if let Some(error) = result.error {
