@@ -14,7 +14,7 @@ use crate::commands::summary::SummaryRequest;
 use crate::commands::{self, Request};
 use crate::config::{Cell, ExperimentConfig, OptimizerKind};
 use crate::error::{Error, Result};
-use crate::model::{LstmKernel, check_fits_in_memory};
+use crate::model::{RecurrentKernel, check_fits_in_memory};
 use crate::run_dir::{Naming, RunDir, check_name};
 use crate::training::{Destination, TrainRequest};
 
@@ -77,10 +77,10 @@ struct BenchArgs {
     /// Recurrent cell of the benchmarked model.
     #[arg(long, value_enum, default_value_t = Cell::Lstm)]
     cell: Cell,
-    /// LSTM implementation: the fused op (flex only; elsewhere this falls back to stock) or
-    /// Burn's stock `nn::Lstm`.
-    #[arg(long, value_enum, default_value_t = LstmKernel::Fused)]
-    lstm: LstmKernel,
+    /// Recurrent layer implementation: the fused op (flex only; elsewhere this falls back to
+    /// stock) or Burn's stock layer. `--lstm` is the old spelling.
+    #[arg(long, alias = "lstm", value_enum, default_value_t = RecurrentKernel::Fused)]
+    kernel: RecurrentKernel,
     /// Timed batches of each kind (after 3 warm-up ones).
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     batches: u32,
@@ -130,10 +130,11 @@ pub struct TrainArgs {
     /// Compute backend: flex (fast CPU), ndarray (CPU) or wgpu (GPU).
     #[arg(long, value_enum, default_value_t = Backend::Flex)]
     backend: Backend,
-    /// LSTM implementation on flex: the fused op, or Burn's stock `nn::Lstm` (same parameters,
-    /// same results, ~5× slower; other backends always use the stock one).
-    #[arg(long, value_enum, default_value_t = LstmKernel::Fused)]
-    lstm: LstmKernel,
+    /// Recurrent layer implementation on flex: the fused op, or Burn's stock `nn::Lstm`,
+    /// `nn::Gru` or `nn::Rnn` (same parameters, same results, several times slower; other
+    /// backends always use the stock one). `--lstm` is the old spelling.
+    #[arg(long, alias = "lstm", value_enum, default_value_t = RecurrentKernel::Fused)]
+    kernel: RecurrentKernel,
     /// Override `training.epochs`.
     #[arg(long)]
     epochs: Option<usize>,
@@ -170,7 +171,7 @@ pub struct TrainArgs {
     #[arg(long)]
     name: Option<String>,
     /// Continue the interrupted run in DIR (e.g. artifacts/lstm-sgd) from its last checkpoint,
-    /// with its own config.toml (only --epochs, --backend, --lstm and --data-dir may be given).
+    /// with its own config.toml (only --epochs, --backend, --kernel and --data-dir may be given).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "overwrite"])]
     resume: Option<PathBuf>,
     /// Replace the earlier run of the same name (after checking everything else first).
@@ -221,7 +222,7 @@ impl TrainArgs {
         Ok(TrainRequest {
             config,
             backend: self.backend,
-            lstm: self.lstm,
+            kernel: self.kernel,
             data_dir: self.data_dir,
             destination: Destination::New {
                 artifacts: self.artifacts.unwrap_or_else(|| DEFAULT_ARTIFACTS.into()),
@@ -269,7 +270,7 @@ impl TrainArgs {
         if self.changes_experiment() || self.artifacts.is_some() {
             return Err(Error::msg(
                 "--resume continues a run with its own config.toml: only --epochs, --backend, \
-                 --lstm and --data-dir may be given with it",
+                 --kernel and --data-dir may be given with it",
             ));
         }
         let full_path = std::fs::canonicalize(run_dir)
@@ -284,7 +285,7 @@ impl TrainArgs {
         Ok(TrainRequest {
             config,
             backend: self.backend,
-            lstm: self.lstm,
+            kernel: self.kernel,
             data_dir: self.data_dir.clone(),
             destination: Destination::Resume(run),
         })
@@ -342,7 +343,7 @@ impl Cli {
             Some(Command::Bench(args)) => Request::Bench(BenchRequest {
                 backend: args.backend,
                 cell: args.cell,
-                lstm: args.lstm,
+                kernel: args.kernel,
                 batches: args.batches as usize,
                 json: args.json,
             }),

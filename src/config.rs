@@ -60,6 +60,43 @@ pub struct TrainingConfig {
     pub batch_size: usize,
     #[serde(default)]
     pub validation_split: f64,
+    /// Keras's `EarlyStopping` callback; off when absent (the seed experiment has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<EarlyStoppingConfig>,
+}
+
+/// `[training.early_stopping]`: stop once the monitored validation metric has not improved for
+/// `patience` epochs, as Keras's `EarlyStopping(monitor, patience, restore_best_weights)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyStoppingConfig {
+    #[serde(default)]
+    pub monitor: Monitor,
+    #[serde(default)]
+    pub patience: usize,
+    /// End with the weights of the best epoch rather than the last one.
+    #[serde(default)]
+    pub restore_best_weights: bool,
+}
+
+/// The validation metric early stopping watches (Keras's names).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Monitor {
+    /// Lower is better.
+    #[default]
+    ValLoss,
+    /// Higher is better.
+    ValAccuracy,
+}
+
+impl fmt::Display for Monitor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Monitor::ValLoss => "val_loss",
+            Monitor::ValAccuracy => "val_accuracy",
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,6 +177,7 @@ impl Default for TrainingConfig {
             epochs: 20,
             batch_size: 128,
             validation_split: 0.0,
+            early_stopping: None,
         }
     }
 }

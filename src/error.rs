@@ -11,6 +11,9 @@ pub enum Error {
     File { path: PathBuf, message: String },
     /// Anything else the user can act on (bad flag combination, missing device, ...).
     Message(String),
+    /// The problems were printed already, each on its own line (`predict` goes on past an
+    /// unreadable file); only the exit status is left to give.
+    AlreadyReported,
 }
 
 impl Error {
@@ -35,6 +38,7 @@ impl fmt::Display for Error {
                 write!(f, "{}: {}", path.display(), one_line(message))
             }
             Error::Message(message) => f.write_str(&one_line(message)),
+            Error::AlreadyReported => f.write_str("see the errors above"),
         }
     }
 }

@@ -48,15 +48,9 @@ impl DigitSource {
             return Ok(Self::Idx { stream, name });
         }
         let bytes = read_bounded(path, MAX_PICTURE_BYTES, "an image")?;
-        if bytes.is_empty() {
-            return Err(Error::file(path, "is empty"));
-        }
-        let gray = image::load_from_memory(&bytes)
-            .map_err(|e| Error::file(path, format!("not a readable image: {e}")))?
-            .to_luma8();
         Ok(Self::Picture(Some(DigitImage {
             name: path.display().to_string(),
-            pixels: mnist_style(&gray).map_err(|e| Error::file(path, e))?,
+            pixels: picture_input(&bytes).map_err(|e| Error::file(path, e))?,
         })))
     }
 
@@ -83,6 +77,28 @@ impl DigitSource {
             }
         }
     }
+}
+
+/// The model input of an encoded picture (PNG, JPEG, ...): decoded, seen as a person sees it
+/// (transparent parts are the white page underneath), then made MNIST-style.
+pub fn picture_input(bytes: &[u8]) -> std::result::Result<Vec<f32>, String> {
+    if bytes.is_empty() {
+        return Err("is empty".into());
+    }
+    let picture =
+        image::load_from_memory(bytes).map_err(|e| format!("not a readable image: {e}"))?;
+    mnist_style(&over_white(&picture))
+}
+
+/// The picture's gray levels composited over a white background, so that dark strokes on a
+/// transparent canvas (what drawing apps and `<canvas>` export) read as dark on white.
+fn over_white(picture: &image::DynamicImage) -> GrayImage {
+    let with_alpha = picture.to_luma_alpha8();
+    GrayImage::from_fn(with_alpha.width(), with_alpha.height(), |x, y| {
+        let [gray, alpha] = with_alpha.get_pixel(x, y).0;
+        let (gray, alpha) = (u32::from(gray), u32::from(alpha));
+        Luma([((gray * alpha + 255 * (255 - alpha) + 127) / 255) as u8])
+    })
 }
 
 /// The model input of an IDX image: one of the dataset's format (28x28, already centred as

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     }));
     match lstm_mnist::cli::run() {
         Ok(()) => ExitCode::SUCCESS,
+        Err(lstm_mnist::error::Error::AlreadyReported) => ExitCode::FAILURE,
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE

@@ -232,6 +232,22 @@ fn bad_configs() {
             vec!["optimizer.kind", "rmsprop"],
         ),
         (
+            "unknown early-stopping monitor",
+            valid.replace(
+                "validation_split = 0.0",
+                "validation_split = 0.0\n[training.early_stopping]\nmonitor = \"loss\"",
+            ),
+            vec!["training.early_stopping.monitor", "loss"],
+        ),
+        (
+            "negative patience",
+            valid.replace(
+                "validation_split = 0.0",
+                "validation_split = 0.0\n[training.early_stopping]\npatience = -1",
+            ),
+            vec!["training.early_stopping.patience"],
+        ),
+        (
             "unknown dataset",
             valid.replace("dataset = \"mnist\"", "dataset = \"cifar\""),
             vec!["data.dataset", "cifar"],

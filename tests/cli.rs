@@ -17,7 +17,7 @@ fn help_explains_every_flag() {
     for flag in [
         "--config",
         "--backend",
-        "--lstm",
+        "--kernel",
         "--epochs",
         "--batch-size",
         "--optimizer",
@@ -80,7 +80,7 @@ fn bench(args: &[&str]) -> serde_json::Value {
             .as_f64()
             .unwrap_or_else(|| panic!("{key} missing: {report}"))
     };
-    for key in ["backend", "cell", "lstm", "machine"] {
+    for key in ["backend", "cell", "kernel", "machine"] {
         assert!(report[key].is_string(), "{key} missing: {report}");
     }
     assert_eq!(number("batches"), 2.0);
@@ -104,17 +104,28 @@ fn bench(args: &[&str]) -> serde_json::Value {
 }
 
 #[test]
-fn bench_times_the_fused_lstm_on_flex_and_stock_layers_elsewhere() {
-    let fused = bench(&[]);
+fn bench_times_the_fused_layers_on_flex_and_stock_layers_elsewhere() {
+    let kernel_of = |args: &[&str]| {
+        let report = bench(args);
+        let field = |key: &str| report[key].as_str().unwrap().to_string();
+        (field("backend"), field("cell"), field("kernel"))
+    };
+    let triple = |backend: &str, cell: &str, kernel: &str| {
+        (backend.to_string(), cell.to_string(), kernel.to_string())
+    };
+    assert_eq!(kernel_of(&[]), triple("flex", "lstm", "fused"));
     assert_eq!(
-        (&fused["cell"], &fused["lstm"]),
-        (&"lstm".into(), &"fused".into())
+        kernel_of(&["--cell", "gru"]),
+        triple("flex", "gru", "fused")
     );
-    assert_eq!(fused["backend"], "flex");
-    let rnn = bench(&["--cell", "rnn"]);
+    // The old spelling of --kernel still works.
     assert_eq!(
-        (&rnn["cell"], &rnn["lstm"]),
-        (&"rnn".into(), &"stock".into())
+        kernel_of(&["--cell", "rnn", "--lstm", "stock"]),
+        triple("flex", "rnn", "stock")
+    );
+    assert_eq!(
+        kernel_of(&["--cell", "rnn", "--backend", "ndarray"]),
+        triple("ndarray", "rnn", "stock")
     );
 }
 
@@ -155,7 +166,7 @@ fn results_tabulates_the_finished_runs_and_names_a_missing_directory() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[2],
-        "| `lstm-adam` | 98.75% | 98.9% | 3 | 25.0 | flex | Some CPU, 2 threads |"
+        "| `lstm-adam` | — | 98.75% | 98.9% | 3 | 25.0 | flex | Some CPU, 2 threads |"
     );
     assert_eq!(lines[3], "", "one row only: {text}");
     assert!(
@@ -171,6 +182,53 @@ fn results_tabulates_the_finished_runs_and_names_a_missing_directory() {
     let missing = dir.path().join("nowhere");
     let output = lstm_mnist(&["results", "--artifacts", missing.to_str().unwrap()]);
     assert_one_line_error(&output, &["nowhere", "cannot list runs"]);
+}
+
+#[test]
+fn results_gives_the_spread_over_seeds_of_runs_that_differ_only_in_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string("configs/lstm-sgd.toml").unwrap();
+    let add_run = |name: &str, seed: u64, lr: f64, accuracy: f64| {
+        let run = dir.path().join(name);
+        std::fs::create_dir_all(&run).unwrap();
+        let config = config
+            .replace("name = \"lstm-sgd\"", &format!("name = \"{name}\""))
+            .replace("seed = 42", &format!("seed = {seed}"))
+            .replace("learning_rate = 0.01", &format!("learning_rate = {lr}"));
+        std::fs::write(run.join("config.toml"), config).unwrap();
+        let report = serde_json::json!({
+            "name": name, "cell": "lstm", "optimizer": "sgd", "learning_rate": lr,
+            "batch_size": 128, "epochs": 20, "parameters": 295434, "backend": "flex",
+            "train_samples": 60000, "validation_samples": 0, "test_samples": 10000,
+            "test_accuracy": accuracy, "test_loss": 0.15, "epoch_seconds": [25.0],
+            "machine": "Some CPU, 2 threads"
+        });
+        std::fs::write(run.join("report.json"), report.to_string()).unwrap();
+    };
+    add_run("lstm-sgd", 42, 0.01, 0.9500);
+    add_run("lstm-sgd-seed1", 1, 0.01, 0.9520);
+    add_run("lstm-sgd-seed2", 2, 0.01, 0.9630);
+    // Another learning rate is another experiment, even with a seed of the group.
+    add_run("lstm-sgd-fast", 1, 0.05, 0.9700);
+
+    let output = lstm_mnist(&["results", "--artifacts", dir.path().to_str().unwrap()]);
+    let text = String::from_utf8(succeeded(output).stdout).unwrap();
+    assert!(
+        text.contains("| `lstm-sgd-seed2` | 2 | 96.30% | — | 20 | 25.0 |"),
+        "{text}"
+    );
+    // Mean 95.50, sample standard deviation 0.7, range 95.00-96.30: 96.2 lies inside.
+    assert!(
+        text.contains(
+            "| `lstm-sgd` | 3 | 1, 2, 42 | 95.50% | 0.70 | 95.00–96.30% | 96.2% | inside |"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("`lstm-sgd-fast`").count(),
+        1,
+        "a run alone has a row but no spread row: {text}"
+    );
 }
 
 #[test]

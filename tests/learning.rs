@@ -10,7 +10,7 @@ use image::{GrayImage, imageops};
 use lstm_mnist::backend::Backend;
 use lstm_mnist::config::{ExperimentConfig, OptimizerKind};
 use lstm_mnist::data::MnistData;
-use lstm_mnist::model::LstmKernel;
+use lstm_mnist::model::RecurrentKernel;
 use lstm_mnist::run_dir::{Naming, RunReport, read_metrics, read_report};
 use lstm_mnist::training::{Destination, TrainRequest, train};
 
@@ -36,7 +36,7 @@ fn request(config: ExperimentConfig, artifacts: &Path) -> TrainRequest {
     TrainRequest {
         config,
         backend: Backend::Flex,
-        lstm: LstmKernel::Fused,
+        kernel: RecurrentKernel::Fused,
         data_dir: Some(common::mnist_dir()),
         destination: Destination::New {
             artifacts: artifacts.to_path_buf(),

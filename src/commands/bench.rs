@@ -13,7 +13,7 @@ use crate::config::{Cell, ModelConfig};
 use crate::data::MnistBatch;
 use crate::error::Result;
 use crate::machine;
-use crate::model::{DigitClassifier, INFERENCE_BATCH, LstmKernel};
+use crate::model::{DigitClassifier, INFERENCE_BATCH, RecurrentKernel};
 
 /// Steps of one epoch of the 60,000 training images at batch 128.
 const STEPS_PER_EPOCH: usize = 469;
@@ -25,7 +25,7 @@ const WARM_UP: usize = 3;
 pub struct BenchRequest {
     pub backend: Backend,
     pub cell: Cell,
-    pub lstm: LstmKernel,
+    pub kernel: RecurrentKernel,
     /// Timed batches of each kind.
     pub batches: usize,
     /// Print one JSON object instead of the table.
@@ -33,7 +33,12 @@ pub struct BenchRequest {
 }
 
 pub fn run(request: &BenchRequest) -> Result<()> {
-    let report = measure(request.backend, request.cell, request.lstm, request.batches)?;
+    let report = measure(
+        request.backend,
+        request.cell,
+        request.kernel,
+        request.batches,
+    )?;
     if request.json {
         write_stdout(&(serde_json::to_string(&report).expect("a report serialises") + "\n"))
     } else {
@@ -45,8 +50,8 @@ pub fn run(request: &BenchRequest) -> Result<()> {
 pub struct BenchReport {
     pub backend: String,
     pub cell: String,
-    /// Which LSTM implementation ran: "fused" (flex only) or "stock".
-    pub lstm: String,
+    /// Which recurrent-layer implementation ran: "fused" (flex only) or "stock".
+    pub kernel: String,
     pub batches: usize,
     pub train_step_ms_median: f64,
     pub train_step_ms_min: f64,
@@ -65,19 +70,19 @@ pub struct BenchReport {
 pub fn measure(
     backend: Backend,
     cell: Cell,
-    lstm: LstmKernel,
+    kernel: RecurrentKernel,
     batches: usize,
 ) -> Result<BenchReport> {
     let device = backend.device()?;
     let train_device = device.clone().autodiff();
     let config = ModelConfig { cell, hidden: 256 };
-    let lstm = if cell == Cell::Lstm && backend == Backend::Flex {
-        lstm
+    let kernel = if backend == Backend::Flex {
+        kernel
     } else {
-        LstmKernel::Stock
+        RecurrentKernel::Stock
     };
 
-    let mut model = DigitClassifier::new(&config, 42, &train_device).with_lstm_kernel(lstm);
+    let mut model = DigitClassifier::new(&config, 42, &train_device).with_kernel(kernel);
     let mut optimizer = AdamConfig::new().with_epsilon(1e-7).init();
     let batch = random_batch(TRAIN_BATCH, &train_device);
     let train_ms = time_each(batches, || {
@@ -89,7 +94,7 @@ pub fn measure(
         loss.into_scalar::<f32>();
     });
 
-    let inference = DigitClassifier::new(&config, 42, &device).with_lstm_kernel(lstm);
+    let inference = DigitClassifier::new(&config, 42, &device).with_kernel(kernel);
     let images = random_batch(INFERENCE_BATCH, &device).images;
     let infer_ms = time_each(batches, || {
         inference.forward(images.clone()).into_data();
@@ -100,7 +105,7 @@ pub fn measure(
     Ok(BenchReport {
         backend: backend.to_string(),
         cell: cell.to_string(),
-        lstm: lstm.name().into(),
+        kernel: kernel.name().into(),
         batches,
         train_step_ms_median: train_median,
         train_step_ms_min: train_ms.iter().copied().fold(f64::INFINITY, f64::min),
@@ -144,7 +149,7 @@ fn median(values: &[f64]) -> f64 {
 impl BenchReport {
     pub fn table(&self) -> String {
         format!(
-            "backend {} · cell {} · lstm {} · {} timed batches after {WARM_UP} warm-up\n\
+            "backend {} · cell {} · kernel {} · {} timed batches after {WARM_UP} warm-up\n\
              machine {}\n\
              train step (batch {TRAIN_BATCH})  median {:.1} ms  (min {:.1}, max {:.1})\n\
              inference (batch {})       median {:.1} ms\n\
@@ -153,7 +158,7 @@ impl BenchReport {
              peak memory                {:.0} MiB\n",
             self.backend,
             self.cell,
-            self.lstm,
+            self.kernel,
             self.batches,
             self.machine,
             self.train_step_ms_median,

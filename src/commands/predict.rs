@@ -1,12 +1,17 @@
 //! `lstm-mnist predict`: classifies image files and IDX image files with a run's model, a batch
-//! at a time, printing each batch's lines as it goes.
+//! at a time, printing each batch's lines as it goes. A file that cannot be read is named on
+//! its own line and the others are still classified; the exit status says that one failed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
 
 use super::write_stdout;
 use crate::backend::Backend;
-use crate::error::Result;
+use crate::data::NUM_CLASSES;
+use crate::error::{Error, Result};
 use crate::inference::{DigitSource, predict};
+use crate::model::DigitClassifier;
 use crate::run_dir::ModelRef;
 
 #[derive(Debug, Clone)]
@@ -23,33 +28,69 @@ pub struct PredictRequest {
 pub fn run(request: &PredictRequest) -> Result<()> {
     let device = request.backend.device()?;
     let (config, model) = ModelRef::resolve(&request.model)?.load(&device)?;
-    let class_names = config.data.dataset.source().class_names;
-    let mut printed = 0usize;
+    let mut output = Output {
+        request,
+        model: &model,
+        class_names: config.data.dataset.source().class_names,
+        device: &device,
+        printed: 0,
+    };
     if request.json {
         write_stdout("[")?;
     }
+    let mut unreadable = 0;
     for path in &request.images {
-        let mut source = DigitSource::open(path)?;
-        loop {
-            let batch = source.next_batch()?;
-            if batch.is_empty() {
-                break;
-            }
-            let mut text = String::new();
-            for prediction in predict(&model, &batch, request.top, class_names, &device) {
-                if request.json {
-                    text += if printed == 0 { "\n" } else { ",\n" };
-                    text += &serde_json::to_string(&prediction).expect("predictions serialise");
-                } else {
-                    text += &(prediction.line() + "\n");
-                }
-                printed += 1;
-            }
-            write_stdout(&text)?;
+        if let Err(error) = output.classify_file(path) {
+            eprintln!("error: {error}");
+            unreadable += 1;
         }
     }
     if request.json {
         write_stdout("\n]\n")?;
     }
-    Ok(())
+    match unreadable {
+        0 => Ok(()),
+        _ => Err(Error::AlreadyReported),
+    }
+}
+
+/// Where predictions go, and what makes them.
+struct Output<'a> {
+    request: &'a PredictRequest,
+    model: &'a DigitClassifier,
+    class_names: Option<[&'static str; NUM_CLASSES]>,
+    device: &'a Device,
+    /// Predictions printed so far (JSON needs commas between them).
+    printed: usize,
+}
+
+impl Output<'_> {
+    /// Classifies every image in one file, printing a batch at a time.
+    fn classify_file(&mut self, path: &Path) -> Result<()> {
+        let mut source = DigitSource::open(path)?;
+        loop {
+            let batch = source.next_batch()?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let predictions = predict(
+                self.model,
+                &batch,
+                self.request.top,
+                self.class_names,
+                self.device,
+            );
+            let mut text = String::new();
+            for prediction in predictions {
+                if self.request.json {
+                    text += if self.printed == 0 { "\n" } else { ",\n" };
+                    text += &serde_json::to_string(&prediction).expect("predictions serialise");
+                } else {
+                    text += &(prediction.line() + "\n");
+                }
+                self.printed += 1;
+            }
+            write_stdout(&text)?;
+        }
+    }
 }

@@ -1,29 +1,31 @@
 //! `lstm-mnist results`: one row per finished run in an artifacts directory, every figure read
-//! from the run's report.json, beside the seed's published accuracy; the runs that have no
-//! readable report are named below the table. README.md embeds the table, and a test keeps the
-//! two equal.
+//! from the run's report.json, beside the Keras example's published accuracy; then, for every
+//! experiment trained with several random seeds, the spread of its test accuracy over them.
+//! The runs that have no readable report are named below. README.md embeds the output, and a
+//! test keeps the two equal.
 
 use std::path::PathBuf;
 
 use super::write_stdout;
 use crate::error::Result;
-use crate::run_dir::{RunListing, RunReport};
+use crate::run_dir::{FinishedRun, RunListing};
 
 #[derive(Debug, Clone)]
 pub struct ResultsRequest {
     pub artifacts: PathBuf,
 }
 
-/// Test accuracies the seed (the Keras example) published, by config name.
-const SEED_ACCURACY: &[(&str, &str)] = &[
-    ("lstm-sgd", "96.2%"),
-    ("lstm-adam", "98.9%"),
-    ("rnn-adam", "98.0%"),
-];
+/// Test accuracies (%) the Keras example published, by config name.
+const KERAS_ACCURACY: &[(&str, f64)] =
+    &[("lstm-sgd", 96.2), ("lstm-adam", 98.9), ("rnn-adam", 98.0)];
 
 pub fn run(request: &ResultsRequest) -> Result<()> {
     let listing = RunListing::of(&request.artifacts)?;
     let mut text = table(&listing.finished);
+    let spreads = spread_table(&listing.finished);
+    if !spreads.is_empty() {
+        text += &format!("\n{spreads}");
+    }
     if !listing.unfinished.is_empty() {
         text += &format!(
             "\nNot finished (no report yet): {}\n",
@@ -36,27 +38,39 @@ pub fn run(request: &ResultsRequest) -> Result<()> {
     write_stdout(&text)
 }
 
+fn keras_accuracy(name: &str) -> Option<f64> {
+    KERAS_ACCURACY
+        .iter()
+        .find(|(config, _)| *config == name)
+        .map(|(_, accuracy)| *accuracy)
+}
+
+fn seed_of(run: &FinishedRun) -> String {
+    run.config
+        .as_ref()
+        .map_or("—".to_string(), |config| config.seed.to_string())
+}
+
 /// The Markdown table of finished runs.
-pub fn table(reports: &[RunReport]) -> String {
+fn table(runs: &[FinishedRun]) -> String {
     let mut table = String::from(
-        "| config | test accuracy | seed (Keras) | epochs | s/epoch (median) | backend | machine |\n\
-         | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| run | random seed | test accuracy | Keras example | epochs | s/epoch (median) | backend | machine |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
-    for report in reports {
-        let seed = SEED_ACCURACY
-            .iter()
-            .find(|(name, _)| *name == report.name)
-            .map_or("—", |(_, accuracy)| accuracy);
+    for run in runs {
+        let report = &run.report;
+        let keras = keras_accuracy(&report.name).map_or("—".to_string(), |a| format!("{a:.1}%"));
         let machine = if report.machine.is_empty() {
             "not recorded"
         } else {
             &report.machine
         };
         table.push_str(&format!(
-            "| `{}` | {:.2}% | {} | {} | {:.1} | {} | {} |\n",
+            "| `{}` | {} | {:.2}% | {} | {} | {:.1} | {} | {} |\n",
             report.name,
+            seed_of(run),
             report.test_accuracy * 100.0,
-            seed,
+            keras,
             report.epochs,
             median(&report.epoch_seconds),
             report.backend,
@@ -64,6 +78,113 @@ pub fn table(reports: &[RunReport]) -> String {
         ));
     }
     table
+}
+
+/// Runs of one experiment that differ only in name and random seed, named after the shortest
+/// name among them (the main run, `lstm-sgd` beside `lstm-sgd-seed1`, …).
+struct SeedGroup<'a> {
+    runs: Vec<&'a FinishedRun>,
+}
+
+impl SeedGroup<'_> {
+    fn name(&self) -> &str {
+        self.runs
+            .iter()
+            .map(|run| run.report.name.as_str())
+            .min_by_key(|name| (name.len(), *name))
+            .expect("a group has runs")
+    }
+}
+
+fn seed_groups(runs: &[FinishedRun]) -> Vec<SeedGroup<'_>> {
+    let mut groups: Vec<SeedGroup> = Vec::new();
+    for run in runs {
+        let experiment = run.experiment();
+        let same = groups
+            .iter_mut()
+            .find(|group| experiment.is_some() && group.runs[0].experiment() == experiment);
+        match same {
+            Some(group) => group.runs.push(run),
+            None => groups.push(SeedGroup { runs: vec![run] }),
+        }
+    }
+    groups
+}
+
+/// Mean, sample standard deviation and range of the test accuracy (%) of every experiment
+/// with more than one finished run, and where the Keras example's figure falls.
+fn spread_table(runs: &[FinishedRun]) -> String {
+    let groups: Vec<SeedGroup> = seed_groups(runs)
+        .into_iter()
+        .filter(|group| group.runs.len() > 1)
+        .collect();
+    if groups.is_empty() {
+        return String::new();
+    }
+    let mut table = String::from(
+        "| experiment | runs | random seeds | mean | std | range | Keras example | Keras vs our range |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for group in groups {
+        let accuracies: Vec<f64> = group
+            .runs
+            .iter()
+            .map(|run| run.report.test_accuracy * 100.0)
+            .collect();
+        let spread = Spread::of(&accuracies);
+        let mut seeds: Vec<String> = group.runs.iter().map(|run| seed_of(run)).collect();
+        // Numeric order for the digit strings.
+        seeds.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
+        let (keras, verdict) = match keras_accuracy(group.name()) {
+            Some(keras) => (format!("{keras:.1}%"), spread.place(keras).to_string()),
+            None => ("—".to_string(), "—".to_string()),
+        };
+        table.push_str(&format!(
+            "| `{}` | {} | {} | {:.2}% | {:.2} | {:.2}–{:.2}% | {keras} | {verdict} |\n",
+            group.name(),
+            accuracies.len(),
+            seeds.join(", "),
+            spread.mean,
+            spread.std,
+            spread.min,
+            spread.max,
+        ));
+    }
+    table
+}
+
+struct Spread {
+    mean: f64,
+    /// Sample standard deviation (n - 1).
+    std: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(values: &[f64]) -> Self {
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        Self {
+            mean,
+            std: variance.sqrt(),
+            min: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+
+    /// Where `value` lies against the range, at the two decimals the table shows.
+    fn place(&self, value: f64) -> &'static str {
+        let round = |v: f64| (v * 100.0).round();
+        if round(value) < round(self.min) {
+            "below"
+        } else if round(value) > round(self.max) {
+            "above"
+        } else {
+            "inside"
+        }
+    }
 }
 
 /// The median, which a single epoch slowed by something else on the machine does not move.

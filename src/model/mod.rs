@@ -1,7 +1,7 @@
 //! The classifier: a recurrent layer reads the image row by row, a linear head classifies its
 //! last hidden state.
 
-pub mod fused_lstm;
+pub mod fused;
 mod init;
 mod memory;
 pub mod summary;
@@ -17,7 +17,7 @@ use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use crate::config::{Cell, ModelConfig};
 use crate::data::{MnistBatch, NUM_CLASSES};
 
-pub use fused_lstm::LstmKernel;
+pub use fused::RecurrentKernel;
 pub use init::KerasInit;
 pub use memory::{check_fits_in_memory, training_bytes};
 
@@ -41,9 +41,9 @@ pub enum RecurrentLayer {
 pub struct DigitClassifier {
     pub recurrent: RecurrentLayer,
     pub head: Linear,
-    /// How an LSTM layer runs; not a parameter, so checkpoints do not record it.
+    /// How the recurrent layer runs; not a parameter, so checkpoints do not record it.
     #[module(skip)]
-    pub lstm_kernel: LstmKernel,
+    pub kernel: RecurrentKernel,
 }
 
 impl DigitClassifier {
@@ -94,22 +94,27 @@ impl DigitClassifier {
         Self {
             recurrent,
             head,
-            lstm_kernel: LstmKernel::default(),
+            kernel: RecurrentKernel::default(),
         }
     }
 
-    pub fn with_lstm_kernel(mut self, kernel: LstmKernel) -> Self {
-        self.lstm_kernel = kernel;
+    pub fn with_kernel(mut self, kernel: RecurrentKernel) -> Self {
+        self.kernel = kernel;
         self
     }
 
     /// Class logits `[batch, 10]` for images `[batch, rows, 28]`.
     pub fn forward(&self, images: Tensor<3>) -> Tensor<2> {
+        let fused = self.kernel == RecurrentKernel::Fused;
         let last_hidden = match &self.recurrent {
-            RecurrentLayer::Lstm(lstm)
-                if self.lstm_kernel == LstmKernel::Fused && fused_lstm::applies(lstm, &images) =>
-            {
-                last_step(fused_lstm::forward(lstm, images))
+            RecurrentLayer::Lstm(lstm) if fused && fused::applies(lstm, &images) => {
+                last_step(fused::forward(lstm, images))
+            }
+            RecurrentLayer::Gru(gru) if fused && fused::applies(gru, &images) => {
+                last_step(fused::forward(gru, images))
+            }
+            RecurrentLayer::Rnn(rnn) if fused && fused::applies(rnn, &images) => {
+                last_step(fused::forward(rnn, images))
             }
             RecurrentLayer::Lstm(lstm) => lstm.forward(images, None).1.hidden,
             RecurrentLayer::Rnn(rnn) => rnn.forward(images, None).1.hidden,

@@ -386,11 +386,30 @@ impl ModelRef {
 #[derive(Debug, Default)]
 pub struct RunListing {
     /// Finished runs, by name.
-    pub finished: Vec<RunReport>,
+    pub finished: Vec<FinishedRun>,
     /// Runs without a report yet (in progress, interrupted, diverged), by name.
     pub unfinished: Vec<String>,
     /// Runs whose report cannot be read, with why.
     pub unreadable: Vec<(String, String)>,
+}
+
+/// A finished run's report, with the config it trained from where that is readable.
+#[derive(Debug)]
+pub struct FinishedRun {
+    pub report: RunReport,
+    pub config: Option<ExperimentConfig>,
+}
+
+impl FinishedRun {
+    /// The config with its name and seed blanked: runs that differ only in those are the same
+    /// experiment.
+    pub fn experiment(&self) -> Option<ExperimentConfig> {
+        self.config.as_ref().map(|config| ExperimentConfig {
+            name: String::new(),
+            seed: 0,
+            ..config.clone()
+        })
+    }
 }
 
 impl RunListing {
@@ -409,14 +428,19 @@ impl RunListing {
                 .to_string();
             if dir.join(REPORT_FILE).is_file() {
                 match read_report(&dir.join(REPORT_FILE)) {
-                    Ok(report) => listing.finished.push(report),
+                    Ok(report) => listing.finished.push(FinishedRun {
+                        report,
+                        config: ExperimentConfig::load(&dir.join(CONFIG_FILE)).ok(),
+                    }),
                     Err(e) => listing.unreadable.push((name, e.to_string())),
                 }
             } else if dir.join(CONFIG_FILE).is_file() {
                 listing.unfinished.push(name);
             }
         }
-        listing.finished.sort_by(|a, b| a.name.cmp(&b.name));
+        listing
+            .finished
+            .sort_by(|a, b| a.report.name.cmp(&b.report.name));
         Ok(listing)
     }
 }

@@ -29,6 +29,9 @@ pub struct RunReport {
     /// The CPU it trained on (see `machine::describe`); empty in reports from before it was kept.
     #[serde(default)]
     pub machine: String,
+    /// The epoch whose weights the model holds, when early stopping restored the best one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_epoch: Option<usize>,
 }
 
 pub fn write_report(path: &Path, report: &RunReport) -> Result<()> {

@@ -2,6 +2,7 @@
 //! epoch, and the run's artifacts, written through the run directory that this run locks.
 
 mod checkpoint;
+mod early_stopping;
 mod epoch_log;
 mod quiet;
 
@@ -13,7 +14,7 @@ use burn::module::Module;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 use burn::tensor::Device;
-use burn::train::checkpoint::KeepLastNCheckpoints;
+use burn::train::checkpoint::{ComposedCheckpointingStrategy, KeepLastNCheckpoints};
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
 
@@ -23,9 +24,12 @@ use crate::data::{Examples, MnistData, MnistLoader, download};
 use crate::error::{Error, Result};
 use crate::evaluation::{Evaluation, evaluate, percent};
 use crate::machine;
-use crate::model::{DigitClassifier, INFERENCE_BATCH, LstmKernel};
+use crate::model::{DigitClassifier, INFERENCE_BATCH, RecurrentKernel};
 use crate::plots::{Curve, curves_png};
-use crate::run_dir::{LockedRun, Naming, RECORD_NAMES, RunDir, RunReport, last_complete_epoch};
+use crate::run_dir::{
+    LockedRun, ModelRef, Naming, RECORD_NAMES, RunDir, RunReport, checkpoint_path,
+    last_complete_epoch,
+};
 use checkpoint::AtomicFileCheckpointer;
 use epoch_log::{DivergenceWatch, EpochLog};
 
@@ -34,8 +38,8 @@ use epoch_log::{DivergenceWatch, EpochLog};
 pub struct TrainRequest {
     pub config: ExperimentConfig,
     pub backend: Backend,
-    /// Which LSTM implementation trains (flex only; see `LstmKernel`).
-    pub lstm: LstmKernel,
+    /// Which recurrent-layer implementation trains (flex only; see `RecurrentKernel`).
+    pub kernel: RecurrentKernel,
     pub data_dir: Option<PathBuf>,
     pub destination: Destination,
 }
@@ -72,7 +76,7 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
         request.config.seed,
         &device.clone().autodiff(),
     )
-    .with_lstm_kernel(request.lstm);
+    .with_kernel(request.kernel);
     let (run, epochs_done) = slot.take(&request.config.name)?;
     let config = ExperimentConfig {
         name: run.name().to_string(),
@@ -81,7 +85,63 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
     run.write_config(&config)?;
     let parameters = model.num_params();
     let model = fit(&config, &run, model, &data, epochs_done, &device)?;
-    finish(request, &config, &run, &model, parameters, &data, &device)
+    let trained = restore_best_weights(&config, &run, model, request.kernel, &device)?;
+    finish(request, &config, &run, &trained, parameters, &data, &device)
+}
+
+/// The model a run ends with, and the epoch whose weights it holds when those are not the last
+/// epoch's (`restore_best_weights`).
+struct Trained {
+    model: DigitClassifier,
+    restored_epoch: Option<usize>,
+}
+
+/// With early stopping's `restore_best_weights`, the best epoch's checkpoint replaces the last
+/// epoch's weights (when it is another epoch).
+fn restore_best_weights(
+    config: &ExperimentConfig,
+    run: &LockedRun,
+    model: DigitClassifier,
+    kernel: RecurrentKernel,
+    device: &Device,
+) -> Result<Trained> {
+    let last_weights = |model| Trained {
+        model,
+        restored_epoch: None,
+    };
+    let Some(stopping) = &config.training.early_stopping else {
+        return Ok(last_weights(model));
+    };
+    let rows = run.read_metrics()?;
+    let last_epoch = rows.last().map(|row| row.epoch);
+    if last_epoch.is_some_and(|last| last < config.training.epochs) {
+        println!(
+            "Early stopping: {} did not improve for {}; stopped after epoch {} of {}",
+            stopping.monitor,
+            match stopping.patience {
+                0 | 1 => "an epoch".to_string(),
+                patience => format!("{patience} epochs"),
+            },
+            last_epoch.unwrap_or_default(),
+            config.training.epochs
+        );
+    }
+    let best = early_stopping::best_epoch(&rows, stopping.monitor);
+    match best {
+        Some(best) if stopping.restore_best_weights && last_epoch != Some(best) => {
+            let checkpoint = checkpoint_path(&run.checkpoint_dir(), RECORD_NAMES[0], best);
+            let (_, model) = ModelRef::resolve(&checkpoint)?.load(device)?;
+            println!(
+                "Restored the weights of epoch {best}, the best {}",
+                stopping.monitor
+            );
+            Ok(Trained {
+                model: model.with_kernel(kernel),
+                restored_epoch: Some(best),
+            })
+        }
+        _ => Ok(last_weights(model)),
+    }
 }
 
 /// A run's directory before training starts: a resumed run is locked (and checked) first of
@@ -230,6 +290,9 @@ fn supervised_training(
     let valid_loader = MnistLoader::new(data.valid.clone(), INFERENCE_BATCH, device.clone());
     let checkpoint_dir = run.checkpoint_dir();
     let [model_record, optim_record, scheduler_record] = RECORD_NAMES;
+    // The last two epochs are kept for resuming; with restore_best_weights, the best one too.
+    let keep_last = KeepLastNCheckpoints::new(2);
+    let stopping = config.training.early_stopping.as_ref();
     let mut training =
         SupervisedTraining::new(run.path(), Arc::new(train_loader), Arc::new(valid_loader))
             .metrics((AccuracyMetric::new(), LossMetric::new()))
@@ -238,10 +301,21 @@ fn supervised_training(
                 AtomicFileCheckpointer::new(&checkpoint_dir, optim_record),
                 AtomicFileCheckpointer::new(&checkpoint_dir, scheduler_record),
             )
-            .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
             // Burn's experiment logger installs a global panic hook and log sink; the binary has its own.
             .with_application_logger(None)
             .num_epochs(config.training.epochs);
+    training = match stopping {
+        Some(stopping) if stopping.restore_best_weights => training.with_checkpointing_strategy(
+            ComposedCheckpointingStrategy::builder()
+                .add(keep_last)
+                .add(early_stopping::best_checkpoint(stopping.monitor))
+                .build(),
+        ),
+        _ => training.with_checkpointing_strategy(keep_last),
+    };
+    if let Some(stopping) = stopping {
+        training = training.early_stopping(early_stopping::stopping_rule(stopping));
+    }
     let divergence = DivergenceWatch::new(training.interrupter());
     let kept_rows = match epochs_done {
         0 => Vec::new(),
@@ -287,13 +361,13 @@ fn finish(
     request: &TrainRequest,
     config: &ExperimentConfig,
     run: &LockedRun,
-    model: &DigitClassifier,
+    trained: &Trained,
     parameters: usize,
     data: &RunData,
     device: &Device,
 ) -> Result<RunReport> {
-    run.save_model(model)?;
-    let Evaluation { accuracy, loss, .. } = evaluate(model, &data.test, device);
+    run.save_model(&trained.model)?;
+    let Evaluation { accuracy, loss, .. } = evaluate(&trained.model, &data.test, device);
     let rows = run.read_metrics()?;
     let report = RunReport {
         name: config.name.clone(),
@@ -311,6 +385,7 @@ fn finish(
         test_loss: loss,
         epoch_seconds: rows.iter().map(|row| row.seconds).collect(),
         machine: machine::describe(),
+        restored_epoch: trained.restored_epoch,
     };
     run.write_report(&report)?;
     let curve = Curve {

@@ -1,12 +1,18 @@
-//! A fused LSTM for CPU training on Burn's flex backend.
+//! Fused CPU recurrent layers (LSTM, GRU, SimpleRNN) for training on Burn's flex backend.
 //!
-//! Stock `burn::nn::Lstm` builds ~20 small tensor ops per timestep, and on a CPU the time goes
-//! to per-op overhead, allocation and autodiff bookkeeping rather than to the matrix products.
-//! Here the whole sequence is one backend-extension op (the arithmetic is in `kernel`) with a
-//! hand-written backward, backpropagation through time, registered for `Autodiff<Flex>`. It
-//! reads the same parameters as `nn::Lstm`, so checkpoints do not care which path trained them.
+//! Burn's stock recurrent layers build ~10–20 small tensor ops per timestep, and on a CPU the
+//! time goes to per-op overhead, allocation and autodiff bookkeeping rather than to the matrix
+//! products. Here the whole sequence is one backend-extension op (the shared driver is
+//! `kernel`, each cell's arithmetic `cells`) with a hand-written backward, backpropagation
+//! through time, registered for `Autodiff<Flex>`. It reads the same parameters as the stock
+//! layers, so checkpoints do not care which path trained them.
 
+mod activations;
+mod buffers;
+mod cells;
+mod dense;
 mod kernel;
+mod layers;
 
 use std::sync::Arc;
 
@@ -17,118 +23,92 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, backend_extension};
-use burn::nn::activation::Activation;
-use burn::nn::{GateController, Linear, Lstm};
 use burn::tensor::{DType, Tensor, TensorData};
 
-use kernel::LstmDims;
+pub use cells::FusedCell;
+pub use layers::FusedLayer;
 
-/// Which implementation runs an LSTM layer.
+use kernel::RecurrentDims;
+
+/// Which implementation runs the recurrent layer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum LstmKernel {
-    /// `burn::nn::Lstm`, op by op (any backend).
+pub enum RecurrentKernel {
+    /// Burn's stock layer (`nn::Lstm`, `nn::Gru`, `nn::Rnn`), op by op (any backend).
     Stock,
     /// The fused op on flex; the stock path elsewhere.
     #[default]
     Fused,
 }
 
-impl LstmKernel {
+impl RecurrentKernel {
     pub fn name(self) -> &'static str {
         match self {
-            LstmKernel::Stock => "stock",
-            LstmKernel::Fused => "fused",
+            RecurrentKernel::Stock => "stock",
+            RecurrentKernel::Fused => "fused",
         }
     }
 }
 
-/// Whether the fused op can stand in for `lstm` on `input`: a flex tensor of `f32`, and an LSTM
-/// of the standard shape (what `DigitClassifier` builds).
-pub fn applies(lstm: &Lstm, input: &Tensor<3>) -> bool {
+/// Whether the fused op can stand in for `layer` on `input`: a flex tensor of `f32`, and a
+/// layer of the standard form.
+pub fn applies(layer: &impl FusedLayer, input: &Tensor<3>) -> bool {
     let on_flex = matches!(
         input.device().inner().as_dispatch(),
         DispatchDevice::Flex(_)
     );
-    let standard_gates = [
-        Some(&lstm.input_gate),
-        lstm.forget_gate.as_ref(),
-        Some(&lstm.cell_gate),
-        Some(&lstm.output_gate),
-    ]
-    .into_iter()
-    .all(|gate| {
-        gate.is_some_and(|g| g.input_transform.bias.is_some() && g.hidden_transform.bias.is_some())
-    });
-    on_flex
-        && input.dtype() == DType::F32
-        && standard_gates
-        && lstm.batch_first
-        && !lstm.reverse
-        && !lstm.input_forget
-        && lstm.clip.is_none()
-        && matches!(lstm.gate_activation, Activation::Sigmoid(_))
-        && matches!(lstm.cell_activation, Activation::Tanh(_))
-        && matches!(lstm.hidden_activation, Activation::Tanh(_))
+    on_flex && input.dtype() == DType::F32 && layer.is_standard()
 }
 
-/// Every hidden state `[batch, steps, hidden]` of `lstm` over `input` `[batch, steps, features]`
-/// from zero state, as `lstm.forward(input, None).0` computes it. Check [`applies`] first.
-pub fn forward(lstm: &Lstm, input: Tensor<3>) -> Tensor<3> {
-    let forget = lstm.forget_gate.as_ref().expect("checked by `applies`");
-    let gates = [&lstm.input_gate, forget, &lstm.cell_gate, &lstm.output_gate];
-    // Concatenated here, inside autodiff, so the gradients flow back to each gate's own
-    // parameters and checkpoints keep `nn::Lstm`'s layout.
-    let weights = |transform: fn(&GateController) -> &Linear| {
-        Tensor::cat(gates.map(|g| transform(g).weight.val()).to_vec(), 1)
-    };
-    let bias_of = |linear: &Linear| linear.bias.as_ref().expect("checked by `applies`").val();
-    let bias = Tensor::cat(
-        gates
-            .map(|g| bias_of(&g.input_transform) + bias_of(&g.hidden_transform))
-            .to_vec(),
-        0,
-    );
-    Tensor::from_dispatch(<Dispatch as FusedLstmBackend>::fused_lstm(
+/// Every hidden state `[batch, steps, hidden]` of `layer` over `input` `[batch, steps,
+/// features]` from zero state, as the stock layer's forward computes it. Check [`applies`]
+/// first.
+pub fn forward(layer: &impl FusedLayer, input: Tensor<3>) -> Tensor<3> {
+    let params = layer.fused_params();
+    Tensor::from_dispatch(<Dispatch as FusedRecurrentBackend>::fused_recurrent(
         input.into_dispatch(),
-        weights(|g| &g.input_transform).into_dispatch(),
-        weights(|g| &g.hidden_transform).into_dispatch(),
-        bias.into_dispatch(),
+        params.w_input.into_dispatch(),
+        params.w_hidden.into_dispatch(),
+        params.bias.into_dispatch(),
+        params.cell,
     ))
 }
 
 #[backend_extension(Flex, Autodiff)]
-pub trait FusedLstmBackend: Backend {
-    /// `input` `[batch, steps, features]`, `w_input` `[features, 4·hidden]`, `w_hidden`
-    /// `[hidden, 4·hidden]`, `bias` `[4·hidden]`, gates in the order input, forget, cell,
-    /// output → every hidden state, `[batch, steps, hidden]`.
-    fn fused_lstm(
+pub trait FusedRecurrentBackend: Backend {
+    /// `input` `[batch, steps, features]`, `w_input` `[features, blocks·hidden]`, `w_hidden`
+    /// `[hidden, blocks·hidden]`, `bias` `[blocks·hidden]`, blocks as [`FusedCell`] lays them
+    /// out → every hidden state, `[batch, steps, hidden]`.
+    fn fused_recurrent(
         input: FloatTensor<Self>,
         w_input: FloatTensor<Self>,
         w_hidden: FloatTensor<Self>,
         bias: FloatTensor<Self>,
+        cell: FusedCell,
     ) -> FloatTensor<Self>;
 }
 
-impl FusedLstmBackend for Flex {
-    fn fused_lstm(
+impl FusedRecurrentBackend for Flex {
+    fn fused_recurrent(
         input: FlexTensor,
         w_input: FlexTensor,
         w_hidden: FlexTensor,
         bias: FlexTensor,
+        cell: FusedCell,
     ) -> FlexTensor {
-        run_forward(&input, &w_input, &w_hidden, &bias, false).0
+        run_forward(cell, &input, &w_input, &w_hidden, &bias, false).0
     }
 }
 
-impl<C: CheckpointStrategy> FusedLstmBackend for Autodiff<Flex, C> {
-    fn fused_lstm(
+impl<C: CheckpointStrategy> FusedRecurrentBackend for Autodiff<Flex, C> {
+    fn fused_recurrent(
         input: FloatTensor<Self>,
         w_input: FloatTensor<Self>,
         w_hidden: FloatTensor<Self>,
         bias: FloatTensor<Self>,
+        cell: FusedCell,
     ) -> FloatTensor<Self> {
         let nodes = [input.node(), w_input.node(), w_hidden.node(), bias.node()];
-        match FusedLstmBackward
+        match FusedRecurrentBackward
             .prepare::<C>(nodes)
             .compute_bound()
             .stateful()
@@ -137,13 +117,14 @@ impl<C: CheckpointStrategy> FusedLstmBackend for Autodiff<Flex, C> {
                 let w_input = contiguous(w_input.primitive());
                 let w_hidden = contiguous(w_hidden.primitive());
                 let (output, tape) = run_forward(
+                    cell,
                     input.primitive(),
                     &w_input,
                     &w_hidden,
                     bias.primitive(),
                     true,
                 );
-                let state = FusedLstmState {
+                let state = FusedRecurrentState {
                     tape: Arc::new(tape.expect("a tape was asked for")),
                     w_input,
                     w_hidden,
@@ -152,6 +133,7 @@ impl<C: CheckpointStrategy> FusedLstmBackend for Autodiff<Flex, C> {
             }
             OpsKind::UnTracked(prep) => prep.finish(
                 run_forward(
+                    cell,
                     input.primitive(),
                     w_input.primitive(),
                     w_hidden.primitive(),
@@ -165,17 +147,17 @@ impl<C: CheckpointStrategy> FusedLstmBackend for Autodiff<Flex, C> {
 }
 
 #[derive(Debug)]
-struct FusedLstmBackward;
+struct FusedRecurrentBackward;
 
 #[derive(Clone, Debug)]
-struct FusedLstmState {
-    tape: Arc<kernel::LstmTape>,
+struct FusedRecurrentState {
+    tape: Arc<kernel::Tape>,
     w_input: FlexTensor,
     w_hidden: FlexTensor,
 }
 
-impl Backward<Flex, 4> for FusedLstmBackward {
-    type State = FusedLstmState;
+impl Backward<Flex, 4> for FusedRecurrentBackward {
+    type State = FusedRecurrentState;
 
     fn backward(
         self,
@@ -194,37 +176,39 @@ impl Backward<Flex, 4> for FusedLstmBackward {
             f32s(&state.w_hidden),
             input_node.is_some(),
         );
-        let gates = 4 * dims.hidden;
+        let width = dims.blocks_width();
         if let (Some(node), Some(grad)) = (input_node, computed.inputs) {
             let shape = [dims.batch, dims.steps, dims.input];
             grads.register::<Flex>(node.id, tensor(grad, &shape));
         }
         if let Some(node) = w_input_node {
-            grads.register::<Flex>(node.id, tensor(computed.w_input, &[dims.input, gates]));
+            grads.register::<Flex>(node.id, tensor(computed.w_input, &[dims.input, width]));
         }
         if let Some(node) = w_hidden_node {
-            grads.register::<Flex>(node.id, tensor(computed.w_hidden, &[dims.hidden, gates]));
+            grads.register::<Flex>(node.id, tensor(computed.w_hidden, &[dims.hidden, width]));
         }
         if let Some(node) = bias_node {
-            grads.register::<Flex>(node.id, tensor(computed.bias, &[gates]));
+            grads.register::<Flex>(node.id, tensor(computed.bias, &[width]));
         }
     }
 }
 
 fn run_forward(
+    cell: FusedCell,
     input: &FlexTensor,
     w_input: &FlexTensor,
     w_hidden: &FlexTensor,
     bias: &FlexTensor,
     keep_tape: bool,
-) -> (FlexTensor, Option<kernel::LstmTape>) {
+) -> (FlexTensor, Option<kernel::Tape>) {
     let [batch, steps, features] = dims::<3>(input);
-    let [_, gates] = dims::<2>(w_input);
-    let dims = LstmDims {
+    let [hidden, _] = dims::<2>(w_hidden);
+    let dims = RecurrentDims {
+        cell,
         batch,
         steps,
         input: features,
-        hidden: gates / 4,
+        hidden,
     };
     let (input, w_input, w_hidden, bias) = (
         contiguous(input),

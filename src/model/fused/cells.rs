@@ -1,0 +1,325 @@
+//! What differs between the fused cells: the per-unit arithmetic of one batch row at one
+//! timestep, forwards and backwards. Everything around it (chunks, GEMMs, tape) is `kernel`'s.
+//!
+//! A step's GEMM `[x_t, h_{t-1}] · [W_x; W_h]` yields `BLOCKS` pre-activation blocks, each
+//! `hidden` wide; the row functions activate them in place and keep whatever else backward
+//! needs (`SAVED` values per unit) in the step's saved slot. The row functions are compiled for
+//! AVX-512 and AVX2 as well and picked at run time: they are most of the non-GEMM time, and
+//! they vectorise.
+
+use multiversion::multiversion;
+
+use super::activations::{sigmoid, tanh};
+
+/// The recurrent cells the kernel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FusedCell {
+    /// Blocks input, forget, cell, output gate (Burn's and Keras's order).
+    Lstm,
+    /// Keras's `reset_after` GRU. Blocks: update gate z, reset gate r, then the new gate's input
+    /// part `x·W_xn` and hidden part `h·W_hn` apart (the reset gate multiplies only the hidden
+    /// part), so `W_x`'s last block and `W_h`'s third are zero.
+    Gru,
+    /// SimpleRNN: `h_t = tanh(x_t·W_x + h_{t-1}·W_h + b)`, one block.
+    Rnn,
+}
+
+impl FusedCell {
+    /// Pre-activation blocks per step, each `hidden` wide.
+    pub fn blocks(self) -> usize {
+        match self {
+            FusedCell::Lstm | FusedCell::Gru => 4,
+            FusedCell::Rnn => 1,
+        }
+    }
+}
+
+/// One timestep of one batch row, for one cell kind.
+pub trait CellMath {
+    /// Values per unit kept beside the activations (the LSTM's cell state and its tanh); the
+    /// next step reads the previous step's.
+    const SAVED: usize;
+
+    /// Activates the pre-activations `pre` (`BLOCKS·hidden`, bias not yet added) in place and
+    /// writes the new hidden state into `h`, which holds the previous one on entry.
+    /// `saved_prev` is the previous step's saved values (zeros at the first step).
+    fn forward(pre: &mut [f32], bias: &[f32], saved_prev: &[f32], saved: &mut [f32], h: &mut [f32]);
+
+    /// From `forward`'s activations `acts` and saved values, the previous hidden state
+    /// `h_prev`, the gradient `dh_out` of this step's output and `dh_next` (gradient reaching
+    /// h_t from step t + 1): writes the pre-activation gradients into `grad_pre`, replaces
+    /// `dh_next` with the gradient reaching h_{t-1} other than through `W_h`, and carries
+    /// `d_carry` (the LSTM's cell-state gradient) from step t to t - 1.
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        acts: &[f32],
+        saved: &[f32],
+        saved_prev: &[f32],
+        h_prev: &[f32],
+        dh_out: &[f32],
+        dh_next: &mut [f32],
+        d_carry: &mut [f32],
+        grad_pre: &mut [f32],
+    );
+}
+
+pub struct LstmMath;
+pub struct GruMath;
+pub struct RnnMath;
+
+impl CellMath for LstmMath {
+    /// The cell state and its tanh.
+    const SAVED: usize = 2;
+
+    fn forward(
+        pre: &mut [f32],
+        bias: &[f32],
+        saved_prev: &[f32],
+        saved: &mut [f32],
+        h: &mut [f32],
+    ) {
+        let (c, c_tanh) = saved.split_at_mut(h.len());
+        lstm_forward(pre, bias, &saved_prev[..h.len()], c, c_tanh, h);
+    }
+
+    fn backward(
+        acts: &[f32],
+        saved: &[f32],
+        saved_prev: &[f32],
+        _h_prev: &[f32],
+        dh_out: &[f32],
+        dh_next: &mut [f32],
+        d_carry: &mut [f32],
+        grad_pre: &mut [f32],
+    ) {
+        let n = dh_out.len();
+        lstm_backward(
+            acts,
+            &saved[n..],
+            &saved_prev[..n],
+            dh_out,
+            dh_next,
+            d_carry,
+            grad_pre,
+        );
+    }
+}
+
+/// The LSTM step.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2+fma"))]
+fn lstm_forward(
+    gates: &mut [f32],
+    bias: &[f32],
+    c_prev: &[f32],
+    c: &mut [f32],
+    c_tanh: &mut [f32],
+    h: &mut [f32],
+) {
+    let n = h.len();
+    let (i_gate, rest) = gates.split_at_mut(n);
+    let (f_gate, rest) = rest.split_at_mut(n);
+    let (g_gate, o_gate) = rest.split_at_mut(n);
+    let (b_i, rest) = bias.split_at(n);
+    let (b_f, rest) = rest.split_at(n);
+    let (b_g, b_o) = rest.split_at(n);
+    // Equal lengths up front let the compiler drop the bounds checks and vectorise.
+    let (o_gate, b_i, b_f, b_g, b_o) =
+        (&mut o_gate[..n], &b_i[..n], &b_f[..n], &b_g[..n], &b_o[..n]);
+    let (c_prev, c, c_tanh) = (&c_prev[..n], &mut c[..n], &mut c_tanh[..n]);
+    for j in 0..n {
+        let i = sigmoid(i_gate[j] + b_i[j]);
+        let f = sigmoid(f_gate[j] + b_f[j]);
+        let g = tanh(g_gate[j] + b_g[j]);
+        let o = sigmoid(o_gate[j] + b_o[j]);
+        let cell = f * c_prev[j] + i * g;
+        let cell_tanh = tanh(cell);
+        i_gate[j] = i;
+        f_gate[j] = f;
+        g_gate[j] = g;
+        o_gate[j] = o;
+        c[j] = cell;
+        c_tanh[j] = cell_tanh;
+        h[j] = o * cell_tanh;
+    }
+}
+
+/// The LSTM step backwards.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2+fma"))]
+fn lstm_backward(
+    gates: &[f32],
+    c_tanh: &[f32],
+    c_prev: &[f32],
+    dh_out: &[f32],
+    dh_next: &mut [f32],
+    dc_next: &mut [f32],
+    grad_gates: &mut [f32],
+) {
+    let n = dh_out.len();
+    let (i_gate, rest) = gates.split_at(n);
+    let (f_gate, rest) = rest.split_at(n);
+    let (g_gate, o_gate) = rest.split_at(n);
+    let (dz_i, rest) = grad_gates.split_at_mut(n);
+    let (dz_f, rest) = rest.split_at_mut(n);
+    let (dz_g, dz_o) = rest.split_at_mut(n);
+    let (o_gate, dz_o) = (&o_gate[..n], &mut dz_o[..n]);
+    let (c_tanh, c_prev, dh_next, dc_next) = (
+        &c_tanh[..n],
+        &c_prev[..n],
+        &mut dh_next[..n],
+        &mut dc_next[..n],
+    );
+    for j in 0..n {
+        let (i, f, g, o, tc) = (i_gate[j], f_gate[j], g_gate[j], o_gate[j], c_tanh[j]);
+        let dh = dh_out[j] + dh_next[j];
+        let dc = dc_next[j] + dh * o * (1.0 - tc * tc);
+        dz_i[j] = dc * g * i * (1.0 - i);
+        dz_f[j] = dc * c_prev[j] * f * (1.0 - f);
+        dz_g[j] = dc * i * (1.0 - g * g);
+        dz_o[j] = dh * tc * o * (1.0 - o);
+        dc_next[j] = dc * f;
+        // h_{t-1} reaches h_t only through W_h.
+        dh_next[j] = 0.0;
+    }
+}
+
+impl CellMath for GruMath {
+    const SAVED: usize = 0;
+
+    fn forward(
+        pre: &mut [f32],
+        bias: &[f32],
+        _saved_prev: &[f32],
+        _saved: &mut [f32],
+        h: &mut [f32],
+    ) {
+        gru_forward(pre, bias, h);
+    }
+
+    fn backward(
+        acts: &[f32],
+        _saved: &[f32],
+        _saved_prev: &[f32],
+        h_prev: &[f32],
+        dh_out: &[f32],
+        dh_next: &mut [f32],
+        _d_carry: &mut [f32],
+        grad_pre: &mut [f32],
+    ) {
+        gru_backward(acts, h_prev, dh_out, dh_next, grad_pre);
+    }
+}
+
+/// The GRU step: z = σ(·), r = σ(·), n = tanh(x·W_xn + b_xn + r ⊙ (h·W_hn + b_hn)),
+/// h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}. Keeps z, r, n and h·W_hn + b_hn.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2+fma"))]
+fn gru_forward(blocks: &mut [f32], bias: &[f32], h: &mut [f32]) {
+    let n = h.len();
+    let (z_gate, rest) = blocks.split_at_mut(n);
+    let (r_gate, rest) = rest.split_at_mut(n);
+    let (new_input, new_hidden) = rest.split_at_mut(n);
+    let (b_z, rest) = bias.split_at(n);
+    let (b_r, rest) = rest.split_at(n);
+    let (b_xn, b_hn) = rest.split_at(n);
+    let (new_hidden, b_z, b_r, b_xn, b_hn) = (
+        &mut new_hidden[..n],
+        &b_z[..n],
+        &b_r[..n],
+        &b_xn[..n],
+        &b_hn[..n],
+    );
+    for j in 0..n {
+        let z = sigmoid(z_gate[j] + b_z[j]);
+        let r = sigmoid(r_gate[j] + b_r[j]);
+        let hidden_part = new_hidden[j] + b_hn[j];
+        let candidate = tanh(new_input[j] + b_xn[j] + r * hidden_part);
+        z_gate[j] = z;
+        r_gate[j] = r;
+        new_input[j] = candidate;
+        new_hidden[j] = hidden_part;
+        h[j] = (1.0 - z) * candidate + z * h[j];
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2+fma"))]
+fn gru_backward(
+    acts: &[f32],
+    h_prev: &[f32],
+    dh_out: &[f32],
+    dh_next: &mut [f32],
+    grad_pre: &mut [f32],
+) {
+    let n = dh_out.len();
+    let (z_gate, rest) = acts.split_at(n);
+    let (r_gate, rest) = rest.split_at(n);
+    let (candidate, hidden_part) = rest.split_at(n);
+    let (dz_z, rest) = grad_pre.split_at_mut(n);
+    let (dz_r, rest) = rest.split_at_mut(n);
+    let (dz_xn, dz_hn) = rest.split_at_mut(n);
+    let (hidden_part, dz_hn, h_prev, dh_next) = (
+        &hidden_part[..n],
+        &mut dz_hn[..n],
+        &h_prev[..n],
+        &mut dh_next[..n],
+    );
+    for j in 0..n {
+        let (z, r, c) = (z_gate[j], r_gate[j], candidate[j]);
+        let dh = dh_out[j] + dh_next[j];
+        let d_candidate = dh * (1.0 - z) * (1.0 - c * c);
+        dz_z[j] = dh * (h_prev[j] - c) * z * (1.0 - z);
+        dz_r[j] = d_candidate * hidden_part[j] * r * (1.0 - r);
+        dz_xn[j] = d_candidate;
+        dz_hn[j] = d_candidate * r;
+        dh_next[j] = dh * z;
+    }
+}
+
+impl CellMath for RnnMath {
+    const SAVED: usize = 0;
+
+    fn forward(
+        pre: &mut [f32],
+        bias: &[f32],
+        _saved_prev: &[f32],
+        _saved: &mut [f32],
+        h: &mut [f32],
+    ) {
+        rnn_forward(pre, bias, h);
+    }
+
+    fn backward(
+        acts: &[f32],
+        _saved: &[f32],
+        _saved_prev: &[f32],
+        _h_prev: &[f32],
+        dh_out: &[f32],
+        dh_next: &mut [f32],
+        _d_carry: &mut [f32],
+        grad_pre: &mut [f32],
+    ) {
+        rnn_backward(acts, dh_out, dh_next, grad_pre);
+    }
+}
+
+/// The SimpleRNN step: h_t = tanh(pre + b); keeps h_t.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2+fma"))]
+fn rnn_forward(pre: &mut [f32], bias: &[f32], h: &mut [f32]) {
+    let n = h.len();
+    let (pre, bias) = (&mut pre[..n], &bias[..n]);
+    for j in 0..n {
+        let value = tanh(pre[j] + bias[j]);
+        pre[j] = value;
+        h[j] = value;
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2+fma"))]
+fn rnn_backward(acts: &[f32], dh_out: &[f32], dh_next: &mut [f32], grad_pre: &mut [f32]) {
+    let n = dh_out.len();
+    let (acts, dh_next, grad_pre) = (&acts[..n], &mut dh_next[..n], &mut grad_pre[..n]);
+    for j in 0..n {
+        let dh = dh_out[j] + dh_next[j];
+        grad_pre[j] = dh * (1.0 - acts[j] * acts[j]);
+        // h_{t-1} reaches h_t only through W_h.
+        dh_next[j] = 0.0;
+    }
+}

@@ -1,0 +1,459 @@
+//! A recurrent layer's arithmetic on plain `f32` slices: a forward pass over every timestep
+//! that keeps what backpropagation through time needs, and that backward pass. The per-unit
+//! math of each cell is `cells`'; this is what the cells share.
+//!
+//! Rows of a batch never interact inside a recurrent layer, so the batch is cut into one chunk
+//! per thread and each thread runs the whole sequence for its chunk: no synchronisation between
+//! timesteps, whose waits (thread wake-ups after every small GEMM) otherwise cost as much as
+//! the arithmetic. Within a chunk everything is time-major (`[steps, rows, …]`), each step is
+//! one GEMM, `[x_t, h_{t-1}] · [W_x; W_h]` with the cell's blocks side by side, and the weight
+//! gradients are one GEMM over all timesteps.
+
+use rayon::prelude::*;
+
+use super::buffers::{give_back, take_uninitialised};
+use super::cells::{CellMath, FusedCell, GruMath, LstmMath, RnnMath};
+use super::dense::{
+    MatRef, add_assign, column_sums, matmul, matmul_add, transpose, transpose_blocks,
+};
+
+/// Fewer rows than this per chunk and a thread's GEMMs get too thin to be worth it.
+const MIN_CHUNK_ROWS: usize = 16;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecurrentDims {
+    pub cell: FusedCell,
+    pub batch: usize,
+    pub steps: usize,
+    pub input: usize,
+    pub hidden: usize,
+}
+
+impl RecurrentDims {
+    /// Width of a step's GEMM output: the cell's blocks side by side.
+    pub fn blocks_width(&self) -> usize {
+        self.cell.blocks() * self.hidden
+    }
+
+    /// Width of a step's GEMM input row `[x_t, h_{t-1}]`.
+    fn joined(&self) -> usize {
+        self.input + self.hidden
+    }
+
+    /// The same layer over `rows` of the batch.
+    fn with_batch(self, rows: usize) -> Self {
+        Self {
+            batch: rows,
+            ..self
+        }
+    }
+
+    /// Rows per chunk: the batch shared out among rayon's threads.
+    fn chunk_rows(&self) -> usize {
+        let threads = rayon::current_num_threads().max(1);
+        self.batch.div_ceil(threads).max(MIN_CHUNK_ROWS)
+    }
+}
+
+/// What the forward pass keeps for the backward pass, one part per chunk of the batch.
+#[derive(Debug)]
+pub struct Tape {
+    dims: RecurrentDims,
+    chunk_rows: usize,
+    chunks: Vec<ChunkTape>,
+}
+
+impl Tape {
+    pub fn dims(&self) -> RecurrentDims {
+        self.dims
+    }
+}
+
+/// One chunk's tape, time-major. Every element is written by the forward pass.
+#[derive(Debug)]
+struct ChunkTape {
+    rows: usize,
+    /// Each step's GEMM input `[x_t, h_{t-1}]`, `[steps, rows, input + hidden]`.
+    joined: Vec<f32>,
+    /// Activated blocks `[steps, rows, blocks·hidden]`.
+    acts: Vec<f32>,
+    /// The cell's saved values `[steps, rows, SAVED·hidden]`.
+    saved: Vec<f32>,
+}
+
+impl Drop for ChunkTape {
+    fn drop(&mut self) {
+        for buffer in [&mut self.joined, &mut self.acts, &mut self.saved] {
+            give_back(std::mem::take(buffer));
+        }
+    }
+}
+
+/// Gradients of the loss with respect to the layer's inputs and parameters.
+pub struct Gradients {
+    /// `[batch, steps, input]`, when asked for.
+    pub inputs: Option<Vec<f32>>,
+    /// `[input, blocks·hidden]`
+    pub w_input: Vec<f32>,
+    /// `[hidden, blocks·hidden]`
+    pub w_hidden: Vec<f32>,
+    /// `[blocks·hidden]`
+    pub bias: Vec<f32>,
+}
+
+/// Runs the layer over `inputs` (`[batch, steps, input]`) from zero state and returns every
+/// hidden state, `[batch, steps, hidden]`, and, when `keep_tape`, the tape for [`backward`].
+/// Without a tape only one or two timesteps of state are held, so inference stays small.
+///
+/// `w_input` is `[input, blocks·hidden]`, `w_hidden` `[hidden, blocks·hidden]`, `bias`
+/// `[blocks·hidden]`, laid out as [`FusedCell`] says.
+pub fn forward(
+    dims: RecurrentDims,
+    inputs: &[f32],
+    w_input: &[f32],
+    w_hidden: &[f32],
+    bias: &[f32],
+    keep_tape: bool,
+) -> (Vec<f32>, Option<Tape>) {
+    match dims.cell {
+        FusedCell::Lstm => {
+            forward_cell::<LstmMath>(dims, inputs, w_input, w_hidden, bias, keep_tape)
+        }
+        FusedCell::Gru => forward_cell::<GruMath>(dims, inputs, w_input, w_hidden, bias, keep_tape),
+        FusedCell::Rnn => forward_cell::<RnnMath>(dims, inputs, w_input, w_hidden, bias, keep_tape),
+    }
+}
+
+fn forward_cell<C: CellMath>(
+    dims: RecurrentDims,
+    inputs: &[f32],
+    w_input: &[f32],
+    w_hidden: &[f32],
+    bias: &[f32],
+    keep_tape: bool,
+) -> (Vec<f32>, Option<Tape>) {
+    let RecurrentDims {
+        batch,
+        steps,
+        input,
+        hidden,
+        ..
+    } = dims;
+    let width = dims.blocks_width();
+    assert_eq!(inputs.len(), batch * steps * input, "recurrent input size");
+    assert_eq!(w_input.len(), input * width, "recurrent input weight size");
+    assert_eq!(
+        w_hidden.len(),
+        hidden * width,
+        "recurrent hidden weight size"
+    );
+    assert_eq!(bias.len(), width, "recurrent bias size");
+
+    // Row-major [W_x; W_h] is the two matrices one after the other.
+    let weights = [w_input, w_hidden].concat();
+    let chunk_rows = dims.chunk_rows();
+    let mut output = vec![0.0; batch * steps * hidden];
+    let chunks: Vec<Option<ChunkTape>> = output
+        .par_chunks_mut(chunk_rows * steps * hidden)
+        .zip(inputs.par_chunks(chunk_rows * steps * input))
+        .map(|(output, inputs)| {
+            let rows = inputs.len() / (steps * input);
+            forward_chunk::<C>(
+                dims.with_batch(rows),
+                inputs,
+                &weights,
+                bias,
+                keep_tape,
+                output,
+            )
+        })
+        .collect();
+    let tape = keep_tape.then(|| Tape {
+        dims,
+        chunk_rows,
+        chunks: chunks.into_iter().flatten().collect(),
+    });
+    (output, tape)
+}
+
+/// [`forward`] for one chunk of the batch (`dims.batch` rows), on the calling thread.
+fn forward_chunk<C: CellMath>(
+    dims: RecurrentDims,
+    inputs: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    keep_tape: bool,
+    output: &mut [f32],
+) -> Option<ChunkTape> {
+    let RecurrentDims {
+        batch: rows,
+        steps,
+        input,
+        hidden,
+        ..
+    } = dims;
+    let width = dims.blocks_width();
+    let joined_width = dims.joined();
+    let saved_width = C::SAVED * hidden;
+    let step_joined = rows * joined_width;
+    let step_acts = rows * width;
+    let step_saved = rows * saved_width;
+    // Timesteps held at once: all of them for the tape, else what the next step reads.
+    let (kept, saved_slots) = if keep_tape { (steps, steps) } else { (1, 2) };
+
+    // Each step writes all of its slots before anything reads them.
+    let mut joined = take_uninitialised(kept * step_joined);
+    let mut acts = take_uninitialised(kept * step_acts);
+    let mut saved = take_uninitialised(saved_slots * step_saved);
+    // Step 0 starts from zero state.
+    let zero_saved = vec![0.0; step_saved];
+    let mut hidden_state = vec![0.0; rows * hidden];
+    for t in 0..steps {
+        let joined_t = &mut joined[(t % kept) * step_joined..][..step_joined];
+        for (row, joined_row) in joined_t.chunks_exact_mut(joined_width).enumerate() {
+            let (x, h) = joined_row.split_at_mut(input);
+            x.copy_from_slice(&inputs[(row * steps + t) * input..][..input]);
+            h.copy_from_slice(&hidden_state[row * hidden..(row + 1) * hidden]);
+        }
+        let acts_t = &mut acts[(t % kept) * step_acts..][..step_acts];
+        matmul(
+            acts_t,
+            MatRef::row_major(joined_t, joined_width),
+            MatRef::row_major(weights, width),
+            rows,
+        );
+        let previous = (t > 0).then(|| (t - 1) % saved_slots);
+        let (saved_t, saved_prev) =
+            current_and_previous(&mut saved, step_saved, t % saved_slots, previous);
+        let saved_prev = saved_prev.unwrap_or(&zero_saved);
+        for row in 0..rows {
+            let state = row * hidden..(row + 1) * hidden;
+            let saved_row = row * saved_width..(row + 1) * saved_width;
+            C::forward(
+                &mut acts_t[row * width..(row + 1) * width],
+                bias,
+                &saved_prev[saved_row.clone()],
+                &mut saved_t[saved_row],
+                &mut hidden_state[state.clone()],
+            );
+            output[(row * steps + t) * hidden..][..hidden].copy_from_slice(&hidden_state[state]);
+        }
+    }
+    if keep_tape {
+        Some(ChunkTape {
+            rows,
+            joined,
+            acts,
+            saved,
+        })
+    } else {
+        [joined, acts, saved].into_iter().for_each(give_back);
+        None
+    }
+}
+
+/// Slot `current` of `buffer` (slots `len` long) to write, and slot `previous` to read.
+fn current_and_previous(
+    buffer: &mut [f32],
+    len: usize,
+    current: usize,
+    previous: Option<usize>,
+) -> (&mut [f32], Option<&[f32]>) {
+    let Some(previous) = previous else {
+        return (&mut buffer[current * len..(current + 1) * len], None);
+    };
+    assert_ne!(current, previous, "distinct slots");
+    let split = current.max(previous) * len;
+    let (low, high) = buffer.split_at_mut(split);
+    let (current_slot, previous_slot) = if current > previous {
+        (&mut high[..len], &low[previous * len..(previous + 1) * len])
+    } else {
+        (&mut low[current * len..(current + 1) * len], &high[..len])
+    };
+    (current_slot, Some(previous_slot))
+}
+
+/// Backpropagation through time. `grad_output` is the loss gradient for every hidden state,
+/// `[batch, steps, hidden]`; `w_input`/`w_hidden` are the forward pass's weights.
+pub fn backward(
+    tape: &Tape,
+    grad_output: &[f32],
+    w_input: &[f32],
+    w_hidden: &[f32],
+    want_input_grad: bool,
+) -> Gradients {
+    match tape.dims.cell {
+        FusedCell::Lstm => {
+            backward_cell::<LstmMath>(tape, grad_output, w_input, w_hidden, want_input_grad)
+        }
+        FusedCell::Gru => {
+            backward_cell::<GruMath>(tape, grad_output, w_input, w_hidden, want_input_grad)
+        }
+        FusedCell::Rnn => {
+            backward_cell::<RnnMath>(tape, grad_output, w_input, w_hidden, want_input_grad)
+        }
+    }
+}
+
+fn backward_cell<C: CellMath>(
+    tape: &Tape,
+    grad_output: &[f32],
+    w_input: &[f32],
+    w_hidden: &[f32],
+    want_input_grad: bool,
+) -> Gradients {
+    let dims = tape.dims;
+    let RecurrentDims {
+        batch,
+        steps,
+        input,
+        hidden,
+        ..
+    } = dims;
+    let width = dims.blocks_width();
+    assert_eq!(
+        grad_output.len(),
+        batch * steps * hidden,
+        "recurrent output grad size"
+    );
+    // Wᵀ laid out row-major once, so each step's GEMM streams it in order.
+    let w_hidden_t = transpose(w_hidden, hidden, width);
+    let w_input_t = want_input_grad.then(|| transpose(w_input, input, width));
+
+    let partials: Vec<ChunkGradients> = grad_output
+        .par_chunks(tape.chunk_rows * steps * hidden)
+        .zip(&tape.chunks)
+        .map(|(grad_output, chunk)| {
+            backward_chunk::<C>(
+                dims.with_batch(chunk.rows),
+                chunk,
+                grad_output,
+                &w_hidden_t,
+                w_input_t.as_deref(),
+            )
+        })
+        .collect();
+
+    // Sum the chunks' weight gradients, in chunk order (so the result does not depend on
+    // which thread finished first).
+    let mut weights = vec![0.0; dims.joined() * width];
+    let mut bias = vec![0.0; width];
+    for partial in &partials {
+        add_assign(&mut weights, &partial.weights);
+        add_assign(&mut bias, &partial.bias);
+    }
+    let w_hidden = weights.split_off(input * width);
+    let inputs = want_input_grad.then(|| {
+        partials
+            .into_iter()
+            .flat_map(|partial| partial.inputs.expect("asked for"))
+            .collect()
+    });
+    Gradients {
+        inputs,
+        w_input: weights,
+        w_hidden,
+        bias,
+    }
+}
+
+/// One chunk's share of the gradients.
+struct ChunkGradients {
+    /// `[input + hidden, blocks·hidden]`: W_x's rows, then W_h's.
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    /// `[rows, steps, input]`
+    inputs: Option<Vec<f32>>,
+}
+
+/// [`backward`] for one chunk of the batch, on the calling thread.
+fn backward_chunk<C: CellMath>(
+    dims: RecurrentDims,
+    tape: &ChunkTape,
+    grad_output: &[f32],
+    w_hidden_t: &[f32],
+    w_input_t: Option<&[f32]>,
+) -> ChunkGradients {
+    let RecurrentDims {
+        batch: rows,
+        steps,
+        input,
+        hidden,
+        ..
+    } = dims;
+    let width = dims.blocks_width();
+    let joined_width = dims.joined();
+    let saved_width = C::SAVED * hidden;
+    let step_acts = rows * width;
+    let step_saved = rows * saved_width;
+    let step_joined = rows * joined_width;
+
+    // Pre-activation gradients of every step, `[steps, rows, blocks·hidden]`; the cells
+    // write every element.
+    let mut grad_pre = take_uninitialised(steps * step_acts);
+    // Gradients flowing into step t from step t + 1.
+    let mut grad_h_next = vec![0.0; rows * hidden];
+    let mut grad_carry = vec![0.0; step_saved];
+    let zero_saved = vec![0.0; step_saved];
+    for t in (0..steps).rev() {
+        let acts_t = &tape.acts[t * step_acts..(t + 1) * step_acts];
+        let grad_pre_t = &mut grad_pre[t * step_acts..(t + 1) * step_acts];
+        let joined_t = &tape.joined[t * step_joined..(t + 1) * step_joined];
+        let saved_t = &tape.saved[t * step_saved..(t + 1) * step_saved];
+        let saved_prev = if t == 0 {
+            &zero_saved[..]
+        } else {
+            &tape.saved[(t - 1) * step_saved..t * step_saved]
+        };
+        for row in 0..rows {
+            let state = row * hidden..(row + 1) * hidden;
+            let block_range = row * width..(row + 1) * width;
+            let saved_row = row * saved_width..(row + 1) * saved_width;
+            C::backward(
+                &acts_t[block_range.clone()],
+                &saved_t[saved_row.clone()],
+                &saved_prev[saved_row.clone()],
+                &joined_t[row * joined_width + input..(row + 1) * joined_width],
+                &grad_output[(row * steps + t) * hidden..][..hidden],
+                &mut grad_h_next[state],
+                &mut grad_carry[saved_row],
+                &mut grad_pre_t[block_range],
+            );
+        }
+        if t > 0 {
+            // dh_{t-1} = (what the cell passed on directly) + dz_t · W_hᵀ
+            matmul_add(
+                &mut grad_h_next,
+                MatRef::row_major(grad_pre_t, width),
+                MatRef::row_major(w_hidden_t, hidden),
+                rows,
+            );
+        }
+    }
+
+    // Both weight gradients in one GEMM over all timesteps: Σ_t [x_t, h_{t-1}]ᵀ · dz_t.
+    let mut weights = vec![0.0; joined_width * width];
+    matmul(
+        &mut weights,
+        MatRef::transposed(&tape.joined, joined_width),
+        MatRef::row_major(&grad_pre, width),
+        joined_width,
+    );
+    let inputs = w_input_t.map(|w_input_t| {
+        let mut grad = vec![0.0; steps * rows * input];
+        matmul(
+            &mut grad,
+            MatRef::row_major(&grad_pre, width),
+            MatRef::row_major(w_input_t, input),
+            steps * rows,
+        );
+        transpose_blocks(&grad, steps, rows, input)
+    });
+    let bias = column_sums(&grad_pre, width);
+    give_back(grad_pre);
+    ChunkGradients {
+        weights,
+        bias,
+        inputs,
+    }
+}
