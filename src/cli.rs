@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::backend::Backend;
 use crate::commands::bench::BenchRequest;
 use crate::commands::evaluate::EvaluateRequest;
+use crate::commands::load_check::LoadRequest;
 use crate::commands::plot::PlotRequest;
 use crate::commands::predict::PredictRequest;
 use crate::commands::results::ResultsRequest;
@@ -16,6 +17,7 @@ use crate::config::{Cell, ExperimentConfig, OptimizerKind};
 use crate::error::{Error, Result};
 use crate::model::{RecurrentKernel, check_fits_in_memory};
 use crate::run_dir::{Naming, RunDir, check_name};
+use crate::serve::ServeRequest;
 use crate::training::{Destination, TrainRequest};
 
 /// Where runs go when `--artifacts` is not given.
@@ -44,12 +46,31 @@ enum Command {
     Predict(PredictArgs),
     /// Print a Keras-style table of the model's layers and parameter counts.
     Summary(SummaryArgs),
-    /// Time training steps, inference and the derived epoch and evaluation times.
+    /// Time training steps, inference and the derived epoch and evaluation times (or, with
+    /// --serve, load-check the server).
     Bench(BenchArgs),
     /// Overlay the learning curves of several runs in one picture.
     Plot(PlotArgs),
     /// Print the Markdown table of the finished runs (README's results table).
     Results(ResultsArgs),
+    /// Serve a page to draw digits on and a JSON API, answering with the trained runs.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Directory holding the run directories; every finished run in it is served.
+    #[arg(long, value_name = "DIR", default_value = "artifacts")]
+    artifacts: PathBuf,
+    /// The run used when a request names none [default: the most accurate MNIST run].
+    #[arg(long, value_name = "NAME")]
+    run: Option<String>,
+    /// Address to listen on; port 0 picks a free port (printed when ready).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    backend: Backend,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +108,30 @@ struct BenchArgs {
     /// Print the figures as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Load-check `serve` instead: start it on a free port and post MNIST test images from
+    /// concurrent clients.
+    #[arg(long)]
+    serve: bool,
+    /// With --serve: concurrent clients.
+    #[arg(long, value_name = "N", default_value_t = 64, requires = "serve", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    clients: u32,
+    /// With --serve: how long the clients post.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20, requires = "serve", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    seconds: u64,
+    /// With --serve: the runs to serve.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "artifacts",
+        requires = "serve"
+    )]
+    artifacts: PathBuf,
+    /// With --serve: the run the clients ask [default: the server's default run].
+    #[arg(long, value_name = "NAME", requires = "serve")]
+    run: Option<String>,
+    /// With --serve: directory holding the MNIST files (also $MNIST_DIR).
+    #[arg(long, value_name = "DIR", requires = "serve")]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -340,6 +385,14 @@ impl Cli {
                 json: args.json,
                 backend: args.backend,
             }),
+            Some(Command::Bench(args)) if args.serve => Request::LoadCheck(LoadRequest {
+                artifacts: args.artifacts,
+                run: args.run,
+                clients: args.clients as usize,
+                seconds: args.seconds,
+                data_dir: args.data_dir,
+                json: args.json,
+            }),
             Some(Command::Bench(args)) => Request::Bench(BenchRequest {
                 backend: args.backend,
                 cell: args.cell,
@@ -349,6 +402,12 @@ impl Cli {
             }),
             Some(Command::Results(args)) => Request::Results(ResultsRequest {
                 artifacts: args.artifacts,
+            }),
+            Some(Command::Serve(args)) => Request::Serve(ServeRequest {
+                artifacts: args.artifacts,
+                run: args.run,
+                addr: args.addr,
+                backend: args.backend,
             }),
             Some(Command::Plot(args)) => Request::Plot(PlotRequest {
                 runs: args.runs,

@@ -16,4 +16,5 @@ pub mod machine;
 pub mod model;
 pub mod plots;
 pub mod run_dir;
+pub mod serve;
 pub mod training;

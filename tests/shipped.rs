@@ -101,12 +101,16 @@ fn the_readme_results_table_is_the_one_the_reports_make() {
     let end = "<!-- results:end -->";
     let from = readme.find(start).expect("README has the results block") + start.len();
     let to = from + readme[from..].find(end).expect("the block ends");
-    // The shipped runs' reports alone, whatever else a developer has trained into artifacts/.
+    // The shipped runs alone (each config's run and its extra seeds), whatever else a
+    // developer has trained into artifacts/.
     let shipped = tempfile::tempdir().unwrap();
-    for (config, run) in shipped_runs() {
-        let copy = shipped.path().join(&config.name);
+    let runs = shipped_runs_with_seeds();
+    for run in &runs {
+        let copy = shipped.path().join(run.file_name().unwrap());
         std::fs::create_dir_all(&copy).unwrap();
-        std::fs::copy(run.join("report.json"), copy.join("report.json")).unwrap();
+        for file in ["report.json", "config.toml"] {
+            std::fs::copy(run.join(file), copy.join(file)).unwrap();
+        }
     }
     let output = common::run(&["results", "--artifacts", shipped.path().to_str().unwrap()]);
     let table = String::from_utf8(common::succeeded(output).stdout).unwrap();
@@ -116,6 +120,30 @@ fn the_readme_results_table_is_the_one_the_reports_make() {
         "README's results table is stale: paste `lstm-mnist results` into it"
     );
     // One row per shipped run, each with a real accuracy.
-    assert_eq!(table.lines().count(), 2 + 6);
+    let rows = table.lines().take_while(|line| !line.is_empty()).count();
+    assert_eq!(rows, 2 + runs.len());
     assert!(!table.contains("NaN"));
+}
+
+/// Every shipped run directory: one per config, and `<config name>-seed<N>` beside it for the
+/// configs trained with several random seeds (figures only: no model file).
+fn shipped_runs_with_seeds() -> Vec<PathBuf> {
+    let mut runs = Vec::new();
+    for (config, run) in shipped_runs() {
+        runs.push(run);
+        for seed in 1..=4 {
+            let extra = Path::new("artifacts").join(format!("{}-seed{seed}", config.name));
+            if extra.is_dir() {
+                for file in ["config.toml", "report.json", "metrics.csv", "curves.png"] {
+                    assert!(
+                        extra.join(file).is_file(),
+                        "{} lacks {file}",
+                        extra.display()
+                    );
+                }
+                runs.push(extra);
+            }
+        }
+    }
+    runs
 }

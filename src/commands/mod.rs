@@ -3,12 +3,14 @@
 
 pub mod bench;
 pub mod evaluate;
+pub mod load_check;
 pub mod plot;
 pub mod predict;
 pub mod results;
 pub mod summary;
 
 use crate::error::{Error, Result};
+use crate::serve::{self, ServeRequest};
 use crate::training::{self, TrainRequest};
 
 /// What the user asked for, fully resolved and checked.
@@ -19,8 +21,10 @@ pub enum Request {
     Predict(predict::PredictRequest),
     Summary(summary::SummaryRequest),
     Bench(bench::BenchRequest),
+    LoadCheck(load_check::LoadRequest),
     Plot(plot::PlotRequest),
     Results(results::ResultsRequest),
+    Serve(ServeRequest),
 }
 
 pub fn run(request: Request) -> Result<()> {
@@ -30,8 +34,10 @@ pub fn run(request: Request) -> Result<()> {
         Request::Predict(request) => predict::run(&request),
         Request::Summary(request) => summary::run(&request),
         Request::Bench(request) => bench::run(&request),
+        Request::LoadCheck(request) => load_check::run(&request),
         Request::Plot(request) => plot::run(&request),
         Request::Results(request) => results::run(&request),
+        Request::Serve(request) => serve::serve(&request),
     }
 }
 

@@ -1,0 +1,195 @@
+//! The HTTP API: `GET /api/runs`, `POST /api/predict[?run=NAME]`, `GET /healthz`, and the page
+//! at `/`. Every failure is a 4xx with `{"error": "<one sentence>"}`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::models::{INPUT_LEN, Models, RunInfo};
+use crate::inference::picture_input;
+
+/// Request bodies larger than this are refused (a drawing is a few kilobytes).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+const PAGE: &str = include_str!("page.html");
+
+/// A refused request: its status and one sentence saying why.
+pub struct ApiError(StatusCode, String);
+
+impl ApiError {
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self(StatusCode::BAD_REQUEST, message.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+pub async fn page() -> Html<&'static str> {
+    Html(PAGE)
+}
+
+pub async fn healthz(State(models): State<Arc<Models>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "runs": models.runs.len() }))
+}
+
+#[derive(Serialize)]
+pub struct RunsResponse<'a> {
+    /// The run `/api/predict` uses when the request names none.
+    default: &'a str,
+    runs: &'a [RunInfo],
+}
+
+pub async fn runs(State(models): State<Arc<Models>>) -> Response {
+    Json(RunsResponse {
+        default: &models.runs[models.default_run].name,
+        runs: &models.runs,
+    })
+    .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct PredictQuery {
+    run: Option<String>,
+}
+
+/// `{"pixels": [784 values]}`: a 28x28 model input, row by row, white (1) digit on black (0),
+/// used as it is.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PixelsBody {
+    pixels: Vec<f32>,
+}
+
+#[derive(Serialize)]
+pub struct PredictResponse {
+    run: String,
+    /// The most likely class.
+    digit: usize,
+    /// Its name, for datasets whose classes are not digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'static str>,
+    /// All ten class probabilities, class 0 first.
+    probabilities: Vec<f32>,
+    /// The 28x28 input the model received, row by row, in [0, 1].
+    input: Vec<f32>,
+}
+
+pub async fn predict(
+    State(models): State<Arc<Models>>,
+    query: Result<Query<PredictQuery>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<PredictResponse>, ApiError> {
+    let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    let run = match &query.run {
+        Some(name) => models.find(name).ok_or_else(|| {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                format!("no run named `{name}` is served; GET /api/runs lists them"),
+            )
+        })?,
+        None => models.default_run,
+    };
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is larger than the limit of {} MiB",
+                MAX_BODY_BYTES >> 20
+            ),
+        ),
+        status => ApiError(status, rejection.body_text()),
+    })?;
+    // Decoding and preprocessing are CPU work: off the async threads.
+    let input = tokio::task::spawn_blocking(move || model_input(&body))
+        .await
+        .map_err(|_| ApiError::bad_request("the image could not be processed"))??;
+    let probabilities = models
+        .classify(run, input.clone())
+        .await
+        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let digit = (0..probabilities.len())
+        .max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]))
+        .expect("ten probabilities");
+    let info = &models.runs[run];
+    Ok(Json(PredictResponse {
+        run: info.name.clone(),
+        digit,
+        name: info.classes.map(|names| names[digit]),
+        probabilities,
+        input,
+    }))
+}
+
+/// The model input a request body holds: JSON pixels, or an encoded picture (PNG, JPEG, ...)
+/// preprocessed as `predict` does it.
+fn model_input(body: &[u8]) -> Result<Vec<f32>, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "the request body is empty: send a PNG or JPEG image, or JSON {\"pixels\": [...]}",
+        ));
+    }
+    if body.trim_ascii_start().starts_with(b"{") {
+        let parsed: PixelsBody = serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("not the JSON this API takes: {e}")))?;
+        return check_pixels(parsed.pixels);
+    }
+    picture_input(body).map_err(|e| {
+        let status = if e.starts_with("not a readable image") {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        // The words `predict` uses for the same picture, without a file name.
+        ApiError(status, e)
+    })
+}
+
+fn check_pixels(pixels: Vec<f32>) -> Result<Vec<f32>, ApiError> {
+    if pixels.len() != INPUT_LEN {
+        return Err(ApiError::bad_request(format!(
+            "`pixels` must hold {INPUT_LEN} values (28x28), not {}",
+            pixels.len()
+        )));
+    }
+    if !pixels.iter().all(|p| (0.0..=1.0).contains(p)) {
+        return Err(ApiError::bad_request(
+            "`pixels` values must lie in [0, 1] (white digit 1 on black 0)",
+        ));
+    }
+    Ok(pixels)
+}
+
+/// Paths the API does not have.
+pub async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no such endpoint: {method} {}; the API is GET /api/runs, POST /api/predict, GET /healthz",
+            uri.path()
+        ),
+    )
+}
+
+/// Known paths asked with another method.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let allowed = if uri.path() == "/api/predict" {
+        "POST"
+    } else {
+        "GET"
+    };
+    let error = ApiError(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}: use {allowed}", uri.path()),
+    );
+    ([(header::ALLOW, allowed)], error).into_response()
+}

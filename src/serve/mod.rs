@@ -1,0 +1,91 @@
+//! `lstm-mnist serve`: an HTTP server (axum on tokio) with a page to draw digits on and a JSON
+//! API, answering with every finished run under an artifacts directory. Models are loaded once
+//! and shared; inference runs on its own thread, batching concurrent requests; SIGINT and
+//! SIGTERM stop the server after the requests in flight.
+
+mod api;
+mod models;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use models::Models;
+
+#[derive(Debug, Clone)]
+pub struct ServeRequest {
+    pub artifacts: PathBuf,
+    /// The run used when a request names none (the most accurate MNIST run without it).
+    pub run: Option<String>,
+    /// `HOST:PORT` to listen on; port 0 picks a free one.
+    pub addr: String,
+    pub backend: Backend,
+}
+
+pub fn serve(request: &ServeRequest) -> Result<()> {
+    let device = request.backend.device()?;
+    let models = Arc::new(Models::load(
+        &request.artifacts,
+        request.run.as_deref(),
+        &device,
+    )?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::msg(format!("cannot start the server's runtime: {e}")))?;
+    runtime.block_on(run_server(models, &request.addr))
+}
+
+async fn run_server(models: Arc<Models>, addr: &str) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::msg(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Error::msg(format!("cannot listen on {addr}: {e}")))?;
+    let served = models.runs.len();
+    let app = Router::new()
+        .route("/", get(api::page))
+        .route("/healthz", get(api::healthz))
+        .route("/api/runs", get(api::runs))
+        .route("/api/predict", post(api::predict))
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES))
+        .with_state(models);
+    println!("Serving {served} runs at http://{local}/ (Ctrl-C stops)");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| Error::msg(format!("the server failed: {e}")))?;
+    println!("Stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,170 @@
+//! The runs a server answers with: every finished run under the artifacts directory, loaded
+//! once, and one inference thread that owns the models and classifies queued requests in
+//! batches (concurrent requests share one forward pass per model).
+
+use std::path::Path;
+use std::sync::mpsc;
+
+use burn::tensor::{Device, Tensor, TensorData, activation::softmax};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::data::NUM_CLASSES;
+use crate::error::{Error, Result};
+use crate::model::{DigitClassifier, ROW_FEATURES};
+use crate::run_dir::{ModelRef, RunListing};
+
+/// Requests classified in one forward pass at most.
+const MAX_BATCH: usize = 256;
+/// Values of one model input (28x28).
+pub const INPUT_LEN: usize = ROW_FEATURES * ROW_FEATURES;
+
+/// What `/api/runs` says of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub name: String,
+    pub cell: String,
+    pub dataset: String,
+    pub test_accuracy: f64,
+    pub parameters: usize,
+    /// Class names, for datasets whose classes are not digits.
+    pub classes: Option<[&'static str; NUM_CLASSES]>,
+}
+
+/// One input to classify with run `run` (an index into the served runs).
+struct Job {
+    run: usize,
+    input: Vec<f32>,
+    reply: oneshot::Sender<Vec<f32>>,
+}
+
+/// The served runs and the queue to their inference thread.
+pub struct Models {
+    pub runs: Vec<RunInfo>,
+    /// The run used when a request names none.
+    pub default_run: usize,
+    queue: mpsc::Sender<Job>,
+}
+
+impl Models {
+    /// Loads every finished run under `artifacts` (a run whose model does not load is skipped
+    /// with a line on stderr) and starts the inference thread. `default_run` must be one of
+    /// them; without it, the most accurate MNIST run is the default.
+    pub fn load(artifacts: &Path, default_run: Option<&str>, device: &Device) -> Result<Self> {
+        let listing = RunListing::of(artifacts)?;
+        let mut runs = Vec::new();
+        let mut models = Vec::new();
+        for finished in listing.finished {
+            let report = finished.report;
+            let model_ref = ModelRef::resolve(&artifacts.join(&report.name))?;
+            // Runs kept for their figures only (the extra seeds) have no model to serve.
+            if !model_ref.model_path.is_file() {
+                continue;
+            }
+            let loaded = model_ref.load(device);
+            match loaded {
+                Ok((config, model)) => {
+                    let source = config.data.dataset.source();
+                    runs.push(RunInfo {
+                        name: report.name,
+                        cell: report.cell,
+                        dataset: source.id.to_string(),
+                        test_accuracy: report.test_accuracy,
+                        parameters: report.parameters,
+                        classes: source.class_names,
+                    });
+                    models.push(model);
+                }
+                Err(error) => eprintln!("warning: not serving {}: {error}", report.name),
+            }
+        }
+        if runs.is_empty() {
+            return Err(Error::file(artifacts, "holds no finished run to serve"));
+        }
+        let default_run = pick_default(&runs, default_run, artifacts)?;
+        let (queue, jobs) = mpsc::channel();
+        let device = device.clone();
+        std::thread::Builder::new()
+            .name("inference".into())
+            .spawn(move || run_inference(models, jobs, device))
+            .map_err(|e| Error::msg(format!("cannot start the inference thread: {e}")))?;
+        Ok(Self {
+            runs,
+            default_run,
+            queue,
+        })
+    }
+
+    /// The index of the run called `name`.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.runs.iter().position(|run| run.name == name)
+    }
+
+    /// The ten class probabilities of `input` (28x28 values in [0, 1]) under run `run`.
+    pub async fn classify(&self, run: usize, input: Vec<f32>) -> Result<Vec<f32>> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || Error::msg("the inference thread has stopped");
+        self.queue
+            .send(Job { run, input, reply })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())
+    }
+}
+
+fn pick_default(runs: &[RunInfo], wanted: Option<&str>, artifacts: &Path) -> Result<usize> {
+    if let Some(name) = wanted {
+        return runs.iter().position(|run| run.name == name).ok_or_else(|| {
+            Error::file(
+                artifacts.join(name),
+                "no finished run of that name to serve",
+            )
+        });
+    }
+    let mnist_first = |run: &RunInfo| (run.classes.is_none(), run.test_accuracy);
+    Ok((0..runs.len())
+        .max_by(|&a, &b| {
+            let (a, b) = (mnist_first(&runs[a]), mnist_first(&runs[b]));
+            a.0.cmp(&b.0).then(a.1.total_cmp(&b.1))
+        })
+        .expect("there are runs"))
+}
+
+/// The inference thread: waits for a job, takes whatever else is queued (up to a batch), and
+/// answers each run's share with one forward pass. Ends when the server drops its queue.
+fn run_inference(models: Vec<DigitClassifier>, jobs: mpsc::Receiver<Job>, device: Device) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        for (run, model) in models.iter().enumerate() {
+            let (mine, rest): (Vec<Job>, Vec<Job>) =
+                batch.into_iter().partition(|job| job.run == run);
+            batch = rest;
+            if !mine.is_empty() {
+                answer(model, mine, &device);
+            }
+        }
+    }
+}
+
+fn answer(model: &DigitClassifier, jobs: Vec<Job>, device: &Device) {
+    let inputs: Vec<f32> = jobs
+        .iter()
+        .flat_map(|job| job.input.iter().copied())
+        .collect();
+    let shape = [jobs.len(), ROW_FEATURES, ROW_FEATURES];
+    let images = Tensor::<3>::from_data(TensorData::new(inputs, shape), device);
+    let probabilities = softmax(model.forward(images), 1)
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("probabilities are f32");
+    for (job, probabilities) in jobs.into_iter().zip(probabilities.chunks(NUM_CLASSES)) {
+        // A client that went away no longer waits for its answer.
+        let _ = job.reply.send(probabilities.to_vec());
+    }
+}
