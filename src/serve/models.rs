@@ -56,7 +56,13 @@ impl Models {
         let mut models = Vec::new();
         for finished in listing.finished {
             let report = finished.report;
-            let model_ref = ModelRef::resolve(&artifacts.join(&report.name))?;
+            let model_ref = match ModelRef::resolve(&artifacts.join(&report.name)) {
+                Ok(model_ref) => model_ref,
+                Err(error) => {
+                    eprintln!("warning: not serving {}: {error}", report.name);
+                    continue;
+                }
+            };
             // Runs kept for their figures only (the extra seeds) have no model to serve.
             if !model_ref.model_path.is_file() {
                 continue;

@@ -34,33 +34,43 @@ impl FusedCell {
     }
 }
 
-/// One timestep of one batch row, for one cell kind.
+/// One row of one timestep, forwards: the pre-activations `pre` (`blocks·hidden`, bias not
+/// yet added) are activated in place and the new hidden state is written into `h`, which holds
+/// the previous one on entry. `saved_prev` is the previous step's saved values (zeros at the
+/// first step).
+pub struct ForwardRow<'a> {
+    pub pre: &'a mut [f32],
+    pub bias: &'a [f32],
+    pub saved_prev: &'a [f32],
+    pub saved: &'a mut [f32],
+    pub h: &'a mut [f32],
+}
+
+/// One row of one timestep, backwards: from the forward's activations `acts` and saved
+/// values, the previous hidden state `h_prev`, the gradient `dh_out` of this step's output and
+/// `dh_next` (the gradient reaching h_t from step t + 1), the pre-activation gradients go into
+/// `grad_pre`; `dh_next` is replaced with the gradient reaching h_{t-1} other than through
+/// `W_h`, and `d_carry` (the LSTM's cell-state gradient) is carried from step t to t - 1.
+pub struct BackwardRow<'a> {
+    pub acts: &'a [f32],
+    pub saved: &'a [f32],
+    pub saved_prev: &'a [f32],
+    pub h_prev: &'a [f32],
+    pub dh_out: &'a [f32],
+    pub dh_next: &'a mut [f32],
+    pub d_carry: &'a mut [f32],
+    pub grad_pre: &'a mut [f32],
+}
+
+/// The arithmetic of one cell kind.
 pub trait CellMath {
     /// Values per unit kept beside the activations (the LSTM's cell state and its tanh); the
     /// next step reads the previous step's.
     const SAVED: usize;
 
-    /// Activates the pre-activations `pre` (`BLOCKS·hidden`, bias not yet added) in place and
-    /// writes the new hidden state into `h`, which holds the previous one on entry.
-    /// `saved_prev` is the previous step's saved values (zeros at the first step).
-    fn forward(pre: &mut [f32], bias: &[f32], saved_prev: &[f32], saved: &mut [f32], h: &mut [f32]);
+    fn forward(row: ForwardRow);
 
-    /// From `forward`'s activations `acts` and saved values, the previous hidden state
-    /// `h_prev`, the gradient `dh_out` of this step's output and `dh_next` (gradient reaching
-    /// h_t from step t + 1): writes the pre-activation gradients into `grad_pre`, replaces
-    /// `dh_next` with the gradient reaching h_{t-1} other than through `W_h`, and carries
-    /// `d_carry` (the LSTM's cell-state gradient) from step t to t - 1.
-    #[allow(clippy::too_many_arguments)]
-    fn backward(
-        acts: &[f32],
-        saved: &[f32],
-        saved_prev: &[f32],
-        h_prev: &[f32],
-        dh_out: &[f32],
-        dh_next: &mut [f32],
-        d_carry: &mut [f32],
-        grad_pre: &mut [f32],
-    );
+    fn backward(row: BackwardRow);
 }
 
 pub struct LstmMath;
@@ -71,36 +81,22 @@ impl CellMath for LstmMath {
     /// The cell state and its tanh.
     const SAVED: usize = 2;
 
-    fn forward(
-        pre: &mut [f32],
-        bias: &[f32],
-        saved_prev: &[f32],
-        saved: &mut [f32],
-        h: &mut [f32],
-    ) {
-        let (c, c_tanh) = saved.split_at_mut(h.len());
-        lstm_forward(pre, bias, &saved_prev[..h.len()], c, c_tanh, h);
+    fn forward(row: ForwardRow) {
+        let n = row.h.len();
+        let (c, c_tanh) = row.saved.split_at_mut(n);
+        lstm_forward(row.pre, row.bias, &row.saved_prev[..n], c, c_tanh, row.h);
     }
 
-    fn backward(
-        acts: &[f32],
-        saved: &[f32],
-        saved_prev: &[f32],
-        _h_prev: &[f32],
-        dh_out: &[f32],
-        dh_next: &mut [f32],
-        d_carry: &mut [f32],
-        grad_pre: &mut [f32],
-    ) {
-        let n = dh_out.len();
+    fn backward(row: BackwardRow) {
+        let n = row.dh_out.len();
         lstm_backward(
-            acts,
-            &saved[n..],
-            &saved_prev[..n],
-            dh_out,
-            dh_next,
-            d_carry,
-            grad_pre,
+            row.acts,
+            &row.saved[n..],
+            &row.saved_prev[..n],
+            row.dh_out,
+            row.dh_next,
+            row.d_carry,
+            row.grad_pre,
         );
     }
 }
@@ -185,27 +181,12 @@ fn lstm_backward(
 impl CellMath for GruMath {
     const SAVED: usize = 0;
 
-    fn forward(
-        pre: &mut [f32],
-        bias: &[f32],
-        _saved_prev: &[f32],
-        _saved: &mut [f32],
-        h: &mut [f32],
-    ) {
-        gru_forward(pre, bias, h);
+    fn forward(row: ForwardRow) {
+        gru_forward(row.pre, row.bias, row.h);
     }
 
-    fn backward(
-        acts: &[f32],
-        _saved: &[f32],
-        _saved_prev: &[f32],
-        h_prev: &[f32],
-        dh_out: &[f32],
-        dh_next: &mut [f32],
-        _d_carry: &mut [f32],
-        grad_pre: &mut [f32],
-    ) {
-        gru_backward(acts, h_prev, dh_out, dh_next, grad_pre);
+    fn backward(row: BackwardRow) {
+        gru_backward(row.acts, row.h_prev, row.dh_out, row.dh_next, row.grad_pre);
     }
 }
 
@@ -276,27 +257,12 @@ fn gru_backward(
 impl CellMath for RnnMath {
     const SAVED: usize = 0;
 
-    fn forward(
-        pre: &mut [f32],
-        bias: &[f32],
-        _saved_prev: &[f32],
-        _saved: &mut [f32],
-        h: &mut [f32],
-    ) {
-        rnn_forward(pre, bias, h);
+    fn forward(row: ForwardRow) {
+        rnn_forward(row.pre, row.bias, row.h);
     }
 
-    fn backward(
-        acts: &[f32],
-        _saved: &[f32],
-        _saved_prev: &[f32],
-        _h_prev: &[f32],
-        dh_out: &[f32],
-        dh_next: &mut [f32],
-        _d_carry: &mut [f32],
-        grad_pre: &mut [f32],
-    ) {
-        rnn_backward(acts, dh_out, dh_next, grad_pre);
+    fn backward(row: BackwardRow) {
+        rnn_backward(row.acts, row.dh_out, row.dh_next, row.grad_pre);
     }
 }
 

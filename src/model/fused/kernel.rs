@@ -12,7 +12,7 @@
 use rayon::prelude::*;
 
 use super::buffers::{give_back, take_uninitialised};
-use super::cells::{CellMath, FusedCell, GruMath, LstmMath, RnnMath};
+use super::cells::{BackwardRow, CellMath, ForwardRow, FusedCell, GruMath, LstmMath, RnnMath};
 use super::dense::{
     MatRef, add_assign, column_sums, matmul, matmul_add, transpose, transpose_blocks,
 };
@@ -229,13 +229,13 @@ fn forward_chunk<C: CellMath>(
         for row in 0..rows {
             let state = row * hidden..(row + 1) * hidden;
             let saved_row = row * saved_width..(row + 1) * saved_width;
-            C::forward(
-                &mut acts_t[row * width..(row + 1) * width],
+            C::forward(ForwardRow {
+                pre: &mut acts_t[row * width..(row + 1) * width],
                 bias,
-                &saved_prev[saved_row.clone()],
-                &mut saved_t[saved_row],
-                &mut hidden_state[state.clone()],
-            );
+                saved_prev: &saved_prev[saved_row.clone()],
+                saved: &mut saved_t[saved_row],
+                h: &mut hidden_state[state.clone()],
+            });
             output[(row * steps + t) * hidden..][..hidden].copy_from_slice(&hidden_state[state]);
         }
     }
@@ -409,16 +409,16 @@ fn backward_chunk<C: CellMath>(
             let state = row * hidden..(row + 1) * hidden;
             let block_range = row * width..(row + 1) * width;
             let saved_row = row * saved_width..(row + 1) * saved_width;
-            C::backward(
-                &acts_t[block_range.clone()],
-                &saved_t[saved_row.clone()],
-                &saved_prev[saved_row.clone()],
-                &joined_t[row * joined_width + input..(row + 1) * joined_width],
-                &grad_output[(row * steps + t) * hidden..][..hidden],
-                &mut grad_h_next[state],
-                &mut grad_carry[saved_row],
-                &mut grad_pre_t[block_range],
-            );
+            C::backward(BackwardRow {
+                acts: &acts_t[block_range.clone()],
+                saved: &saved_t[saved_row.clone()],
+                saved_prev: &saved_prev[saved_row.clone()],
+                h_prev: &joined_t[row * joined_width + input..(row + 1) * joined_width],
+                dh_out: &grad_output[(row * steps + t) * hidden..][..hidden],
+                dh_next: &mut grad_h_next[state],
+                d_carry: &mut grad_carry[saved_row],
+                grad_pre: &mut grad_pre_t[block_range],
+            });
         }
         if t > 0 {
             // dh_{t-1} = (what the cell passed on directly) + dz_t · W_hᵀ
