@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use super::write_stdout;
+use crate::config::ExperimentConfig;
 use crate::error::Result;
 use crate::run_dir::{FinishedRun, RunListing};
 
@@ -83,6 +84,9 @@ fn table(runs: &[FinishedRun]) -> String {
 /// Runs of one experiment that differ only in name and random seed, named after the shortest
 /// name among them (the main run, `lstm-sgd` beside `lstm-sgd-seed1`, …).
 struct SeedGroup<'a> {
+    /// The config the runs share, with name and seed blanked (`None`: unreadable, a group
+    /// of its own).
+    experiment: Option<ExperimentConfig>,
     runs: Vec<&'a FinishedRun>,
 }
 
@@ -102,10 +106,13 @@ fn seed_groups(runs: &[FinishedRun]) -> Vec<SeedGroup<'_>> {
         let experiment = run.experiment();
         let same = groups
             .iter_mut()
-            .find(|group| experiment.is_some() && group.runs[0].experiment() == experiment);
+            .find(|group| experiment.is_some() && group.experiment == experiment);
         match same {
             Some(group) => group.runs.push(run),
-            None => groups.push(SeedGroup { runs: vec![run] }),
+            None => groups.push(SeedGroup {
+                experiment,
+                runs: vec![run],
+            }),
         }
     }
     groups
