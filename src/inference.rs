@@ -50,7 +50,7 @@ impl DigitSource {
         let bytes = read_bounded(path, MAX_PICTURE_BYTES, "an image")?;
         Ok(Self::Picture(Some(DigitImage {
             name: path.display().to_string(),
-            pixels: picture_input(&bytes).map_err(|e| Error::file(path, e))?,
+            pixels: picture_input(&bytes).map_err(|e| Error::file(path, e.to_string()))?,
         })))
     }
 
@@ -79,15 +79,32 @@ impl DigitSource {
     }
 }
 
+/// Why a picture gives no model input: it cannot be decoded, or it decodes to something
+/// that holds no digit. The message is the one a user reads after the file's name.
+#[derive(Debug)]
+pub enum PictureError {
+    /// Empty, an unknown format, or a corrupt file.
+    Unreadable(String),
+    /// A readable image that is too small or blank.
+    NoDigit(String),
+}
+
+impl std::fmt::Display for PictureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (Self::Unreadable(message) | Self::NoDigit(message)) = self;
+        f.write_str(message)
+    }
+}
+
 /// The model input of an encoded picture (PNG, JPEG, ...): decoded, seen as a person sees it
 /// (transparent parts are the white page underneath), then made MNIST-style.
-pub fn picture_input(bytes: &[u8]) -> std::result::Result<Vec<f32>, String> {
+pub fn picture_input(bytes: &[u8]) -> std::result::Result<Vec<f32>, PictureError> {
     if bytes.is_empty() {
-        return Err("is empty".into());
+        return Err(PictureError::Unreadable("is empty".into()));
     }
-    let picture =
-        image::load_from_memory(bytes).map_err(|e| format!("not a readable image: {e}"))?;
-    mnist_style(&over_white(&picture))
+    let picture = image::load_from_memory(bytes)
+        .map_err(|e| PictureError::Unreadable(format!("not a readable image: {e}")))?;
+    mnist_style(&over_white(&picture)).map_err(PictureError::NoDigit)
 }
 
 /// The picture's gray levels composited over a white background, so that dark strokes on a

@@ -392,20 +392,20 @@ fn bad_checkpoints_and_images() {
         }
     };
     let root = artifacts.path();
-    let truncated = copy_run(&run_dir, &root.join("truncated"), |d| {
+    let truncated = copy_run(run_dir, &root.join("truncated"), |d| {
         let bytes = std::fs::read(d.join("model.bpk")).unwrap();
         std::fs::write(d.join("model.bpk"), &bytes[..bytes.len() / 2]).unwrap();
     });
-    let foreign = copy_run(&run_dir, &root.join("foreign"), |d| {
+    let foreign = copy_run(run_dir, &root.join("foreign"), |d| {
         std::fs::write(d.join("model.bpk"), b"PK\x03\x04 not burnpack").unwrap()
     });
     let other_cell = copy_run(
-        &run_dir,
+        run_dir,
         &root.join("other-cell"),
         edit_config("cell = \"rnn\"", "cell = \"gru\""),
     );
     let other_hidden = copy_run(
-        &run_dir,
+        run_dir,
         &root.join("other-hidden"),
         edit_config("hidden = 256", "hidden = 16"),
     );
@@ -450,7 +450,7 @@ fn bad_checkpoints_and_images() {
         let mut command = binary();
         command
             .args(["predict", "--checkpoint"])
-            .arg(&run_dir)
+            .arg(run_dir)
             .arg(image);
         command
     };

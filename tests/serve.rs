@@ -158,13 +158,16 @@ fn the_api_lists_runs_and_classifies_images_and_pixels_like_predict() {
     assert!(fashion["name"].is_string(), "{fashion}");
 }
 
+/// What is wrong, method, path, body, the status expected, words the error must contain.
+type BadRequest<'a> = (&'a str, &'a str, &'a str, Option<&'a [u8]>, u16, &'a str);
+
 #[test]
 fn bad_requests_get_a_4xx_with_a_one_sentence_json_error() {
     let server = Server::start();
     let png = png_bytes(&test_digit(1).0);
     let blank = png_bytes(&GrayImage::from_pixel(28, 28, image::Luma([255])));
     let too_large = vec![0u8; 5 * 1024 * 1024];
-    let cases: Vec<(&str, &str, &str, Option<&[u8]>, u16, &str)> = vec![
+    let cases: Vec<BadRequest> = vec![
         (
             "body over the limit",
             "POST",

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::models::{INPUT_LEN, Models, RunInfo};
-use crate::inference::picture_input;
+use crate::inference::{PictureError, picture_input};
 
 /// Request bodies larger than this are refused (a drawing is a few kilobytes).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -143,14 +143,10 @@ fn model_input(body: &[u8]) -> Result<Vec<f32>, ApiError> {
             .map_err(|e| ApiError::bad_request(format!("not the JSON this API takes: {e}")))?;
         return check_pixels(parsed.pixels);
     }
-    picture_input(body).map_err(|e| {
-        let status = if e.starts_with("not a readable image") {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        };
-        // The words `predict` uses for the same picture, without a file name.
-        ApiError(status, e)
+    // The words `predict` uses for the same picture, without a file name.
+    picture_input(body).map_err(|e| match e {
+        PictureError::Unreadable(message) => ApiError(StatusCode::BAD_REQUEST, message),
+        PictureError::NoDigit(message) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, message),
     })
 }
 

@@ -19,7 +19,7 @@ use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
 
 use crate::backend::Backend;
-use crate::config::{ExperimentConfig, OptimizerKind};
+use crate::config::{EarlyStoppingConfig, ExperimentConfig, OptimizerKind};
 use crate::data::{Examples, MnistData, MnistLoader, download};
 use crate::error::{Error, Result};
 use crate::evaluation::{Evaluation, evaluate, percent};
@@ -27,7 +27,7 @@ use crate::machine;
 use crate::model::{DigitClassifier, INFERENCE_BATCH, RecurrentKernel};
 use crate::plots::{Curve, curves_png};
 use crate::run_dir::{
-    LockedRun, ModelRef, Naming, RECORD_NAMES, RunDir, RunReport, checkpoint_path,
+    EpochMetrics, LockedRun, ModelRef, Naming, RECORD_NAMES, RunDir, RunReport, checkpoint_path,
     last_complete_epoch,
 };
 use checkpoint::AtomicFileCheckpointer;
@@ -85,15 +85,17 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
     run.write_config(&config)?;
     let parameters = model.num_params();
     let model = fit(&config, &run, model, &data, epochs_done, &device)?;
-    let trained = restore_best_weights(&config, &run, model, request.kernel, &device)?;
+    let epochs = run.read_metrics()?;
+    let trained = restore_best_weights(&config, &run, model, epochs, request.kernel, &device)?;
     finish(request, &config, &run, &trained, parameters, &data, &device)
 }
 
-/// The model a run ends with, and the epoch whose weights it holds when those are not the last
-/// epoch's (`restore_best_weights`).
+/// The model a run ends with, the epoch whose weights it holds when those are not the last
+/// epoch's (`restore_best_weights`), and every epoch's metrics.
 struct Trained {
     model: DigitClassifier,
     restored_epoch: Option<usize>,
+    epochs: Vec<EpochMetrics>,
 }
 
 /// With early stopping's `restore_best_weights`, the best epoch's checkpoint replaces the last
@@ -102,19 +104,36 @@ fn restore_best_weights(
     config: &ExperimentConfig,
     run: &LockedRun,
     model: DigitClassifier,
+    epochs: Vec<EpochMetrics>,
     kernel: RecurrentKernel,
     device: &Device,
 ) -> Result<Trained> {
-    let last_weights = |model| Trained {
+    let best = match &config.training.early_stopping {
+        Some(stopping) => best_weights(stopping, config.training.epochs, run, &epochs, device)?,
+        None => None,
+    };
+    let (model, restored_epoch) = match best {
+        Some((epoch, best)) => (best.with_kernel(kernel), Some(epoch)),
+        None => (model, None),
+    };
+    Ok(Trained {
         model,
-        restored_epoch: None,
-    };
-    let Some(stopping) = &config.training.early_stopping else {
-        return Ok(last_weights(model));
-    };
-    let rows = run.read_metrics()?;
-    let last_epoch = rows.last().map(|row| row.epoch);
-    if last_epoch.is_some_and(|last| last < config.training.epochs) {
+        restored_epoch,
+        epochs,
+    })
+}
+
+/// Says when early stopping ended the run, and loads the best epoch's weights when they are to
+/// be restored and are not the last epoch's.
+fn best_weights(
+    stopping: &EarlyStoppingConfig,
+    planned_epochs: usize,
+    run: &LockedRun,
+    epochs: &[EpochMetrics],
+    device: &Device,
+) -> Result<Option<(usize, DigitClassifier)>> {
+    let last_epoch = epochs.last().map(|row| row.epoch);
+    if last_epoch.is_some_and(|last| last < planned_epochs) {
         println!(
             "Early stopping: {} did not improve for {}; stopped after epoch {} of {}",
             stopping.monitor,
@@ -123,11 +142,10 @@ fn restore_best_weights(
                 patience => format!("{patience} epochs"),
             },
             last_epoch.unwrap_or_default(),
-            config.training.epochs
+            planned_epochs
         );
     }
-    let best = early_stopping::best_epoch(&rows, stopping.monitor);
-    match best {
+    match early_stopping::best_epoch(epochs, stopping.monitor) {
         Some(best) if stopping.restore_best_weights && last_epoch != Some(best) => {
             let checkpoint = checkpoint_path(&run.checkpoint_dir(), RECORD_NAMES[0], best);
             let (_, model) = ModelRef::resolve(&checkpoint)?.load(device)?;
@@ -135,12 +153,9 @@ fn restore_best_weights(
                 "Restored the weights of epoch {best}, the best {}",
                 stopping.monitor
             );
-            Ok(Trained {
-                model: model.with_kernel(kernel),
-                restored_epoch: Some(best),
-            })
+            Ok(Some((best, model)))
         }
-        _ => Ok(last_weights(model)),
+        _ => Ok(None),
     }
 }
 
@@ -368,7 +383,7 @@ fn finish(
 ) -> Result<RunReport> {
     run.save_model(&trained.model)?;
     let Evaluation { accuracy, loss, .. } = evaluate(&trained.model, &data.test, device);
-    let rows = run.read_metrics()?;
+    let rows = &trained.epochs;
     let report = RunReport {
         name: config.name.clone(),
         cell: config.model.cell.to_string(),
@@ -390,7 +405,7 @@ fn finish(
     run.write_report(&report)?;
     let curve = Curve {
         name: &config.name,
-        epochs: &rows,
+        epochs: rows,
     };
     let title = format!("{}: learning curves", config.name);
     curves_png(&run.curves_path(), &[curve], &title)?;

@@ -9,6 +9,8 @@
 //! one GEMM, `[x_t, h_{t-1}] · [W_x; W_h]` with the cell's blocks side by side, and the weight
 //! gradients are one GEMM over all timesteps.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use super::buffers::{give_back, take_uninitialised};
@@ -53,6 +55,72 @@ impl RecurrentDims {
         let threads = rayon::current_num_threads().max(1);
         self.batch.div_ceil(threads).max(MIN_CHUNK_ROWS)
     }
+}
+
+/// Sizes inside one chunk's time-major buffers, which the forward and backward passes share:
+/// per row, the step's GEMM input `[x_t, h_{t-1}]`, its output blocks and the cell's saved
+/// values; per step, those times the chunk's rows.
+struct ChunkLayout {
+    rows: usize,
+    steps: usize,
+    input: usize,
+    hidden: usize,
+    /// `blocks·hidden`
+    width: usize,
+    /// `input + hidden`
+    joined_width: usize,
+    /// `SAVED·hidden`
+    saved_width: usize,
+    step_joined: usize,
+    step_acts: usize,
+    step_saved: usize,
+}
+
+impl ChunkLayout {
+    /// The layout of a chunk of `dims.batch` rows for cell `C`.
+    fn new<C: CellMath>(dims: RecurrentDims) -> Self {
+        let rows = dims.batch;
+        let width = dims.blocks_width();
+        let joined_width = dims.joined();
+        let saved_width = C::SAVED * dims.hidden;
+        Self {
+            rows,
+            steps: dims.steps,
+            input: dims.input,
+            hidden: dims.hidden,
+            width,
+            joined_width,
+            saved_width,
+            step_joined: rows * joined_width,
+            step_acts: rows * width,
+            step_saved: rows * saved_width,
+        }
+    }
+
+    /// Row `row`'s hidden state within a step's `[rows, hidden]`.
+    fn state(&self, row: usize) -> Range<usize> {
+        slot(row, self.hidden)
+    }
+
+    /// Row `row`'s blocks within a step's `[rows, blocks·hidden]`.
+    fn blocks(&self, row: usize) -> Range<usize> {
+        slot(row, self.width)
+    }
+
+    /// Row `row`'s saved values within a step's `[rows, SAVED·hidden]`.
+    fn saved(&self, row: usize) -> Range<usize> {
+        slot(row, self.saved_width)
+    }
+
+    /// Where row `row`'s step `t` lies in a batch-major `[rows, steps, width]` tensor.
+    fn batch_major(&self, row: usize, t: usize, width: usize) -> Range<usize> {
+        slot(row * self.steps + t, width)
+    }
+}
+
+/// Element `index` of a buffer cut into equal parts `len` long.
+fn slot(index: usize, len: usize) -> Range<usize> {
+    index * len..(index + 1) * len
 }
 
 /// What the forward pass keeps for the backward pass, one part per chunk of the batch.
@@ -185,63 +253,54 @@ fn forward_chunk<C: CellMath>(
     keep_tape: bool,
     output: &mut [f32],
 ) -> Option<ChunkTape> {
-    let RecurrentDims {
-        batch: rows,
-        steps,
-        input,
-        hidden,
-        ..
-    } = dims;
-    let width = dims.blocks_width();
-    let joined_width = dims.joined();
-    let saved_width = C::SAVED * hidden;
-    let step_joined = rows * joined_width;
-    let step_acts = rows * width;
-    let step_saved = rows * saved_width;
+    let layout = ChunkLayout::new::<C>(dims);
     // Timesteps held at once: all of them for the tape, else what the next step reads.
-    let (kept, saved_slots) = if keep_tape { (steps, steps) } else { (1, 2) };
+    let (kept, saved_slots) = if keep_tape {
+        (layout.steps, layout.steps)
+    } else {
+        (1, 2)
+    };
 
     // Each step writes all of its slots before anything reads them.
-    let mut joined = take_uninitialised(kept * step_joined);
-    let mut acts = take_uninitialised(kept * step_acts);
-    let mut saved = take_uninitialised(saved_slots * step_saved);
+    let mut joined = take_uninitialised(kept * layout.step_joined);
+    let mut acts = take_uninitialised(kept * layout.step_acts);
+    let mut saved = take_uninitialised(saved_slots * layout.step_saved);
     // Step 0 starts from zero state.
-    let zero_saved = vec![0.0; step_saved];
-    let mut hidden_state = vec![0.0; rows * hidden];
-    for t in 0..steps {
-        let joined_t = &mut joined[(t % kept) * step_joined..][..step_joined];
-        for (row, joined_row) in joined_t.chunks_exact_mut(joined_width).enumerate() {
-            let (x, h) = joined_row.split_at_mut(input);
-            x.copy_from_slice(&inputs[(row * steps + t) * input..][..input]);
-            h.copy_from_slice(&hidden_state[row * hidden..(row + 1) * hidden]);
+    let zero_saved = vec![0.0; layout.step_saved];
+    let mut hidden_state = vec![0.0; layout.rows * layout.hidden];
+    for t in 0..layout.steps {
+        let joined_t = &mut joined[slot(t % kept, layout.step_joined)];
+        for (row, joined_row) in joined_t.chunks_exact_mut(layout.joined_width).enumerate() {
+            let (x, h) = joined_row.split_at_mut(layout.input);
+            x.copy_from_slice(&inputs[layout.batch_major(row, t, layout.input)]);
+            h.copy_from_slice(&hidden_state[layout.state(row)]);
         }
-        let acts_t = &mut acts[(t % kept) * step_acts..][..step_acts];
+        let acts_t = &mut acts[slot(t % kept, layout.step_acts)];
         matmul(
             acts_t,
-            MatRef::row_major(joined_t, joined_width),
-            MatRef::row_major(weights, width),
-            rows,
+            MatRef::row_major(joined_t, layout.joined_width),
+            MatRef::row_major(weights, layout.width),
+            layout.rows,
         );
         let previous = (t > 0).then(|| (t - 1) % saved_slots);
         let (saved_t, saved_prev) =
-            current_and_previous(&mut saved, step_saved, t % saved_slots, previous);
+            current_and_previous(&mut saved, layout.step_saved, t % saved_slots, previous);
         let saved_prev = saved_prev.unwrap_or(&zero_saved);
-        for row in 0..rows {
-            let state = row * hidden..(row + 1) * hidden;
-            let saved_row = row * saved_width..(row + 1) * saved_width;
+        for row in 0..layout.rows {
             C::forward(ForwardRow {
-                pre: &mut acts_t[row * width..(row + 1) * width],
+                pre: &mut acts_t[layout.blocks(row)],
                 bias,
-                saved_prev: &saved_prev[saved_row.clone()],
-                saved: &mut saved_t[saved_row],
-                h: &mut hidden_state[state.clone()],
+                saved_prev: &saved_prev[layout.saved(row)],
+                saved: &mut saved_t[layout.saved(row)],
+                h: &mut hidden_state[layout.state(row)],
             });
-            output[(row * steps + t) * hidden..][..hidden].copy_from_slice(&hidden_state[state]);
+            output[layout.batch_major(row, t, layout.hidden)]
+                .copy_from_slice(&hidden_state[layout.state(row)]);
         }
     }
     if keep_tape {
         Some(ChunkTape {
-            rows,
+            rows: layout.rows,
             joined,
             acts,
             saved,
@@ -260,15 +319,15 @@ fn current_and_previous(
     previous: Option<usize>,
 ) -> (&mut [f32], Option<&[f32]>) {
     let Some(previous) = previous else {
-        return (&mut buffer[current * len..(current + 1) * len], None);
+        return (&mut buffer[slot(current, len)], None);
     };
     assert_ne!(current, previous, "distinct slots");
     let split = current.max(previous) * len;
     let (low, high) = buffer.split_at_mut(split);
     let (current_slot, previous_slot) = if current > previous {
-        (&mut high[..len], &low[previous * len..(previous + 1) * len])
+        (&mut high[..len], &low[slot(previous, len)])
     } else {
-        (&mut low[current * len..(current + 1) * len], &high[..len])
+        (&mut low[slot(current, len)], &high[..len])
     };
     (current_slot, Some(previous_slot))
 }
@@ -374,82 +433,68 @@ fn backward_chunk<C: CellMath>(
     w_hidden_t: &[f32],
     w_input_t: Option<&[f32]>,
 ) -> ChunkGradients {
-    let RecurrentDims {
-        batch: rows,
-        steps,
-        input,
-        hidden,
-        ..
-    } = dims;
-    let width = dims.blocks_width();
-    let joined_width = dims.joined();
-    let saved_width = C::SAVED * hidden;
-    let step_acts = rows * width;
-    let step_saved = rows * saved_width;
-    let step_joined = rows * joined_width;
+    let layout = ChunkLayout::new::<C>(dims);
 
     // Pre-activation gradients of every step, `[steps, rows, blocks·hidden]`; the cells
     // write every element.
-    let mut grad_pre = take_uninitialised(steps * step_acts);
+    let mut grad_pre = take_uninitialised(layout.steps * layout.step_acts);
     // Gradients flowing into step t from step t + 1.
-    let mut grad_h_next = vec![0.0; rows * hidden];
-    let mut grad_carry = vec![0.0; step_saved];
-    let zero_saved = vec![0.0; step_saved];
-    for t in (0..steps).rev() {
-        let acts_t = &tape.acts[t * step_acts..(t + 1) * step_acts];
-        let grad_pre_t = &mut grad_pre[t * step_acts..(t + 1) * step_acts];
-        let joined_t = &tape.joined[t * step_joined..(t + 1) * step_joined];
-        let saved_t = &tape.saved[t * step_saved..(t + 1) * step_saved];
+    let mut grad_h_next = vec![0.0; layout.rows * layout.hidden];
+    let mut grad_carry = vec![0.0; layout.step_saved];
+    let zero_saved = vec![0.0; layout.step_saved];
+    for t in (0..layout.steps).rev() {
+        let acts_t = &tape.acts[slot(t, layout.step_acts)];
+        let grad_pre_t = &mut grad_pre[slot(t, layout.step_acts)];
+        let joined_t = &tape.joined[slot(t, layout.step_joined)];
+        let saved_t = &tape.saved[slot(t, layout.step_saved)];
         let saved_prev = if t == 0 {
             &zero_saved[..]
         } else {
-            &tape.saved[(t - 1) * step_saved..t * step_saved]
+            &tape.saved[slot(t - 1, layout.step_saved)]
         };
-        for row in 0..rows {
-            let state = row * hidden..(row + 1) * hidden;
-            let block_range = row * width..(row + 1) * width;
-            let saved_row = row * saved_width..(row + 1) * saved_width;
+        for row in 0..layout.rows {
+            let joined_row = &joined_t[slot(row, layout.joined_width)];
             C::backward(BackwardRow {
-                acts: &acts_t[block_range.clone()],
-                saved: &saved_t[saved_row.clone()],
-                saved_prev: &saved_prev[saved_row.clone()],
-                h_prev: &joined_t[row * joined_width + input..(row + 1) * joined_width],
-                dh_out: &grad_output[(row * steps + t) * hidden..][..hidden],
-                dh_next: &mut grad_h_next[state],
-                d_carry: &mut grad_carry[saved_row],
-                grad_pre: &mut grad_pre_t[block_range],
+                acts: &acts_t[layout.blocks(row)],
+                saved: &saved_t[layout.saved(row)],
+                saved_prev: &saved_prev[layout.saved(row)],
+                h_prev: &joined_row[layout.input..],
+                dh_out: &grad_output[layout.batch_major(row, t, layout.hidden)],
+                dh_next: &mut grad_h_next[layout.state(row)],
+                d_carry: &mut grad_carry[layout.saved(row)],
+                grad_pre: &mut grad_pre_t[layout.blocks(row)],
             });
         }
         if t > 0 {
             // dh_{t-1} = (what the cell passed on directly) + dz_t · W_hᵀ
             matmul_add(
                 &mut grad_h_next,
-                MatRef::row_major(grad_pre_t, width),
-                MatRef::row_major(w_hidden_t, hidden),
-                rows,
+                MatRef::row_major(grad_pre_t, layout.width),
+                MatRef::row_major(w_hidden_t, layout.hidden),
+                layout.rows,
             );
         }
     }
 
     // Both weight gradients in one GEMM over all timesteps: Σ_t [x_t, h_{t-1}]ᵀ · dz_t.
-    let mut weights = vec![0.0; joined_width * width];
+    let mut weights = vec![0.0; layout.joined_width * layout.width];
     matmul(
         &mut weights,
-        MatRef::transposed(&tape.joined, joined_width),
-        MatRef::row_major(&grad_pre, width),
-        joined_width,
+        MatRef::transposed(&tape.joined, layout.joined_width),
+        MatRef::row_major(&grad_pre, layout.width),
+        layout.joined_width,
     );
     let inputs = w_input_t.map(|w_input_t| {
-        let mut grad = vec![0.0; steps * rows * input];
+        let mut grad = vec![0.0; layout.steps * layout.rows * layout.input];
         matmul(
             &mut grad,
-            MatRef::row_major(&grad_pre, width),
-            MatRef::row_major(w_input_t, input),
-            steps * rows,
+            MatRef::row_major(&grad_pre, layout.width),
+            MatRef::row_major(w_input_t, layout.input),
+            layout.steps * layout.rows,
         );
-        transpose_blocks(&grad, steps, rows, input)
+        transpose_blocks(&grad, layout.steps, layout.rows, layout.input)
     });
-    let bias = column_sums(&grad_pre, width);
+    let bias = column_sums(&grad_pre, layout.width);
     give_back(grad_pre);
     ChunkGradients {
         weights,

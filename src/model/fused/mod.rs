@@ -131,17 +131,14 @@ impl<C: CheckpointStrategy> FusedRecurrentBackend for Autodiff<Flex, C> {
                 };
                 prep.finish(state, output)
             }
-            OpsKind::UnTracked(prep) => prep.finish(
-                run_forward(
-                    cell,
-                    input.primitive(),
-                    w_input.primitive(),
-                    w_hidden.primitive(),
-                    bias.primitive(),
-                    false,
-                )
-                .0,
-            ),
+            // Nothing needs gradients: the plain forward, as on flex without autodiff.
+            OpsKind::UnTracked(prep) => prep.finish(Flex::fused_recurrent(
+                input.into_primitive(),
+                w_input.into_primitive(),
+                w_hidden.into_primitive(),
+                bias.into_primitive(),
+                cell,
+            )),
         }
     }
 }
