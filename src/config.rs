@@ -192,6 +192,18 @@ impl Default for DataConfig {
     }
 }
 
+impl Cell {
+    /// Gate blocks of the cell, each `hidden` wide, as Keras counts them (the GRU's new gate is
+    /// one block).
+    pub fn gates(self) -> usize {
+        match self {
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+            Cell::Rnn => 1,
+        }
+    }
+}
+
 impl fmt::Display for Cell {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -100,6 +100,24 @@ fn bench(args: &[&str]) -> serde_json::Value {
         report["machine"].as_str().unwrap().contains("threads"),
         "{report}"
     );
+    // The step's matrix arithmetic, and how close the median step runs to the measured peak.
+    let gates = match report["cell"].as_str().unwrap() {
+        "lstm" => 4.0,
+        "gru" => 3.0,
+        _ => 1.0,
+    };
+    let width = gates * 256.0;
+    let expected_flops =
+        2.0 * 2.0 * 128.0 * 28.0 * 284.0 * width + 2.0 * 128.0 * 27.0 * width * 256.0;
+    assert!((number("train_step_gflop") - expected_flops / 1e9).abs() < 1e-9);
+    if cfg!(target_arch = "x86_64") {
+        let peak = number("fma_peak_gflops");
+        // Far above any CPU's matrix rate here, far below what one core could ever do alone.
+        assert!((1.0..1e5).contains(&peak), "{report}");
+        let share = number("train_step_gflop") / (median / 1000.0) / peak;
+        assert!((number("train_step_share_of_peak") - share).abs() < 1e-9);
+        assert!(share > 0.0 && share <= 1.0, "{report}");
+    }
     report
 }
 

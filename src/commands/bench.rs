@@ -13,7 +13,7 @@ use crate::config::{Cell, ModelConfig};
 use crate::data::MnistBatch;
 use crate::error::Result;
 use crate::machine;
-use crate::model::{DigitClassifier, INFERENCE_BATCH, RecurrentKernel};
+use crate::model::{DigitClassifier, INFERENCE_BATCH, RecurrentKernel, training_step_flops};
 
 /// Steps of one epoch of the 60,000 training images at batch 128.
 const STEPS_PER_EPOCH: usize = 469;
@@ -63,6 +63,13 @@ pub struct BenchReport {
     pub eval_seconds: f64,
     pub peak_rss_mib: f64,
     pub machine: String,
+    /// The recurrent layer's matrix arithmetic in one training step (`training_step_flops`).
+    pub train_step_gflop: f64,
+    /// This machine's measured FMA peak over all threads (`machine::fma_peak_gflops`); absent
+    /// on CPUs without a probe.
+    pub fma_peak_gflops: Option<f64>,
+    /// The share of that peak the median step's matrix arithmetic runs at.
+    pub train_step_share_of_peak: Option<f64>,
 }
 
 /// Times `batches` training steps (forward, backward, Adam step) at batch 128 and as many
@@ -74,6 +81,8 @@ pub fn measure(
     batches: usize,
 ) -> Result<BenchReport> {
     let device = backend.device()?;
+    // First, while no worker threads of the benchmark are busy (or still spinning).
+    let peak = machine::fma_peak_gflops();
     let train_device = device.clone().autodiff();
     let config = ModelConfig { cell, hidden: 256 };
     let kernel = if backend == Backend::Flex {
@@ -102,6 +111,7 @@ pub fn measure(
 
     let train_median = median(&train_ms);
     let infer_median = median(&infer_ms);
+    let step_gflop = training_step_flops(&config, TRAIN_BATCH) / 1e9;
     Ok(BenchReport {
         backend: backend.to_string(),
         cell: cell.to_string(),
@@ -116,6 +126,9 @@ pub fn measure(
         eval_seconds: infer_median * (TEST_IMAGES / INFERENCE_BATCH) as f64 / 1000.0,
         peak_rss_mib: machine::peak_rss_mib(),
         machine: machine::describe(),
+        train_step_gflop: step_gflop,
+        fma_peak_gflops: peak,
+        train_step_share_of_peak: peak.map(|peak| step_gflop / (train_median / 1000.0) / peak),
     })
 }
 
@@ -155,7 +168,8 @@ impl BenchReport {
              inference (batch {})       median {:.1} ms\n\
              epoch ({STEPS_PER_EPOCH} steps)           {:.1} s\n\
              evaluation ({TEST_IMAGES} images)   {:.2} s\n\
-             peak memory                {:.0} MiB\n",
+             peak memory                {:.0} MiB\n\
+             {}",
             self.backend,
             self.cell,
             self.kernel,
@@ -169,6 +183,23 @@ impl BenchReport {
             self.epoch_seconds,
             self.eval_seconds,
             self.peak_rss_mib,
+            self.arithmetic_line(),
+        )
+    }
+
+    /// How fast the median step does its matrix arithmetic, against the machine's peak.
+    fn arithmetic_line(&self) -> String {
+        let rate = self.train_step_gflop / (self.train_step_ms_median / 1000.0);
+        let against_peak = match (self.fma_peak_gflops, self.train_step_share_of_peak) {
+            (Some(peak), Some(share)) => format!(
+                ", {:.0}% of this machine's measured FMA peak ({peak:.0} GFLOP/s)",
+                share * 100.0
+            ),
+            _ => String::new(),
+        };
+        format!(
+            "step arithmetic            {:.2} GFLOP at {rate:.0} GFLOP/s{against_peak}\n",
+            self.train_step_gflop
         )
     }
 }

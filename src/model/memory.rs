@@ -2,35 +2,25 @@
 //! allocated, so that a config that cannot fit is refused at once rather than after minutes of
 //! swapping or an out-of-memory kill.
 
-use super::ROW_FEATURES;
-use crate::config::{Cell, ModelConfig};
+use super::{ROW_FEATURES, STEPS};
+use crate::config::ModelConfig;
 use crate::data::NUM_CLASSES;
 use crate::fsutil::describe_bytes;
 use crate::machine;
 
-/// Each image is this many timesteps.
-const STEPS: u64 = 28;
 /// Tensors the stock layers' autodiff keeps per gate and timestep for the backward pass (the
 /// fused LSTM keeps fewer); measured peaks stay below this estimate.
 const KEPT_PER_GATE_STEP: u64 = 8;
-
-fn gates(cell: Cell) -> u64 {
-    match cell {
-        Cell::Lstm => 4,
-        Cell::Gru => 3,
-        Cell::Rnn => 1,
-    }
-}
 
 /// Bytes to train `config` at `batch_size`: weights, gradients and two optimizer moments, plus
 /// the activations kept for backpropagation through time (f32 everywhere).
 pub fn training_bytes(config: &ModelConfig, batch_size: usize) -> u64 {
     let hidden = config.hidden as u64;
-    let gates = gates(config.cell);
+    let gates = config.cell.gates() as u64;
     let rows = ROW_FEATURES as u64;
     let parameters =
         gates * (rows * hidden + hidden * hidden + 2 * hidden) + (hidden + 1) * NUM_CLASSES as u64;
-    let activations = batch_size as u64 * STEPS * hidden * gates * KEPT_PER_GATE_STEP;
+    let activations = batch_size as u64 * STEPS as u64 * hidden * gates * KEPT_PER_GATE_STEP;
     4u64.saturating_mul(parameters.saturating_mul(4).saturating_add(activations))
 }
 

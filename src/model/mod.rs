@@ -1,6 +1,7 @@
 //! The classifier: a recurrent layer reads the image row by row, a linear head classifies its
 //! last hidden state.
 
+mod arithmetic;
 pub mod fused;
 mod init;
 mod memory;
@@ -17,12 +18,15 @@ use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use crate::config::{Cell, ModelConfig};
 use crate::data::{MnistBatch, NUM_CLASSES};
 
+pub use arithmetic::training_step_flops;
 pub use fused::RecurrentKernel;
 pub use init::KerasInit;
 pub use memory::{check_fits_in_memory, training_bytes};
 
 /// Each image row is one timestep of `ROW_FEATURES` pixels.
 pub const ROW_FEATURES: usize = 28;
+/// Each image is this many timesteps (rows).
+pub const STEPS: usize = 28;
 
 /// Images per forward pass without gradients (evaluation, prediction): large batches amortise
 /// per-op overhead.
