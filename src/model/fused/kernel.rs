@@ -42,6 +42,16 @@ impl RecurrentDims {
         self.input + self.hidden
     }
 
+    /// Input values per batch row: `[steps, input]`.
+    fn row_inputs(&self) -> usize {
+        self.steps * self.input
+    }
+
+    /// Hidden states (or their gradients) per batch row: `[steps, hidden]`.
+    fn row_outputs(&self) -> usize {
+        self.steps * self.hidden
+    }
+
     /// The same layer over `rows` of the batch.
     fn with_batch(self, rows: usize) -> Self {
         Self {
@@ -200,32 +210,26 @@ fn forward_cell<C: CellMath>(
     bias: &[f32],
     keep_tape: bool,
 ) -> (Vec<f32>, Option<Tape>) {
-    let RecurrentDims {
-        batch,
-        steps,
-        input,
-        hidden,
-        ..
-    } = dims;
     let width = dims.blocks_width();
-    assert_eq!(inputs.len(), batch * steps * input, "recurrent input size");
-    assert_eq!(w_input.len(), input * width, "recurrent input weight size");
+    let (row_inputs, row_outputs) = (dims.row_inputs(), dims.row_outputs());
     assert_eq!(
-        w_hidden.len(),
-        hidden * width,
-        "recurrent hidden weight size"
+        inputs.len(),
+        dims.batch * row_inputs,
+        "recurrent input size"
     );
+    assert_eq!(w_input.len(), dims.input * width, "input weight size");
+    assert_eq!(w_hidden.len(), dims.hidden * width, "hidden weight size");
     assert_eq!(bias.len(), width, "recurrent bias size");
 
     // Row-major [W_x; W_h] is the two matrices one after the other.
     let weights = [w_input, w_hidden].concat();
     let chunk_rows = dims.chunk_rows();
-    let mut output = vec![0.0; batch * steps * hidden];
+    let mut output = vec![0.0; dims.batch * row_outputs];
     let chunks: Vec<Option<ChunkTape>> = output
-        .par_chunks_mut(chunk_rows * steps * hidden)
-        .zip(inputs.par_chunks(chunk_rows * steps * input))
+        .par_chunks_mut(chunk_rows * row_outputs)
+        .zip(inputs.par_chunks(chunk_rows * row_inputs))
         .map(|(output, inputs)| {
-            let rows = inputs.len() / (steps * input);
+            let rows = inputs.len() / row_inputs;
             forward_chunk::<C>(
                 dims.with_batch(rows),
                 inputs,
@@ -362,25 +366,19 @@ fn backward_cell<C: CellMath>(
     want_input_grad: bool,
 ) -> Gradients {
     let dims = tape.dims;
-    let RecurrentDims {
-        batch,
-        steps,
-        input,
-        hidden,
-        ..
-    } = dims;
     let width = dims.blocks_width();
+    let row_outputs = dims.row_outputs();
     assert_eq!(
         grad_output.len(),
-        batch * steps * hidden,
+        dims.batch * row_outputs,
         "recurrent output grad size"
     );
     // Wᵀ laid out row-major once, so each step's GEMM streams it in order.
-    let w_hidden_t = transpose(w_hidden, hidden, width);
-    let w_input_t = want_input_grad.then(|| transpose(w_input, input, width));
+    let w_hidden_t = transpose(w_hidden, dims.hidden, width);
+    let w_input_t = want_input_grad.then(|| transpose(w_input, dims.input, width));
 
     let partials: Vec<ChunkGradients> = grad_output
-        .par_chunks(tape.chunk_rows * steps * hidden)
+        .par_chunks(tape.chunk_rows * row_outputs)
         .zip(&tape.chunks)
         .map(|(grad_output, chunk)| {
             backward_chunk::<C>(
@@ -401,7 +399,7 @@ fn backward_cell<C: CellMath>(
         add_assign(&mut weights, &partial.weights);
         add_assign(&mut bias, &partial.bias);
     }
-    let w_hidden = weights.split_off(input * width);
+    let w_hidden = weights.split_off(dims.input * width);
     let inputs = want_input_grad.then(|| {
         partials
             .into_iter()
