@@ -66,7 +66,7 @@ pub struct BenchReport {
     /// The recurrent layer's matrix arithmetic in one training step (`training_step_flops`).
     pub train_step_gflop: f64,
     /// This machine's measured FMA peak over all threads (`machine::fma_peak_gflops`); absent
-    /// on CPUs without a probe.
+    /// on wgpu and on CPUs without a probe.
     pub fma_peak_gflops: Option<f64>,
     /// The share of that peak the median step's matrix arithmetic runs at.
     pub train_step_share_of_peak: Option<f64>,
@@ -81,8 +81,13 @@ pub fn measure(
     batches: usize,
 ) -> Result<BenchReport> {
     let device = backend.device()?;
-    // First, while no worker threads of the benchmark are busy (or still spinning).
-    let peak = machine::fma_peak_gflops();
+    // First, while no worker threads of the benchmark are busy (or still spinning). A GPU's
+    // step is not measured against the CPU's peak.
+    let peak = if backend == Backend::Wgpu {
+        None
+    } else {
+        machine::fma_peak_gflops()
+    };
     let train_device = device.clone().autodiff();
     let config = ModelConfig { cell, hidden: 256 };
     let kernel = if backend == Backend::Flex {
