@@ -212,6 +212,19 @@ pub struct Prediction {
     pub top: Vec<Guess>,
 }
 
+/// The ten class probabilities of each model input in `pixels` (28x28 values each, one input
+/// after another), in one forward pass: `NUM_CLASSES` values per input, in input order.
+pub fn class_probabilities(model: &DigitClassifier, pixels: Vec<f32>, device: &Device) -> Vec<f32> {
+    let side = CANVAS as usize;
+    let count = pixels.len() / (side * side);
+    let batch = Tensor::<3>::from_data(TensorData::new(pixels, [count, side, side]), device);
+    softmax(model.forward(batch), 1)
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("probabilities are f32")
+}
+
 /// Classifies the images in one batch; `top` guesses each, best first, named after
 /// `class_names` where the dataset has them.
 pub fn predict(
@@ -221,21 +234,14 @@ pub fn predict(
     class_names: Option<[&'static str; NUM_CLASSES]>,
     device: &Device,
 ) -> Vec<Prediction> {
-    let side = CANVAS as usize;
     let probabilities: Vec<f32> = images
         .chunks(INFERENCE_BATCH)
         .flat_map(|chunk| {
-            let pixels: Vec<f32> = chunk
+            let pixels = chunk
                 .iter()
                 .flat_map(|i| i.pixels.iter().copied())
                 .collect();
-            let batch =
-                Tensor::<3>::from_data(TensorData::new(pixels, [chunk.len(), side, side]), device);
-            softmax(model.forward(batch), 1)
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .expect("probabilities are f32")
+            class_probabilities(model, pixels, device)
         })
         .collect();
     images

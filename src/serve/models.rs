@@ -5,12 +5,13 @@
 use std::path::Path;
 use std::sync::mpsc;
 
-use burn::tensor::{Device, Tensor, TensorData, activation::softmax};
+use burn::tensor::Device;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::data::NUM_CLASSES;
 use crate::error::{Error, Result};
+use crate::inference::class_probabilities;
 use crate::model::{DigitClassifier, ROW_FEATURES};
 use crate::run_dir::{ModelRef, RunListing};
 
@@ -158,17 +159,11 @@ fn run_inference(models: Vec<DigitClassifier>, jobs: mpsc::Receiver<Job>, device
 }
 
 fn answer(model: &DigitClassifier, jobs: Vec<Job>, device: &Device) {
-    let inputs: Vec<f32> = jobs
+    let inputs = jobs
         .iter()
         .flat_map(|job| job.input.iter().copied())
         .collect();
-    let shape = [jobs.len(), ROW_FEATURES, ROW_FEATURES];
-    let images = Tensor::<3>::from_data(TensorData::new(inputs, shape), device);
-    let probabilities = softmax(model.forward(images), 1)
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .expect("probabilities are f32");
+    let probabilities = class_probabilities(model, inputs, device);
     for (job, probabilities) in jobs.into_iter().zip(probabilities.chunks(NUM_CLASSES)) {
         // A client that went away no longer waits for its answer.
         let _ = job.reply.send(probabilities.to_vec());
