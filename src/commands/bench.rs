@@ -117,6 +117,7 @@ pub fn measure(
     let train_median = median(&train_ms);
     let infer_median = median(&infer_ms);
     let step_gflop = training_step_flops(&config, TRAIN_BATCH) / 1e9;
+    let step_rate = gflops(step_gflop, train_median);
     Ok(BenchReport {
         backend: backend.to_string(),
         cell: cell.to_string(),
@@ -133,7 +134,7 @@ pub fn measure(
         machine: machine::describe(),
         train_step_gflop: step_gflop,
         fma_peak_gflops: peak,
-        train_step_share_of_peak: peak.map(|peak| step_gflop / (train_median / 1000.0) / peak),
+        train_step_share_of_peak: peak.map(|peak| step_rate / peak),
     })
 }
 
@@ -156,6 +157,11 @@ fn time_each(runs: usize, mut call: impl FnMut()) -> Vec<f64> {
             start.elapsed().as_secs_f64() * 1000.0
         })
         .collect()
+}
+
+/// The rate of `gflop` of arithmetic done in `ms` milliseconds, in GFLOP/s.
+fn gflops(gflop: f64, ms: f64) -> f64 {
+    gflop / (ms / 1000.0)
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -194,14 +200,13 @@ impl BenchReport {
 
     /// How fast the median step does its matrix arithmetic, against the machine's peak.
     fn arithmetic_line(&self) -> String {
-        let rate = self.train_step_gflop / (self.train_step_ms_median / 1000.0);
-        let against_peak = match (self.fma_peak_gflops, self.train_step_share_of_peak) {
-            (Some(peak), Some(share)) => format!(
+        let rate = gflops(self.train_step_gflop, self.train_step_ms_median);
+        let against_peak = self.fma_peak_gflops.map_or(String::new(), |peak| {
+            format!(
                 ", {:.0}% of this machine's measured FMA peak ({peak:.0} GFLOP/s)",
-                share * 100.0
-            ),
-            _ => String::new(),
-        };
+                rate / peak * 100.0
+            )
+        });
         format!(
             "step arithmetic            {:.2} GFLOP at {rate:.0} GFLOP/s{against_peak}\n",
             self.train_step_gflop
