@@ -32,16 +32,17 @@ fn simd_level() -> &'static str {
     ""
 }
 
-/// The process's peak resident memory (Linux `VmHWM`); 0 where it cannot be read.
+/// This process's peak resident memory (Linux `VmHWM`); 0 where it cannot be read.
 pub fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-            let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kib / 1024.0)
-        })
-        .unwrap_or(0.0)
+    peak_rss_mib_of(std::process::id()).unwrap_or(0.0)
+}
+
+/// The peak resident memory of process `pid` (Linux `VmHWM`), where /proc has it.
+pub fn peak_rss_mib_of(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// The machine's physical memory (Linux `MemTotal`); `None` where it cannot be read.

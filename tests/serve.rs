@@ -518,3 +518,43 @@ fn a_digit_drawn_on_the_page_gets_the_answer_predict_gives() {
         std::fs::write(path, png).unwrap();
     }
 }
+
+#[test]
+fn bench_serve_load_checks_the_server_with_mnist_test_images() {
+    let output = common::succeeded(
+        common::lstm_mnist()
+            .args([
+                "bench",
+                "--serve",
+                "--clients",
+                "4",
+                "--seconds",
+                "2",
+                "--json",
+            ])
+            .args(["--artifacts", ARTIFACTS])
+            .output()
+            .unwrap(),
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let number = |key: &str| {
+        report[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing: {report}"))
+    };
+    assert_eq!(number("clients"), 4.0);
+    assert_eq!(number("errors"), 0.0, "{report}");
+    let predictions = number("predictions");
+    assert!(predictions >= 4.0, "{report}");
+    assert!((number("predictions_per_second") - predictions / number("seconds")).abs() < 1e-6);
+    assert!(0.0 < number("latency_ms_p50") && number("latency_ms_p50") <= number("latency_ms_p99"));
+    // The default run (lstm-adam, 98.8% on the test set) answers the first test images.
+    assert!(number("correct") >= 0.95 * predictions, "{report}");
+    if cfg!(target_os = "linux") {
+        // The server's own peak, read from its /proc entry: a loaded model and a runtime.
+        assert!(
+            (10.0..2000.0).contains(&number("server_peak_rss_mib")),
+            "{report}"
+        );
+    }
+}
