@@ -5,12 +5,14 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::backend::Backend;
+use crate::commands::augment_preview::AugmentPreviewRequest;
 use crate::commands::bench::BenchRequest;
 use crate::commands::evaluate::EvaluateRequest;
 use crate::commands::load_check::LoadRequest;
 use crate::commands::plot::PlotRequest;
 use crate::commands::predict::PredictRequest;
 use crate::commands::results::ResultsRequest;
+use crate::commands::robustness::RobustnessRequest;
 use crate::commands::summary::SummaryRequest;
 use crate::commands::{self, Request};
 use crate::config::{Cell, ExperimentConfig, OptimizerKind};
@@ -53,6 +55,13 @@ enum Command {
     Plot(PlotArgs),
     /// Print the Markdown table of the finished runs (README's results table).
     Results(ResultsArgs),
+    /// Score a trained model on the test set under a fixed suite of corruptions (rotation,
+    /// shear, scale, shift, thick and thin strokes, blur, noise, elastic warp); writes
+    /// robustness.json beside the model.
+    Robustness(RobustnessArgs),
+    /// Draw a grid of training images beside the random distortions a config's
+    /// [data.augment] gives them.
+    AugmentPreview(AugmentPreviewArgs),
     /// Serve a page to draw digits on and a JSON API, answering with the trained runs.
     Serve(ServeArgs),
 }
@@ -62,7 +71,8 @@ struct ServeArgs {
     /// Directory holding the run directories; every finished run in it is served.
     #[arg(long, value_name = "DIR", default_value = "artifacts")]
     artifacts: PathBuf,
-    /// The run used when a request names none [default: the most accurate MNIST run].
+    /// The run used when a request names none [default: the most robust MNIST run with a
+    /// test accuracy of 98.5% or more (see `robustness`), else the most accurate one].
     #[arg(long, value_name = "NAME")]
     run: Option<String>,
     /// Address to listen on; port 0 picks a free port (printed when ready).
@@ -71,6 +81,34 @@ struct ServeArgs {
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = Backend::Flex)]
     backend: Backend,
+}
+
+#[derive(Debug, Args)]
+struct RobustnessArgs {
+    #[command(flatten)]
+    scored: EvaluateArgs,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct AugmentPreviewArgs {
+    /// Experiment config (TOML) with a [data.augment] table.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Where to write the picture (PNG).
+    #[arg(long, value_name = "FILE", default_value = "augment-preview.png")]
+    output: PathBuf,
+    /// Training images shown (the first ones).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
+    images: u32,
+    /// Distortions of each (those of epochs 1, 2, ...).
+    #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=50))]
+    distortions: u32,
+    /// Directory holding the MNIST files (also $MNIST_DIR); downloaded when neither is given.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -234,6 +272,16 @@ struct SummaryArgs {
     cell: Option<Cell>,
 }
 
+impl EvaluateArgs {
+    fn into_request(self) -> EvaluateRequest {
+        EvaluateRequest {
+            model: self.checkpoint,
+            backend: self.backend,
+            data_dir: self.data_dir,
+        }
+    }
+}
+
 impl TrainArgs {
     /// Resolves the config file and the overrides into a checked request.
     fn into_request(self) -> Result<TrainRequest> {
@@ -373,9 +421,16 @@ impl Cli {
         Ok(match self.command {
             None => Request::Train(self.train.into_request()?),
             Some(Command::Train(args)) => Request::Train(args.into_request()?),
-            Some(Command::Evaluate(args)) => Request::Evaluate(EvaluateRequest {
-                model: args.checkpoint,
-                backend: args.backend,
+            Some(Command::Evaluate(args)) => Request::Evaluate(args.into_request()),
+            Some(Command::Robustness(args)) => Request::Robustness(RobustnessRequest {
+                scored: args.scored.into_request(),
+                json: args.json,
+            }),
+            Some(Command::AugmentPreview(args)) => Request::AugmentPreview(AugmentPreviewRequest {
+                config_path: args.config,
+                output: args.output,
+                images: args.images as usize,
+                distortions: args.distortions as usize,
                 data_dir: args.data_dir,
             }),
             Some(Command::Predict(args)) => Request::Predict(PredictRequest {

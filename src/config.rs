@@ -109,6 +109,96 @@ pub struct DataConfig {
     /// Use only the first N test images; all when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_samples: Option<usize>,
+    /// `[data.augment]`: random distortions of the training images; off when absent (the seed
+    /// experiment has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub augment: Option<AugmentConfig>,
+}
+
+/// `[data.augment]`: each training image is distorted anew every epoch, the distortion of image
+/// i in epoch e drawn from (seed, e, i) alone. Every key is optional; a present table with no
+/// keys gives the defaults below. A value of 0 switches that distortion off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AugmentConfig {
+    /// Largest rotation either way, in degrees (default 12).
+    pub rotation: f64,
+    /// The zoom factor's range (default [0.85, 1.1]).
+    pub scale: [f64; 2],
+    /// Largest horizontal shear (slant) either way, in degrees (default 15).
+    pub shear: f64,
+    /// Largest shift along each axis, in pixels (default 2).
+    pub translate: f64,
+    /// Probability of thicker strokes, about two pixels wider (default 0.2).
+    pub thicken: f64,
+    /// Probability of thinner strokes (default 0.2; `thicken + thin` at most 1).
+    pub thin: f64,
+    /// Probability of a Gaussian blur (default 0.2)...
+    pub blur: f64,
+    /// ...of a sigma drawn from [blur_sigma / 2, blur_sigma] pixels (default 1).
+    pub blur_sigma: f64,
+    /// Probability of an elastic distortion (Simard et al. 2003; default 0.5)...
+    pub elastic: f64,
+    /// ...of strength alpha, in pixels (default 34, Simard's)...
+    pub elastic_alpha: f64,
+    /// ...and smoothness sigma, in pixels (default 4, Simard's).
+    pub elastic_sigma: f64,
+    /// Probability that a 1 gets a flag (with or without a base) and a 7 a bar across its
+    /// stem, styles that MNIST's writers rarely used (default 0.3).
+    pub styles: f64,
+}
+
+impl Default for AugmentConfig {
+    fn default() -> Self {
+        Self {
+            rotation: 12.0,
+            scale: [0.85, 1.1],
+            shear: 15.0,
+            translate: 2.0,
+            thicken: 0.2,
+            thin: 0.2,
+            blur: 0.2,
+            blur_sigma: 1.0,
+            elastic: 0.5,
+            elastic_alpha: 34.0,
+            elastic_sigma: 4.0,
+            styles: 0.3,
+        }
+    }
+}
+
+impl AugmentConfig {
+    /// Checks the ranges; the message names the key.
+    fn validate(&self) -> std::result::Result<(), String> {
+        let within = |key: &str, value: f64, low: f64, high: f64| {
+            if value.is_finite() && (low..=high).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "invalid value for `data.augment.{key}`: must be from {low} to {high}"
+                ))
+            }
+        };
+        within("rotation", self.rotation, 0.0, 180.0)?;
+        within("shear", self.shear, 0.0, 60.0)?;
+        within("translate", self.translate, 0.0, 14.0)?;
+        for (key, probability) in [
+            ("thicken", self.thicken),
+            ("thin", self.thin),
+            ("blur", self.blur),
+            ("elastic", self.elastic),
+            ("styles", self.styles),
+        ] {
+            within(key, probability, 0.0, 1.0)?;
+        }
+        within("thicken + thin", self.thicken + self.thin, 0.0, 1.0)?;
+        within("blur_sigma", self.blur_sigma, 0.0, 5.0)?;
+        within("elastic_alpha", self.elastic_alpha, 0.0, 100.0)?;
+        within("elastic_sigma", self.elastic_sigma, 0.0, 10.0)?;
+        let [low, high] = self.scale;
+        within("scale", low, 0.25, 4.0)?;
+        within("scale", high, low, 4.0)
+    }
 }
 
 /// The recurrent layer that reads the image row by row.
@@ -188,6 +278,7 @@ impl Default for DataConfig {
             dataset: Dataset::Mnist,
             train_samples: None,
             test_samples: None,
+            augment: None,
         }
     }
 }
@@ -275,7 +366,10 @@ impl ExperimentConfig {
         if !(0.0..1.0).contains(&self.training.validation_split) {
             return invalid("training.validation_split", "must be in [0, 1)");
         }
-        Ok(())
+        match &self.data.augment {
+            Some(augment) => augment.validate(),
+            None => Ok(()),
+        }
     }
 
     /// The resolved config as TOML, as written beside a run's artifacts.

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::faults;
 
 pub const TEMP_PREFIX: &str = ".tmp-";
 
@@ -28,8 +29,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     };
     std::fs::create_dir_all(dir).map_err(fail)?;
     let mut temp = new_temp_file(dir).map_err(fail)?;
-    temp.write_all(bytes).map_err(fail)?;
+    let (first_half, second_half) = bytes.split_at(bytes.len() / 2);
+    temp.write_all(first_half).map_err(fail)?;
+    faults::crash_point_for_file("write-partial", path);
+    temp.write_all(second_half).map_err(fail)?;
     temp.as_file().sync_all().map_err(fail)?;
+    faults::crash_point_for_file("before-rename", path);
     temp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! Using trained models on people's own images: reading them (pictures or IDX files, a batch
-//! at a time), turning them into MNIST-style inputs, and classifying them.
+//! at a time; `preprocess` makes them MNIST-style inputs) and classifying them.
 
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor, TensorData, activation::softmax};
-use image::{GrayImage, Luma, imageops};
+use image::GrayImage;
 use serde::Serialize;
 
 use crate::data::NUM_CLASSES;
@@ -12,12 +12,7 @@ use crate::data::idx::IdxImageStream;
 use crate::error::{Error, Result};
 use crate::fsutil::read_bounded;
 use crate::model::{DigitClassifier, INFERENCE_BATCH};
-
-/// Side of the MNIST canvas, and of the box its digits are fitted into.
-const CANVAS: u32 = 28;
-const DIGIT_BOX: u32 = 20;
-/// Smaller inputs cannot hold a recognisable digit.
-const MIN_SIDE: u32 = 8;
+use crate::preprocess::{CANVAS, mnist_style, picture_input};
 
 /// An input image and the MNIST-style 28x28 pixels (0..=1) made from it.
 pub struct DigitImage {
@@ -79,45 +74,6 @@ impl DigitSource {
     }
 }
 
-/// Why a picture gives no model input: it cannot be decoded, or it decodes to something
-/// that holds no digit. The message is the one a user reads after the file's name.
-#[derive(Debug)]
-pub enum PictureError {
-    /// Empty, an unknown format, or a corrupt file.
-    Unreadable(String),
-    /// A readable image that is too small or blank.
-    NoDigit(String),
-}
-
-impl std::fmt::Display for PictureError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (Self::Unreadable(message) | Self::NoDigit(message)) = self;
-        f.write_str(message)
-    }
-}
-
-/// The model input of an encoded picture (PNG, JPEG, ...): decoded, seen as a person sees it
-/// (transparent parts are the white page underneath), then made MNIST-style.
-pub fn picture_input(bytes: &[u8]) -> std::result::Result<Vec<f32>, PictureError> {
-    if bytes.is_empty() {
-        return Err(PictureError::Unreadable("is empty".into()));
-    }
-    let picture = image::load_from_memory(bytes)
-        .map_err(|e| PictureError::Unreadable(format!("not a readable image: {e}")))?;
-    mnist_style(&over_white(&picture)).map_err(PictureError::NoDigit)
-}
-
-/// The picture's gray levels composited over a white background, so that dark strokes on a
-/// transparent canvas (what drawing apps and `<canvas>` export) read as dark on white.
-fn over_white(picture: &image::DynamicImage) -> GrayImage {
-    let with_alpha = picture.to_luma_alpha8();
-    GrayImage::from_fn(with_alpha.width(), with_alpha.height(), |x, y| {
-        let [gray, alpha] = with_alpha.get_pixel(x, y).0;
-        let (gray, alpha) = (u32::from(gray), u32::from(alpha));
-        Luma([((gray * alpha + 255 * (255 - alpha) + 127) / 255) as u8])
-    })
-}
-
 /// The model input of an IDX image: one of the dataset's format (28x28, already centred as
 /// the dataset made it) goes in as it is, exactly as in training and `evaluate`; any other
 /// size is converted like a picture.
@@ -128,68 +84,6 @@ fn idx_input(pixels: Vec<u8>, rows: u32, cols: u32) -> std::result::Result<Vec<f
     let gray =
         GrayImage::from_raw(cols, rows, pixels).expect("the IDX image has rows x cols pixels");
     mnist_style(&gray)
-}
-
-/// Converts a grayscale picture the way MNIST was made: white digit on black (inverted when
-/// the background is light), fitted into 20x20 by its bounding box, centred by its centre of
-/// mass in 28x28, scaled to [0, 1].
-pub fn mnist_style(gray: &GrayImage) -> std::result::Result<Vec<f32>, String> {
-    let (width, height) = gray.dimensions();
-    if width < MIN_SIDE || height < MIN_SIDE {
-        return Err(format!(
-            "too small to hold a digit: {width}x{height} pixels (at least {MIN_SIDE}x{MIN_SIDE})"
-        ));
-    }
-    let border: Vec<u32> = gray
-        .enumerate_pixels()
-        .filter(|(x, y, _)| *x == 0 || *y == 0 || *x == width - 1 || *y == height - 1)
-        .map(|(_, _, p)| u32::from(p.0[0]))
-        .collect();
-    let light_background = border.iter().sum::<u32>() / border.len() as u32 > 127;
-    let ink = GrayImage::from_fn(width, height, |x, y| {
-        let v = gray.get_pixel(x, y).0[0];
-        Luma([if light_background { 255 - v } else { v }])
-    });
-    let peak = ink.pixels().map(|p| p.0[0]).max().unwrap_or(0);
-    if peak < 64 {
-        return Err("no digit found: the image is blank".into());
-    }
-    // Bounding box of the clearly inked pixels.
-    let threshold = peak / 4;
-    let (mut left, mut top, mut right, mut bottom) = (width, height, 0, 0);
-    for (x, y, p) in ink.enumerate_pixels() {
-        if p.0[0] > threshold {
-            (left, top) = (left.min(x), top.min(y));
-            (right, bottom) = (right.max(x), bottom.max(y));
-        }
-    }
-    let (box_w, box_h) = (right - left + 1, bottom - top + 1);
-    let scale = DIGIT_BOX as f32 / box_w.max(box_h) as f32;
-    let (fit_w, fit_h) = (
-        ((box_w as f32 * scale).round() as u32).max(1),
-        ((box_h as f32 * scale).round() as u32).max(1),
-    );
-    let cropped = imageops::crop_imm(&ink, left, top, box_w, box_h).to_image();
-    let fitted = imageops::resize(&cropped, fit_w, fit_h, imageops::FilterType::Triangle);
-
-    // Place it so that its centre of mass lands on the canvas centre, staying inside.
-    let (mut mass, mut mx, mut my) = (0.0f32, 0.0f32, 0.0f32);
-    for (x, y, p) in fitted.enumerate_pixels() {
-        let v = f32::from(p.0[0]);
-        mass += v;
-        mx += v * x as f32;
-        my += v * y as f32;
-    }
-    let centre = CANVAS as f32 / 2.0;
-    let offset = |com: f32, size: u32| {
-        ((centre - com).round() as i64).clamp(0, i64::from(CANVAS - size)) as u32
-    };
-    let (dx, dy) = (offset(mx / mass, fit_w), offset(my / mass, fit_h));
-    let mut canvas = vec![0.0f32; (CANVAS * CANVAS) as usize];
-    for (x, y, p) in fitted.enumerate_pixels() {
-        canvas[((y + dy) * CANVAS + x + dx) as usize] = f32::from(p.0[0]) / 255.0;
-    }
-    Ok(canvas)
 }
 
 /// One class and its probability.

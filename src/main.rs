@@ -12,7 +12,8 @@ fn main() -> ExitCode {
         let first_line = message.lines().next().unwrap_or_default();
         eprintln!("error: internal failure: {first_line}");
     }));
-    match lstm_mnist::cli::run() {
+    let outcome = lstm_mnist::faults::configure_from_env().and_then(|()| lstm_mnist::cli::run());
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(lstm_mnist::error::Error::AlreadyReported) => ExitCode::FAILURE,
         Err(error) => {

@@ -246,3 +246,48 @@ fn draw_panel(
         .draw()
         .map_err(|e| e.to_string())
 }
+
+/// Pixels per image pixel in [`digit_grid_png`].
+const GRID_ZOOM: u32 = 4;
+const GRID_GAP: u32 = 8;
+
+/// Rows of 28x28 digit images (white on black, as the model sees them) side by side under
+/// column headings: one row per training image, its original first.
+pub fn digit_grid_png(
+    path: &Path,
+    title: &str,
+    headings: &[String],
+    rows: &[Vec<image::GrayImage>],
+) -> Result<()> {
+    let cell = 28 * GRID_ZOOM;
+    let (top, columns) = (60, headings.len() as u32);
+    let width = GRID_GAP + columns * (cell + GRID_GAP);
+    let height = top + rows.len() as u32 * (cell + GRID_GAP);
+    render_png(path, (width, height), |root| {
+        let text = |size| ("sans-serif", size).into_font().color(&BLACK);
+        root.draw_text(title, &text(20), (GRID_GAP as i32, 8))
+            .map_err(|e| e.to_string())?;
+        for (column, heading) in headings.iter().enumerate() {
+            let x = (GRID_GAP + column as u32 * (cell + GRID_GAP)) as i32;
+            root.draw_text(heading, &text(14), (x, top as i32 - 22))
+                .map_err(|e| e.to_string())?;
+        }
+        for (row, images) in rows.iter().enumerate() {
+            for (column, image) in images.iter().enumerate() {
+                let x0 = (GRID_GAP + column as u32 * (cell + GRID_GAP)) as i32;
+                let y0 = (top + row as u32 * (cell + GRID_GAP)) as i32;
+                for (x, y, pixel) in image.enumerate_pixels() {
+                    let level = pixel.0[0];
+                    let (x, y) = (x0 + (x * GRID_ZOOM) as i32, y0 + (y * GRID_ZOOM) as i32);
+                    let corner = (x + GRID_ZOOM as i32, y + GRID_ZOOM as i32);
+                    root.draw(&Rectangle::new(
+                        [(x, y), corner],
+                        RGBColor(level, level, level).filled(),
+                    ))
+                    .map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        Ok(())
+    })
+}

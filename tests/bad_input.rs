@@ -302,6 +302,31 @@ fn bad_configs() {
             vec!["name", "one path component"],
         ),
         (
+            "unknown augmentation",
+            format!("{valid}\n[data.augment]\nswirl = 3.0\n"),
+            vec!["data.augment.swirl", "unknown field"],
+        ),
+        (
+            "augmentation probability above 1",
+            format!("{valid}\n[data.augment]\nblur = 1.5\n"),
+            vec!["data.augment.blur", "from 0 to 1"],
+        ),
+        (
+            "thicker and thinner strokes more than always",
+            format!("{valid}\n[data.augment]\nthicken = 0.7\nthin = 0.6\n"),
+            vec!["data.augment.thicken + thin"],
+        ),
+        (
+            "zoom range upside down",
+            format!("{valid}\n[data.augment]\nscale = [1.2, 0.8]\n"),
+            vec!["data.augment.scale"],
+        ),
+        (
+            "negative rotation",
+            format!("{valid}\n[data.augment]\nrotation = -5.0\n"),
+            vec!["data.augment.rotation"],
+        ),
+        (
             "config of 2 MiB",
             format!("{valid}\n#{}\n", "x".repeat(2 << 20)),
             vec!["too large", "1 MiB"],

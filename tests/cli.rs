@@ -96,6 +96,7 @@ fn bench(args: &[&str]) -> serde_json::Value {
     let infer = number("infer_batch_ms_median");
     assert!(infer > 0.0 && (number("eval_seconds") - infer * 10.0 / 1000.0).abs() < 1e-9);
     assert!(number("peak_rss_mib") > 10.0, "{report}");
+    assert!(number("augment_batch_ms_median") > 0.0, "{report}");
     assert!(
         report["machine"].as_str().unwrap().contains("threads"),
         "{report}"
@@ -116,7 +117,9 @@ fn bench(args: &[&str]) -> serde_json::Value {
         assert!((1.0..1e5).contains(&peak), "{report}");
         let share = number("train_step_gflop") / (median / 1000.0) / peak;
         assert!((number("train_step_share_of_peak") - share).abs() < 1e-9);
-        assert!(share > 0.0 && share <= 1.0, "{report}");
+        // Not capped at 1: the peak and the steps are measured at different moments, and on a
+        // machine busy with other tests either can be slowed, whatever its speed.
+        assert!(share > 0.0 && share.is_finite(), "{report}");
     }
     report
 }
@@ -184,7 +187,7 @@ fn results_tabulates_the_finished_runs_and_names_a_missing_directory() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[2],
-        "| `lstm-adam` | — | 98.75% | 98.9% | 3 | 25.0 | flex | Some CPU, 2 threads |"
+        "| `lstm-adam` | — | 98.75% | — | 98.9% | 3 | 25.0 | flex | Some CPU, 2 threads |"
     );
     assert_eq!(lines[3], "", "one row only: {text}");
     assert!(
@@ -232,7 +235,7 @@ fn results_gives_the_spread_over_seeds_of_runs_that_differ_only_in_seed() {
     let output = lstm_mnist(&["results", "--artifacts", dir.path().to_str().unwrap()]);
     let text = String::from_utf8(succeeded(output).stdout).unwrap();
     assert!(
-        text.contains("| `lstm-sgd-seed2` | 2 | 96.30% | — | 20 | 25.0 |"),
+        text.contains("| `lstm-sgd-seed2` | 2 | 96.30% | — | — | 20 | 25.0 |"),
         "{text}"
     );
     // Mean 95.50, sample standard deviation 0.7, range 95.00-96.30: 96.2 lies inside.

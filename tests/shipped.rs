@@ -9,6 +9,7 @@ use burn::tensor::Device;
 use lstm_mnist::config::{Dataset, ExperimentConfig};
 use lstm_mnist::data::MnistData;
 use lstm_mnist::evaluation::evaluate;
+use lstm_mnist::evaluation::robustness::RobustnessReport;
 use lstm_mnist::run_dir::{ModelRef, read_report};
 
 const SHIPPED_FILES: [&str; 7] = [
@@ -42,7 +43,7 @@ fn shipped_runs() -> Vec<(ExperimentConfig, PathBuf)> {
 #[test]
 fn every_config_has_a_complete_shipped_run() {
     let runs = shipped_runs();
-    assert_eq!(runs.len(), 6);
+    assert_eq!(runs.len(), 7);
     for (config, run) in runs {
         for file in SHIPPED_FILES {
             assert!(run.join(file).is_file(), "{} lacks {file}", run.display());
@@ -108,8 +109,10 @@ fn the_readme_results_table_is_the_one_the_reports_make() {
     for run in &runs {
         let copy = shipped.path().join(run.file_name().unwrap());
         std::fs::create_dir_all(&copy).unwrap();
-        for file in ["report.json", "config.toml"] {
-            std::fs::copy(run.join(file), copy.join(file)).unwrap();
+        for file in ["report.json", "config.toml", "robustness.json"] {
+            if run.join(file).is_file() {
+                std::fs::copy(run.join(file), copy.join(file)).unwrap();
+            }
         }
     }
     let output = common::run(&["results", "--artifacts", shipped.path().to_str().unwrap()]);
@@ -123,6 +126,29 @@ fn the_readme_results_table_is_the_one_the_reports_make() {
     let rows = table.lines().take_while(|line| !line.is_empty()).count();
     assert_eq!(rows, 2 + runs.len());
     assert!(!table.contains("NaN"));
+}
+
+#[test]
+fn the_robust_run_reads_mnist_as_well_and_corrupted_digits_far_better() {
+    let robustness = |run: &str| {
+        RobustnessReport::read(&Path::new("artifacts").join(run).join("robustness.json")).unwrap()
+    };
+    let (plain, robust) = (robustness("lstm-adam"), robustness("lstm-adam-robust"));
+    let report = read_report(Path::new("artifacts/lstm-adam-robust/report.json")).unwrap();
+    assert!(report.test_accuracy >= 0.985, "{}", report.test_accuracy);
+    assert_eq!(robust.clean_accuracy, report.test_accuracy);
+    assert_eq!(robust.images, 10_000);
+    // Measured: 81.5% and 92.7% (README, "Reading real handwriting").
+    assert!(
+        robust.mean_accuracy >= plain.mean_accuracy + 0.08,
+        "{} against {}",
+        robust.mean_accuracy,
+        plain.mean_accuracy
+    );
+    for (plain, robust) in plain.corruptions.iter().zip(&robust.corruptions) {
+        assert_eq!(plain.name, robust.name);
+        assert!(robust.accuracy > plain.accuracy, "{}", plain.name);
+    }
 }
 
 /// Every shipped run directory: one per config, and `<config name>-seed<N>` beside it for the

@@ -5,12 +5,14 @@ use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Int, Tensor};
+use image::{GrayImage, Luma};
 use serde::Serialize;
 
 use super::write_stdout;
 use crate::backend::Backend;
-use crate::config::{Cell, ModelConfig};
+use crate::config::{AugmentConfig, Cell, ModelConfig};
 use crate::data::MnistBatch;
+use crate::data::augment::Augmenter;
 use crate::error::Result;
 use crate::machine;
 use crate::model::{DigitClassifier, INFERENCE_BATCH, RecurrentKernel, training_step_flops};
@@ -70,6 +72,9 @@ pub struct BenchReport {
     pub fma_peak_gflops: Option<f64>,
     /// The share of that peak the median step's matrix arithmetic runs at.
     pub train_step_share_of_peak: Option<f64>,
+    /// Distorting one training batch with the default `[data.augment]`, on the one thread
+    /// that makes a training loader's batches (beside the step, not inside it).
+    pub augment_batch_ms_median: f64,
 }
 
 /// Times `batches` training steps (forward, backward, Adam step) at batch 128 and as many
@@ -114,6 +119,8 @@ pub fn measure(
         inference.forward(images.clone()).into_data();
     });
 
+    let augment_ms = time_augmenting(batches);
+
     let train_median = median(&train_ms);
     let infer_median = median(&infer_ms);
     let step_gflop = training_step_flops(&config, TRAIN_BATCH) / 1e9;
@@ -135,6 +142,22 @@ pub fn measure(
         train_step_gflop: step_gflop,
         fma_peak_gflops: peak,
         train_step_share_of_peak: peak.map(|peak| step_rate / peak),
+        augment_batch_ms_median: median(&augment_ms),
+    })
+}
+
+/// Milliseconds to distort a training batch of digits with the default `[data.augment]`.
+fn time_augmenting(batches: usize) -> Vec<f64> {
+    let augmenter = Augmenter::new(AugmentConfig::default(), 42);
+    // The cost does not depend on the picture: any 28x28 one will do.
+    let digit = GrayImage::from_fn(28, 28, |x, y| Luma([((x * 7 + y * 13) % 256) as u8]));
+    let mut epoch = 0;
+    time_each(batches, || {
+        epoch += 1;
+        for index in 0..TRAIN_BATCH {
+            let label = (index % 10) as u8;
+            std::hint::black_box(augmenter.distort(&digit, label, epoch, index));
+        }
     })
 }
 
@@ -180,7 +203,8 @@ impl BenchReport {
              epoch ({STEPS_PER_EPOCH} steps)           {:.1} s\n\
              evaluation ({TEST_IMAGES} images)   {:.2} s\n\
              peak memory                {:.0} MiB\n\
-             {}",
+             {}\
+             augmenting a batch         median {:.1} ms (its own thread, beside the step)\n",
             self.backend,
             self.cell,
             self.kernel,
@@ -195,6 +219,7 @@ impl BenchReport {
             self.eval_seconds,
             self.peak_rss_mib,
             self.arithmetic_line(),
+            self.augment_batch_ms_median,
         )
     }
 

@@ -3,14 +3,17 @@
 
 use std::path::PathBuf;
 
+use burn::tensor::Device;
 use serde::Serialize;
 
 use super::write_stdout;
 use crate::backend::Backend;
-use crate::data::{MnistData, download};
+use crate::config::ExperimentConfig;
+use crate::data::{Examples, MnistData, download};
 use crate::error::Result;
 use crate::evaluation::{Evaluation, evaluate, percent};
 use crate::fsutil::write_atomic;
+use crate::model::DigitClassifier;
 use crate::plots::confusion_png;
 use crate::run_dir::{CONFUSION_FILE, EVALUATION_FILE, ModelRef};
 
@@ -31,14 +34,43 @@ struct EvaluationFile<'a> {
     evaluation: &'a Evaluation,
 }
 
+/// A model, and the test images its run was evaluated on.
+pub struct ModelUnderTest {
+    pub model_ref: ModelRef,
+    pub config: ExperimentConfig,
+    pub model: DigitClassifier,
+    pub test: Examples,
+    pub device: Device,
+}
+
+impl EvaluateRequest {
+    /// Loads the model and its run's test images, on the request's backend.
+    pub fn load(&self) -> Result<ModelUnderTest> {
+        let device = self.backend.device()?;
+        let model_ref = ModelRef::resolve(&self.model)?;
+        let (config, model) = model_ref.load(&device)?;
+        let source = config.data.dataset.source();
+        let data_dir = download::resolve_data_dir(source, self.data_dir.as_deref())?;
+        let test =
+            MnistData::load_test(&data_dir)?.first(config.data.test_samples.unwrap_or(usize::MAX));
+        Ok(ModelUnderTest {
+            model_ref,
+            config,
+            model,
+            test,
+            device,
+        })
+    }
+}
+
 pub fn run(request: &EvaluateRequest) -> Result<()> {
-    let device = request.backend.device()?;
-    let model_ref = ModelRef::resolve(&request.model)?;
-    let (config, model) = model_ref.load(&device)?;
-    let source = config.data.dataset.source();
-    let data_dir = download::resolve_data_dir(source, request.data_dir.as_deref())?;
-    let test =
-        MnistData::load_test(&data_dir)?.first(config.data.test_samples.unwrap_or(usize::MAX));
+    let ModelUnderTest {
+        model_ref,
+        config,
+        model,
+        test,
+        device,
+    } = request.load()?;
     let evaluation = evaluate(&model, &test, &device);
 
     let file = EvaluationFile {

@@ -1,12 +1,14 @@
 //! The commands, one small function each over the typed request that `cli` makes from the
 //! flags.
 
+pub mod augment_preview;
 pub mod bench;
 pub mod evaluate;
 pub mod load_check;
 pub mod plot;
 pub mod predict;
 pub mod results;
+pub mod robustness;
 pub mod summary;
 
 use crate::error::{Error, Result};
@@ -24,6 +26,8 @@ pub enum Request {
     LoadCheck(load_check::LoadRequest),
     Plot(plot::PlotRequest),
     Results(results::ResultsRequest),
+    Robustness(robustness::RobustnessRequest),
+    AugmentPreview(augment_preview::AugmentPreviewRequest),
     Serve(ServeRequest),
 }
 
@@ -37,6 +41,8 @@ pub fn run(request: Request) -> Result<()> {
         Request::LoadCheck(request) => load_check::run(&request),
         Request::Plot(request) => plot::run(&request),
         Request::Results(request) => results::run(&request),
+        Request::Robustness(request) => robustness::run(&request),
+        Request::AugmentPreview(request) => augment_preview::run(&request),
         Request::Serve(request) => serve::serve(&request),
     }
 }

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use super::write_stdout;
 use crate::config::ExperimentConfig;
 use crate::error::Result;
-use crate::run_dir::{FinishedRun, RunListing};
+use crate::evaluation::robustness::RobustnessReport;
+use crate::run_dir::{FinishedRun, ROBUSTNESS_FILE, RunListing};
 
 #[derive(Debug, Clone)]
 pub struct ResultsRequest {
@@ -22,7 +23,7 @@ const KERAS_ACCURACY: &[(&str, f64)] =
 
 pub fn run(request: &ResultsRequest) -> Result<()> {
     let listing = RunListing::of(&request.artifacts)?;
-    let mut text = table(&listing.finished);
+    let mut text = table(&listing.finished)?;
     let spreads = spread_table(&listing.finished);
     if !spreads.is_empty() {
         text += &format!("\n{spreads}");
@@ -52,11 +53,22 @@ fn seed_of(run: &FinishedRun) -> String {
         .map_or("—".to_string(), |config| config.seed.to_string())
 }
 
+/// The mean accuracy of the run's robustness report (`lstm-mnist robustness`), where it has
+/// one; a damaged report is an error naming it.
+fn robustness_mean(run: &FinishedRun) -> Result<String> {
+    let path = run.dir.join(ROBUSTNESS_FILE);
+    if !path.exists() {
+        return Ok("—".to_string());
+    }
+    let report = RobustnessReport::read(&path)?;
+    Ok(format!("{:.2}%", report.mean_accuracy * 100.0))
+}
+
 /// The Markdown table of finished runs.
-fn table(runs: &[FinishedRun]) -> String {
+fn table(runs: &[FinishedRun]) -> Result<String> {
     let mut table = String::from(
-        "| run | random seed | test accuracy | Keras example | epochs | s/epoch (median) | backend | machine |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| run | random seed | test accuracy | robustness (mean) | Keras example | epochs | s/epoch (median) | backend | machine |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for run in runs {
         let report = &run.report;
@@ -67,10 +79,11 @@ fn table(runs: &[FinishedRun]) -> String {
             &report.machine
         };
         table.push_str(&format!(
-            "| `{}` | {} | {:.2}% | {} | {} | {:.1} | {} | {} |\n",
+            "| `{}` | {} | {:.2}% | {} | {} | {} | {:.1} | {} | {} |\n",
             report.name,
             seed_of(run),
             report.test_accuracy * 100.0,
+            robustness_mean(run)?,
             keras,
             report.epochs,
             median(&report.epoch_seconds),
@@ -78,7 +91,7 @@ fn table(runs: &[FinishedRun]) -> String {
             machine,
         ));
     }
-    table
+    Ok(table)
 }
 
 /// Runs of one experiment that differ only in name and random seed, named after the shortest

@@ -1,8 +1,11 @@
 //! MNIST data: IDX parsing, locating or downloading the files, and batching for training.
 
+pub mod augment;
+pub mod distort;
 pub mod download;
 pub mod idx;
 pub mod loader;
+pub mod styles;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -151,6 +154,16 @@ impl Examples {
         let size = self.rows * self.cols;
         let at = (self.start + index) * size;
         &self.pixels[at..at + size]
+    }
+
+    /// Example `index` as a grayscale image.
+    pub fn gray_image(&self, index: usize) -> image::GrayImage {
+        image::GrayImage::from_raw(
+            self.cols as u32,
+            self.rows as u32,
+            self.image(index).to_vec(),
+        )
+        .expect("an example holds rows x cols pixels")
     }
 
     pub fn label(&self, index: usize) -> u8 {

@@ -14,9 +14,9 @@ pub fn checkpoint_path(directory: &Path, record: &str, epoch: usize) -> PathBuf 
     directory.join(format!("{record}-{epoch}.bpk"))
 }
 
-/// The newest epoch whose model, optimizer and scheduler checkpoints are all present and the
-/// model's readable, or an error naming the directory.
-pub fn last_complete_epoch(directory: &Path) -> Result<usize> {
+/// The newest epoch whose model, optimizer and scheduler checkpoints are all present, the
+/// model's readable, and that `recorded` accepts; or an error naming the directory.
+pub fn last_complete_epoch(directory: &Path, recorded: impl Fn(usize) -> bool) -> Result<usize> {
     if let Err(e) = std::fs::read_dir(directory) {
         return Err(Error::file(
             directory,
@@ -28,9 +28,10 @@ pub fn last_complete_epoch(directory: &Path) -> Result<usize> {
     epochs
         .into_iter()
         .find(|&epoch| {
-            RECORD_NAMES
-                .iter()
-                .all(|name| checkpoint_path(directory, name, epoch).is_file())
+            recorded(epoch)
+                && RECORD_NAMES
+                    .iter()
+                    .all(|name| checkpoint_path(directory, name, epoch).is_file())
                 && ModuleRecord::load(checkpoint_path(directory, "model", epoch)).is_ok()
         })
         .ok_or_else(|| {

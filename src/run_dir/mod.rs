@@ -15,10 +15,12 @@ use burn::tensor::Device;
 
 use crate::config::ExperimentConfig;
 use crate::error::{Error, Result};
+use crate::faults;
 use crate::fsutil::{TEMP_PREFIX, remove_stale_temp_files, write_atomic};
 use crate::model::DigitClassifier;
 
-pub use checkpoints::{RECORD_NAMES, checkpoint_path, last_complete_epoch};
+use checkpoints::last_complete_epoch;
+pub use checkpoints::{RECORD_NAMES, checkpoint_path};
 use lock::LockRefusal;
 use lock::{LOCK_FILE, RunLock};
 pub use metrics::{EpochMetrics, read_metrics, write_metrics};
@@ -36,6 +38,15 @@ pub const CHECKPOINT_DIR: &str = "checkpoint";
 /// Written by `evaluate` beside the model it scored.
 pub const EVALUATION_FILE: &str = "evaluation.json";
 pub const CONFUSION_FILE: &str = "confusion.png";
+/// Written by `robustness` beside the model it scored.
+pub const ROBUSTNESS_FILE: &str = "robustness.json";
+/// Present while `--overwrite` removes an earlier run: if it is still there, the removal was
+/// interrupted and what is left is no run.
+pub const REPLACING_FILE: &str = "REPLACING";
+/// What a directory with [`REPLACING_FILE`] is, and the one command that cleans it.
+const INTERRUPTED_REPLACE: &str = "holds the remains of a run whose --overwrite was \
+     interrupted while it removed the earlier run; run the same command with --overwrite again \
+     to replace it, or delete the directory";
 
 /// A run directory, by the path it is reached at and its name.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +74,8 @@ enum Contents {
     ResumableRun,
     /// A config but no checkpoint: killed or stopped in its first epoch.
     StartedRun,
+    /// An `--overwrite` was killed while it removed the earlier run.
+    InterruptedReplace,
     OtherFiles,
 }
 
@@ -74,6 +87,9 @@ impl RunDir {
             std::fs::canonicalize(path).map_err(|_| Error::file(path, "no such run directory"))?;
         if !full.is_dir() {
             return Err(Error::file(path, "not a run directory"));
+        }
+        if full.join(REPLACING_FILE).exists() {
+            return Err(Error::file(path, INTERRUPTED_REPLACE));
         }
         if !full.join(CONFIG_FILE).is_file() {
             return Err(Error::file(
@@ -129,6 +145,21 @@ impl RunDir {
 
     pub fn read_metrics(&self) -> Result<Vec<EpochMetrics>> {
         read_metrics(&self.metrics_path())
+    }
+
+    /// The newest epoch the run can resume from: its checkpoint complete and its row in
+    /// `metrics.csv`. Burn writes the two on different threads, so a kill can leave either
+    /// without the other; resuming from an epoch without its row would lose that row. A
+    /// `metrics.csv` that is there but unreadable is an error naming it.
+    pub fn resume_epoch(&self) -> Result<usize> {
+        let history = if self.metrics_path().exists() {
+            self.read_metrics()?
+        } else {
+            Vec::new()
+        };
+        last_complete_epoch(&self.checkpoint_dir(), |epoch| {
+            history.iter().any(|row| row.epoch == epoch)
+        })
     }
 
     pub fn is_finished(&self) -> bool {
@@ -215,6 +246,8 @@ impl RunDir {
         let has = |file: &str| entries.iter().any(|p| p.file_name() == Some(file.as_ref()));
         Ok(if entries.is_empty() {
             Contents::Empty
+        } else if has(REPLACING_FILE) {
+            Contents::InterruptedReplace
         } else if has(REPORT_FILE) {
             Contents::FinishedRun
         } else if has(CHECKPOINT_DIR) {
@@ -251,6 +284,9 @@ impl Contents {
                 path.display()
             ),
             Contents::StartedRun => "a run stopped before its first checkpoint".into(),
+            Contents::InterruptedReplace => {
+                "the remains of a run whose --overwrite was interrupted".into()
+            }
             Contents::OtherFiles => "files that are not a run".into(),
         }
     }
@@ -271,19 +307,31 @@ impl std::ops::Deref for LockedRun {
 }
 
 impl LockedRun {
-    /// Deletes everything in the directory but the lock (for `--overwrite`).
+    /// Deletes everything in the directory but the lock (for `--overwrite`). A marker file
+    /// stays for as long as that takes, and the report goes first, so that a kill half-way
+    /// never leaves a directory that looks finished: it leaves one that says what happened.
     fn clear(&self) -> Result<()> {
-        for entry in self.entries()? {
+        let marker = self.path.join(REPLACING_FILE);
+        write_atomic(&marker, INTERRUPTED_REPLACE.as_bytes())?;
+        let mut entries = self.entries()?;
+        entries.retain(|entry| *entry != marker);
+        // The report marks a run finished: it is removed first.
+        entries.sort_by_key(|entry| entry.file_name() != Some(REPORT_FILE.as_ref()));
+        for (index, entry) in entries.iter().enumerate() {
             let removed = if entry.is_dir() {
-                std::fs::remove_dir_all(&entry)
+                std::fs::remove_dir_all(entry)
             } else {
-                std::fs::remove_file(&entry)
+                std::fs::remove_file(entry)
             };
             removed.map_err(|e| {
                 Error::file(&self.path, format!("cannot remove the earlier run: {e}"))
             })?;
+            if index == 0 {
+                faults::crash_point("overwrite-clear", String::new);
+            }
         }
-        Ok(())
+        std::fs::remove_file(&marker)
+            .map_err(|e| Error::file(&marker, format!("cannot remove: {e}")))
     }
 
     /// Deletes the temporary files a killed writer left (never a finished file).
@@ -396,6 +444,8 @@ pub struct RunListing {
 /// A finished run's report, with the config it trained from where that is readable.
 #[derive(Debug)]
 pub struct FinishedRun {
+    /// The run's directory, as found under the artifacts directory.
+    pub dir: PathBuf,
     pub report: RunReport,
     pub config: Option<ExperimentConfig>,
 }
@@ -426,9 +476,14 @@ impl RunListing {
                 .unwrap_or_default()
                 .to_string_lossy()
                 .to_string();
-            if dir.join(REPORT_FILE).is_file() {
+            if dir.join(REPLACING_FILE).exists() {
+                listing
+                    .unreadable
+                    .push((name, INTERRUPTED_REPLACE.to_string()));
+            } else if dir.join(REPORT_FILE).is_file() {
                 match read_report(&dir.join(REPORT_FILE)) {
                     Ok(report) => listing.finished.push(FinishedRun {
+                        dir: dir.clone(),
                         report,
                         config: ExperimentConfig::load(&dir.join(CONFIG_FILE)).ok(),
                     }),

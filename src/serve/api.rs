@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::models::{INPUT_LEN, Models, RunInfo};
-use crate::inference::{PictureError, picture_input};
+use crate::preprocess::{PictureError, picture_input};
 
 /// Request bodies larger than this are refused (a drawing is a few kilobytes).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;

@@ -20,7 +20,8 @@ use models::Models;
 #[derive(Debug, Clone)]
 pub struct ServeRequest {
     pub artifacts: PathBuf,
-    /// The run used when a request names none (the most accurate MNIST run without it).
+    /// The run used when a request names none (without it, the most robust MNIST run that
+    /// reads the test set at 98.5% or more, else the most accurate one).
     pub run: Option<String>,
     /// `HOST:PORT` to listen on; port 0 picks a free one.
     pub addr: String,

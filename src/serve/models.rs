@@ -11,9 +11,10 @@ use tokio::sync::oneshot;
 
 use crate::data::NUM_CLASSES;
 use crate::error::{Error, Result};
+use crate::evaluation::robustness::RobustnessReport;
 use crate::inference::class_probabilities;
 use crate::model::{DigitClassifier, ROW_FEATURES};
-use crate::run_dir::{ModelRef, RunListing};
+use crate::run_dir::{ModelRef, ROBUSTNESS_FILE, RunListing};
 
 /// Requests classified in one forward pass at most.
 const MAX_BATCH: usize = 256;
@@ -27,6 +28,8 @@ pub struct RunInfo {
     pub cell: String,
     pub dataset: String,
     pub test_accuracy: f64,
+    /// The mean accuracy of its robustness report (`lstm-mnist robustness`), where it has one.
+    pub robustness: Option<f64>,
     pub parameters: usize,
     /// Class names, for datasets whose classes are not digits.
     pub classes: Option<[&'static str; NUM_CLASSES]>,
@@ -50,14 +53,15 @@ pub struct Models {
 impl Models {
     /// Loads every finished run under `artifacts` (a run whose model does not load is skipped
     /// with a line on stderr) and starts the inference thread. `default_run` must be one of
-    /// them; without it, the most accurate MNIST run is the default.
+    /// them; without it, the default is the most robust MNIST run that is accurate enough
+    /// (see `pick_default`).
     pub fn load(artifacts: &Path, default_run: Option<&str>, device: &Device) -> Result<Self> {
         let listing = RunListing::of(artifacts)?;
         let mut runs = Vec::new();
         let mut models = Vec::new();
         for finished in listing.finished {
             let report = finished.report;
-            let model_ref = match ModelRef::resolve(&artifacts.join(&report.name)) {
+            let model_ref = match ModelRef::resolve(&finished.dir) {
                 Ok(model_ref) => model_ref,
                 Err(error) => {
                     eprintln!("warning: not serving {}: {error}", report.name);
@@ -68,6 +72,13 @@ impl Models {
             if !model_ref.model_path.is_file() {
                 continue;
             }
+            let robustness = match robustness_mean(&finished.dir) {
+                Ok(mean) => mean,
+                Err(error) => {
+                    eprintln!("warning: not serving {}: {error}", report.name);
+                    continue;
+                }
+            };
             let loaded = model_ref.load(device);
             match loaded {
                 Ok((config, model)) => {
@@ -77,6 +88,7 @@ impl Models {
                         cell: report.cell,
                         dataset: source.id.to_string(),
                         test_accuracy: report.test_accuracy,
+                        robustness,
                         parameters: report.parameters,
                         classes: source.class_names,
                     });
@@ -118,6 +130,21 @@ impl Models {
     }
 }
 
+/// The robustness mean of the run in `dir`, `None` when it has no report.
+fn robustness_mean(dir: &Path) -> Result<Option<f64>> {
+    let path = dir.join(ROBUSTNESS_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(RobustnessReport::read(&path)?.mean_accuracy))
+}
+
+/// Clean test accuracy a run needs to be picked for its robustness: people draw digits, but
+/// a model must still read MNIST as well as the seed's.
+pub const DEFAULT_RUN_MIN_ACCURACY: f64 = 0.985;
+
+/// The run `wanted`; without a name, the MNIST run with the best robustness mean among those
+/// at least [`DEFAULT_RUN_MIN_ACCURACY`] accurate, else the most accurate MNIST run.
 fn pick_default(runs: &[RunInfo], wanted: Option<&str>, artifacts: &Path) -> Result<usize> {
     if let Some(name) = wanted {
         return runs.iter().position(|run| run.name == name).ok_or_else(|| {
@@ -127,11 +154,24 @@ fn pick_default(runs: &[RunInfo], wanted: Option<&str>, artifacts: &Path) -> Res
             )
         });
     }
-    let mnist_first = |run: &RunInfo| (run.classes.is_none(), run.test_accuracy);
+    let rank = |run: &RunInfo| {
+        let robust = run
+            .robustness
+            .filter(|_| run.test_accuracy >= DEFAULT_RUN_MIN_ACCURACY);
+        (
+            run.classes.is_none(),
+            robust.is_some(),
+            robust.unwrap_or(0.0),
+            run.test_accuracy,
+        )
+    };
     Ok((0..runs.len())
         .max_by(|&a, &b| {
-            let (a, b) = (mnist_first(&runs[a]), mnist_first(&runs[b]));
-            a.0.cmp(&b.0).then(a.1.total_cmp(&b.1))
+            let (a, b) = (rank(&runs[a]), rank(&runs[b]));
+            (a.0, a.1)
+                .cmp(&(b.0, b.1))
+                .then(a.2.total_cmp(&b.2))
+                .then(a.3.total_cmp(&b.3))
         })
         .expect("there are runs"))
 }

@@ -20,6 +20,7 @@ use burn::train::{Learner, SupervisedTraining};
 
 use crate::backend::Backend;
 use crate::config::{EarlyStoppingConfig, ExperimentConfig, OptimizerKind};
+use crate::data::augment::Augmenter;
 use crate::data::{Examples, MnistData, MnistLoader, download};
 use crate::error::{Error, Result};
 use crate::evaluation::{Evaluation, evaluate, percent};
@@ -28,7 +29,6 @@ use crate::model::{DigitClassifier, INFERENCE_BATCH, RecurrentKernel};
 use crate::plots::{Curve, curves_png};
 use crate::run_dir::{
     EpochMetrics, LockedRun, ModelRef, Naming, RECORD_NAMES, RunDir, RunReport, checkpoint_path,
-    last_complete_epoch,
 };
 use checkpoint::AtomicFileCheckpointer;
 use epoch_log::{DivergenceWatch, EpochLog};
@@ -193,7 +193,7 @@ impl<'a> RunSlot<'a> {
 fn resume_point(run: &RunDir, config: &ExperimentConfig) -> Result<(LockedRun, usize)> {
     let run = run.clone().lock()?;
     run.remove_stale_temp_files();
-    let done = last_complete_epoch(&run.checkpoint_dir())?;
+    let done = run.resume_epoch()?;
     let wanted = config.training.epochs;
     if wanted < done {
         return Err(Error::file(
@@ -264,7 +264,7 @@ fn fit(
     device: &Device,
 ) -> Result<DigitClassifier> {
     let learner = Learner::new(model, optimizer(config), config.optimizer.learning_rate);
-    let (training, divergence) = supervised_training(config, run, data, epochs_done, device);
+    let (training, divergence) = supervised_training(config, run, data, epochs_done, device)?;
     let result = training.launch(learner);
     // Closing the dashboard now gives the terminal back, so the lines printed after it stay.
     drop(result.renderer);
@@ -293,13 +293,19 @@ fn supervised_training(
     data: &RunData,
     epochs_done: usize,
     device: &Device,
-) -> (SupervisedTraining<DigitClassifier>, DivergenceWatch) {
-    let train_loader = MnistLoader::new(
+) -> Result<(SupervisedTraining<DigitClassifier>, DivergenceWatch)> {
+    let augment = config
+        .data
+        .augment
+        .clone()
+        .map(|augment| Augmenter::new(augment, config.seed));
+    let train_loader = MnistLoader::training(
         data.train.clone(),
         config.training.batch_size,
         device.clone().autodiff(),
+        config.seed,
+        augment,
     )
-    .shuffled(config.seed)
     .resuming_after(epochs_done);
     // Validation batches only cost memory, and large ones use the cores better.
     let valid_loader = MnistLoader::new(data.valid.clone(), INFERENCE_BATCH, device.clone());
@@ -332,11 +338,12 @@ fn supervised_training(
         training = training.early_stopping(early_stopping::stopping_rule(stopping));
     }
     let divergence = DivergenceWatch::new(training.interrupter());
+    // A resumed run's history must be read back whole: rewriting it from a damaged file
+    // would lose the earlier epochs without a word.
     let kept_rows = match epochs_done {
         0 => Vec::new(),
         done => run
-            .read_metrics()
-            .unwrap_or_default()
+            .read_metrics()?
             .into_iter()
             .filter(|row| row.epoch <= done)
             .collect(),
@@ -353,7 +360,7 @@ fn supervised_training(
     if !std::io::stdout().is_terminal() {
         training = training.renderer(Box::new(quiet::QuietRenderer));
     }
-    (training, divergence)
+    Ok((training, divergence))
 }
 
 fn optimizer(config: &ExperimentConfig) -> ModuleOptimizer {

@@ -1,4 +1,7 @@
-//! Scoring a model on labelled images: accuracy, loss, per-class accuracy, confusion matrix.
+//! Scoring a model on labelled images: accuracy, loss, per-class accuracy, confusion matrix;
+//! and on corrupted copies of them (`robustness`).
+
+pub mod robustness;
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};

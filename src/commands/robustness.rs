@@ -1,0 +1,35 @@
+//! `lstm-mnist robustness`: a run's accuracy on its test images under the robustness suite's
+//! corruptions (`evaluation::robustness`), printed and written to `robustness.json` beside the
+//! model.
+
+use super::evaluate::{EvaluateRequest, ModelUnderTest};
+use super::write_stdout;
+use crate::error::Result;
+use crate::evaluation::robustness::robustness;
+use crate::run_dir::ROBUSTNESS_FILE;
+
+#[derive(Debug, Clone)]
+pub struct RobustnessRequest {
+    /// The model scored, and where its test images are.
+    pub scored: EvaluateRequest,
+    pub json: bool,
+}
+
+pub fn run(request: &RobustnessRequest) -> Result<()> {
+    let ModelUnderTest {
+        model_ref,
+        model,
+        test,
+        device,
+        ..
+    } = request.scored.load()?;
+    let model_name = model_ref.model_path.display().to_string();
+    let report = robustness(&model, &test, &device, &model_name);
+    report.write(&model_ref.beside_model(ROBUSTNESS_FILE))?;
+    if request.json {
+        let json = serde_json::to_string_pretty(&report).expect("a report always serialises");
+        write_stdout(&format!("{json}\n"))
+    } else {
+        write_stdout(&report.table())
+    }
+}

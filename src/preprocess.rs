@@ -1,0 +1,342 @@
+//! Pictures to model inputs, the way MNIST was made from NIST's digits: a white digit on black
+//! (inverted when the background is light), its strokes brought to a width MNIST's writers'
+//! pens gave, fitted into 20x20 by its bounding box with its aspect kept (anti-aliased),
+//! and centred by its centre of mass in 28x28. Each step is a function of its own.
+
+use image::{GrayImage, Luma, imageops};
+use imageproc::distance_transform::euclidean_squared_distance_transform;
+
+/// Side of the MNIST canvas, and of the box its digits are fitted into.
+pub const CANVAS: u32 = 28;
+pub const DIGIT_BOX: u32 = 20;
+/// Smaller inputs cannot hold a recognisable digit.
+const MIN_SIDE: u32 = 8;
+
+/// Stroke widths in pixels of the 20-pixel box, measured as [`stroke_width`] measures them:
+/// MNIST's test digits lie between 1.2 and 2.9 (5th and 95th percentiles; median 1.84).
+/// Outside these limits a stroke is brought to the target: a digit drawn small with a broad
+/// pen (thick once fitted) or large with a fine one (a faint hairline once fitted).
+const THICKEST: f32 = 3.2;
+const THICK_TARGET: f32 = 2.4;
+const THINNEST: f32 = 1.0;
+const THIN_TARGET: f32 = 1.5;
+
+/// Why a picture gives no model input: it cannot be decoded, or it decodes to something
+/// that holds no digit. The message is the one a user reads after the file's name.
+#[derive(Debug)]
+pub enum PictureError {
+    /// Empty, an unknown format, or a corrupt file.
+    Unreadable(String),
+    /// A readable image that is too small or blank.
+    NoDigit(String),
+}
+
+impl std::fmt::Display for PictureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (Self::Unreadable(message) | Self::NoDigit(message)) = self;
+        f.write_str(message)
+    }
+}
+
+/// The model input of an encoded picture (PNG, JPEG, ...): decoded, seen as a person sees it
+/// (transparent parts are the white page underneath), then made MNIST-style.
+pub fn picture_input(bytes: &[u8]) -> std::result::Result<Vec<f32>, PictureError> {
+    if bytes.is_empty() {
+        return Err(PictureError::Unreadable("is empty".into()));
+    }
+    let picture = image::load_from_memory(bytes)
+        .map_err(|e| PictureError::Unreadable(format!("not a readable image: {e}")))?;
+    mnist_style(&over_white(&picture)).map_err(PictureError::NoDigit)
+}
+
+/// The picture's gray levels composited over a white background, so that dark strokes on a
+/// transparent canvas (what drawing apps and `<canvas>` export) read as dark on white.
+pub fn over_white(picture: &image::DynamicImage) -> GrayImage {
+    let with_alpha = picture.to_luma_alpha8();
+    GrayImage::from_fn(with_alpha.width(), with_alpha.height(), |x, y| {
+        let [gray, alpha] = with_alpha.get_pixel(x, y).0;
+        let (gray, alpha) = (u32::from(gray), u32::from(alpha));
+        Luma([((gray * alpha + 255 * (255 - alpha) + 127) / 255) as u8])
+    })
+}
+
+/// A grayscale picture as a model input (28x28 values in [0, 1]), made as MNIST was made.
+pub fn mnist_style(gray: &GrayImage) -> std::result::Result<Vec<f32>, String> {
+    let (width, height) = gray.dimensions();
+    if width < MIN_SIDE || height < MIN_SIDE {
+        return Err(format!(
+            "too small to hold a digit: {width}x{height} pixels (at least {MIN_SIDE}x{MIN_SIDE})"
+        ));
+    }
+    let ink = ink_on_black(gray);
+    let peak = ink.pixels().map(|p| p.0[0]).max().unwrap_or(0);
+    if peak < 64 {
+        return Err("no digit found: the image is blank".into());
+    }
+    let ink = normalise_stroke(&ink, peak);
+    let (left, top, box_w, box_h) = ink_bounds(&ink).expect("normalising keeps some ink");
+    let cropped = imageops::crop_imm(&ink, left, top, box_w, box_h).to_image();
+    Ok(centre_by_mass(&fit_into_box(&cropped)))
+}
+
+/// White ink on black: the picture inverted when its border (the background) is light.
+pub fn ink_on_black(gray: &GrayImage) -> GrayImage {
+    let (width, height) = gray.dimensions();
+    let border: Vec<u32> = gray
+        .enumerate_pixels()
+        .filter(|(x, y, _)| *x == 0 || *y == 0 || *x == width - 1 || *y == height - 1)
+        .map(|(_, _, p)| u32::from(p.0[0]))
+        .collect();
+    let light_background = border.iter().sum::<u32>() / border.len() as u32 > 127;
+    if light_background {
+        let mut inverted = gray.clone();
+        imageops::invert(&mut inverted);
+        inverted
+    } else {
+        gray.clone()
+    }
+}
+
+/// The bounding box (left, top, width, height) of the clearly inked pixels: those above a
+/// quarter of the peak. `None` for an image without ink.
+pub fn ink_bounds(ink: &GrayImage) -> Option<(u32, u32, u32, u32)> {
+    let peak = ink.pixels().map(|p| p.0[0]).max().unwrap_or(0);
+    if peak == 0 {
+        return None;
+    }
+    let threshold = peak / 4;
+    let (mut left, mut top, mut right, mut bottom) = (u32::MAX, u32::MAX, 0, 0);
+    for (x, y, p) in ink.enumerate_pixels() {
+        if p.0[0] > threshold {
+            (left, top) = (left.min(x), top.min(y));
+            (right, bottom) = (right.max(x), bottom.max(y));
+        }
+    }
+    Some((left, top, right - left + 1, bottom - top + 1))
+}
+
+/// The strokes' mean width in pixels: twice the inked area over the outline's length (a
+/// stroke of length L and width w has area L·w and outline about 2L), where inked means at
+/// least half the peak. The outline is counted in pixel edges, which makes curved and slanted
+/// strokes read up to a fifth thinner than they are; the limits above are in this measure.
+pub fn stroke_width(ink: &GrayImage, peak: u8) -> f32 {
+    let inked = |x: i64, y: i64| {
+        x >= 0
+            && y >= 0
+            && (x as u32) < ink.width()
+            && (y as u32) < ink.height()
+            && ink.get_pixel(x as u32, y as u32).0[0] >= peak / 2
+    };
+    let (mut area, mut outline) = (0u64, 0u64);
+    for (x, y, _) in ink.enumerate_pixels() {
+        let (x, y) = (i64::from(x), i64::from(y));
+        if inked(x, y) {
+            area += 1;
+            outline += [(1, 0), (-1, 0), (0, 1), (0, -1)]
+                .iter()
+                .filter(|(dx, dy)| !inked(x + dx, y + dy))
+                .count() as u64;
+        }
+    }
+    if outline == 0 {
+        return 0.0;
+    }
+    2.0 * area as f32 / outline as f32
+}
+
+/// Brings strokes that would be far thicker or thinner than MNIST's, once the digit is fitted
+/// into the 20-pixel box, to a width MNIST's digits have: a binary erosion or dilation by the
+/// difference (Euclidean distance transform), anti-aliased again by the fitting. Strokes
+/// within MNIST's range are left exactly as they are.
+pub fn normalise_stroke(ink: &GrayImage, peak: u8) -> GrayImage {
+    let Some((_, _, box_w, box_h)) = ink_bounds(ink) else {
+        return ink.clone();
+    };
+    let source_per_box_pixel = box_w.max(box_h) as f32 / DIGIT_BOX as f32;
+    let width = stroke_width(ink, peak);
+    let fitted_width = width / source_per_box_pixel;
+    let target = if fitted_width > THICKEST {
+        THICK_TARGET
+    } else if fitted_width < THINNEST {
+        THIN_TARGET
+    } else {
+        return ink.clone();
+    };
+    let radius = (target * source_per_box_pixel - width) / 2.0;
+    let inked = GrayImage::from_fn(ink.width(), ink.height(), |x, y| {
+        Luma([u8::from(ink.get_pixel(x, y).0[0] >= peak / 2)])
+    });
+    let reshaped = if radius < 0.0 {
+        // Keep what lies deeper inside the strokes than the radius.
+        let mut background = inked.clone();
+        imageops::invert(&mut background);
+        for pixel in background.pixels_mut() {
+            pixel.0[0] = u8::from(pixel.0[0] == 255);
+        }
+        let depth = euclidean_squared_distance_transform(&background);
+        GrayImage::from_fn(ink.width(), ink.height(), |x, y| {
+            Luma([if depth.get_pixel(x, y).0[0].sqrt() > f64::from(-radius) {
+                peak
+            } else {
+                0
+            }])
+        })
+    } else {
+        let distance = euclidean_squared_distance_transform(&inked);
+        GrayImage::from_fn(ink.width(), ink.height(), |x, y| {
+            Luma([
+                if distance.get_pixel(x, y).0[0].sqrt() <= f64::from(radius) {
+                    peak
+                } else {
+                    0
+                },
+            ])
+        })
+    };
+    // A digit whose strokes the erosion would remove entirely stays as it was.
+    if ink_bounds(&reshaped).is_none() {
+        return ink.clone();
+    }
+    reshaped
+}
+
+/// The cropped digit scaled (anti-aliased) so that its longer side is 20 pixels, aspect kept.
+pub fn fit_into_box(cropped: &GrayImage) -> GrayImage {
+    let (box_w, box_h) = cropped.dimensions();
+    let scale = DIGIT_BOX as f32 / box_w.max(box_h) as f32;
+    let (fit_w, fit_h) = (
+        ((box_w as f32 * scale).round() as u32).max(1),
+        ((box_h as f32 * scale).round() as u32).max(1),
+    );
+    imageops::resize(cropped, fit_w, fit_h, imageops::FilterType::Triangle)
+}
+
+/// The fitted digit placed on the 28x28 canvas so that its centre of mass lands on the
+/// canvas centre (staying inside), as values in [0, 1].
+pub fn centre_by_mass(fitted: &GrayImage) -> Vec<f32> {
+    let (fit_w, fit_h) = fitted.dimensions();
+    let (mut mass, mut mx, mut my) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y, p) in fitted.enumerate_pixels() {
+        let v = f32::from(p.0[0]);
+        mass += v;
+        mx += v * x as f32;
+        my += v * y as f32;
+    }
+    let mass = mass.max(f32::MIN_POSITIVE);
+    let centre = CANVAS as f32 / 2.0;
+    let offset = |com: f32, size: u32| {
+        ((centre - com).round() as i64).clamp(0, i64::from(CANVAS.saturating_sub(size))) as u32
+    };
+    let (dx, dy) = (offset(mx / mass, fit_w), offset(my / mass, fit_h));
+    let mut canvas = vec![0.0f32; (CANVAS * CANVAS) as usize];
+    for (x, y, p) in fitted.enumerate_pixels() {
+        canvas[((y + dy) * CANVAS + x + dx) as usize] = f32::from(p.0[0]) / 255.0;
+    }
+    canvas
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `thickness`-wide ring of radius `radius` (white on black) in a `side`-pixel square.
+    fn ring(side: u32, radius: f32, thickness: f32) -> GrayImage {
+        let c = side as f32 / 2.0;
+        GrayImage::from_fn(side, side, |x, y| {
+            let r = ((x as f32 - c).powi(2) + (y as f32 - c).powi(2)).sqrt();
+            Luma([if (r - radius).abs() <= thickness / 2.0 {
+                255
+            } else {
+                0
+            }])
+        })
+    }
+
+    fn centre_of(canvas: &[f32]) -> (f32, f32) {
+        let (mut mass, mut mx, mut my) = (0.0, 0.0, 0.0);
+        for (i, v) in canvas.iter().enumerate() {
+            let (x, y) = ((i % 28) as f32, (i / 28) as f32);
+            (mass, mx, my) = (mass + v, mx + v * x, my + v * y);
+        }
+        (mx / mass, my / mass)
+    }
+
+    #[test]
+    fn a_light_background_is_inverted_and_a_dark_one_kept() {
+        let dark_on_light = GrayImage::from_fn(10, 10, |x, _| Luma([if x == 5 { 0 } else { 250 }]));
+        let ink = ink_on_black(&dark_on_light);
+        assert_eq!(
+            (ink.get_pixel(5, 5).0[0], ink.get_pixel(0, 0).0[0]),
+            (255, 5)
+        );
+        assert_eq!(ink_on_black(&ink), ink);
+    }
+
+    #[test]
+    fn the_bounds_hold_the_clearly_inked_pixels() {
+        let mut image = GrayImage::new(30, 30);
+        image.put_pixel(4, 7, Luma([200]));
+        image.put_pixel(20, 9, Luma([200]));
+        image.put_pixel(25, 25, Luma([40])); // faint: below a quarter of the peak
+        assert_eq!(ink_bounds(&image), Some((4, 7, 17, 3)));
+        assert_eq!(ink_bounds(&GrayImage::new(5, 5)), None);
+    }
+
+    #[test]
+    fn stroke_width_measures_a_bar_exactly_and_a_ring_a_fifth_thinner() {
+        let bar = GrayImage::from_fn(200, 40, |_, y| {
+            Luma([if (10..22).contains(&y) { 255 } else { 0 }])
+        });
+        let measured = stroke_width(&bar, 255);
+        assert!((measured - 12.0).abs() < 1.0, "{measured}");
+        for thickness in [4.0, 10.0, 24.0] {
+            let ratio = stroke_width(&ring(300, 100.0, thickness), 255) / thickness;
+            assert!((0.7..=0.9).contains(&ratio), "{thickness}: {ratio}");
+        }
+    }
+
+    #[test]
+    fn strokes_within_mnist_s_range_are_left_alone() {
+        // 200 pixels across, 20 wide: 2 pixels once fitted into 20.
+        let ink = ring(240, 90.0, 20.0);
+        assert_eq!(normalise_stroke(&ink, 255), ink);
+    }
+
+    #[test]
+    fn a_small_digit_drawn_with_a_broad_pen_gets_thinner_strokes() {
+        // 80 pixels across with a 20-pixel pen: 5 pixels once fitted.
+        let ink = ring(120, 30.0, 20.0);
+        let thinner = normalise_stroke(&ink, 255);
+        let (_, _, w, _) = ink_bounds(&thinner).unwrap();
+        let fitted = stroke_width(&thinner, 255) * DIGIT_BOX as f32 / w as f32;
+        assert!((fitted - THICK_TARGET).abs() < 0.8, "{fitted}");
+    }
+
+    #[test]
+    fn a_hairline_gets_thicker_strokes() {
+        let ink = ring(600, 250.0, 3.0);
+        let thicker = normalise_stroke(&ink, 255);
+        let (_, _, w, _) = ink_bounds(&thicker).unwrap();
+        let fitted = stroke_width(&thicker, 255) * DIGIT_BOX as f32 / w as f32;
+        assert!((fitted - THIN_TARGET).abs() < 0.8, "{fitted}");
+    }
+
+    #[test]
+    fn the_digit_fits_twenty_pixels_with_its_aspect_and_is_centred_by_mass() {
+        let tall = GrayImage::from_fn(30, 90, |_, _| Luma([255]));
+        let fitted = fit_into_box(&tall);
+        assert_eq!(fitted.dimensions(), (7, 20));
+        let canvas = centre_by_mass(&fitted);
+        let (x, y) = centre_of(&canvas);
+        assert!(
+            (x - 14.0).abs() <= 1.0 && (y - 14.0).abs() <= 1.0,
+            "{x} {y}"
+        );
+    }
+
+    #[test]
+    fn a_blank_or_tiny_picture_has_no_digit() {
+        assert!(mnist_style(&GrayImage::from_pixel(40, 40, Luma([255]))).is_err());
+        assert!(mnist_style(&GrayImage::new(4, 4)).is_err());
+    }
+}
