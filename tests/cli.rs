@@ -289,3 +289,22 @@ fn plot_overlays_runs_and_names_a_run_without_metrics() {
     ]);
     assert_one_line_error(&output, &["no-run", "metrics.csv"]);
 }
+
+#[test]
+fn results_names_a_run_whose_config_is_damaged_instead_of_reading_it_as_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("damaged");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::copy("artifacts/rnn-sgd/report.json", run.join("report.json")).unwrap();
+    std::fs::write(run.join("config.toml"), "name = [unclosed\n").unwrap();
+    let output = lstm_mnist(&["results", "--artifacts", dir.path().to_str().unwrap()]);
+    let text = String::from_utf8(succeeded(output).stdout).unwrap();
+    assert!(
+        text.contains("Unreadable: damaged: ") && text.contains("damaged/config.toml"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("| `rnn-sgd`"),
+        "a row for a run it could not read: {text}"
+    );
+}

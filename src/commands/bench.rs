@@ -8,7 +8,7 @@ use burn::tensor::{Device, Distribution, Int, Tensor};
 use image::{GrayImage, Luma};
 use serde::Serialize;
 
-use super::write_stdout;
+use super::{median, write_stdout};
 use crate::backend::Backend;
 use crate::config::{AugmentConfig, Cell, ModelConfig};
 use crate::data::MnistBatch;
@@ -185,12 +185,6 @@ fn time_each(runs: usize, mut call: impl FnMut()) -> Vec<f64> {
 /// The rate of `gflop` of arithmetic done in `ms` milliseconds, in GFLOP/s.
 fn gflops(gflop: f64, ms: f64) -> f64 {
     gflop / (ms / 1000.0)
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted[sorted.len() / 2]
 }
 
 impl BenchReport {

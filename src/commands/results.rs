@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use super::write_stdout;
+use super::{median, write_stdout};
 use crate::config::ExperimentConfig;
 use crate::error::Result;
 use crate::evaluation::robustness::RobustnessReport;
@@ -204,16 +204,5 @@ impl Spread {
         } else {
             "inside"
         }
-    }
-}
-
-/// The median, which a single epoch slowed by something else on the machine does not move.
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    match sorted.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
     }
 }

@@ -451,6 +451,23 @@ pub struct FinishedRun {
 }
 
 impl FinishedRun {
+    /// The run in `dir`: its report, and its config where it has one. A config that is there
+    /// but does not parse is an error naming it, never read as no config.
+    fn read(dir: &Path) -> Result<Self> {
+        let report = read_report(&dir.join(REPORT_FILE))?;
+        let config_path = dir.join(CONFIG_FILE);
+        let config = if config_path.is_file() {
+            Some(ExperimentConfig::load(&config_path)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            report,
+            config,
+        })
+    }
+
     /// The config with its name and seed blanked: runs that differ only in those are the same
     /// experiment.
     pub fn experiment(&self) -> Option<ExperimentConfig> {
@@ -481,12 +498,8 @@ impl RunListing {
                     .unreadable
                     .push((name, INTERRUPTED_REPLACE.to_string()));
             } else if dir.join(REPORT_FILE).is_file() {
-                match read_report(&dir.join(REPORT_FILE)) {
-                    Ok(report) => listing.finished.push(FinishedRun {
-                        dir: dir.clone(),
-                        report,
-                        config: ExperimentConfig::load(&dir.join(CONFIG_FILE)).ok(),
-                    }),
+                match FinishedRun::read(&dir) {
+                    Ok(run) => listing.finished.push(run),
                     Err(e) => listing.unreadable.push((name, e.to_string())),
                 }
             } else if dir.join(CONFIG_FILE).is_file() {

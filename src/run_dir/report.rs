@@ -4,6 +4,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::Backend;
+use crate::config::{Cell, OptimizerKind};
 use crate::error::{Error, Result};
 use crate::fsutil::{read_text_bounded, write_atomic};
 
@@ -12,13 +14,13 @@ const MAX_BYTES: u64 = 4 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
     pub name: String,
-    pub cell: String,
-    pub optimizer: String,
+    pub cell: Cell,
+    pub optimizer: OptimizerKind,
     pub learning_rate: f64,
     pub batch_size: usize,
     pub epochs: usize,
     pub parameters: usize,
-    pub backend: String,
+    pub backend: Backend,
     pub train_samples: usize,
     pub validation_samples: usize,
     pub test_samples: usize,

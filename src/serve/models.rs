@@ -9,6 +9,7 @@ use burn::tensor::Device;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
+use crate::config::Cell;
 use crate::data::NUM_CLASSES;
 use crate::error::{Error, Result};
 use crate::evaluation::robustness::RobustnessReport;
@@ -25,7 +26,7 @@ pub const INPUT_LEN: usize = ROW_FEATURES * ROW_FEATURES;
 #[derive(Debug, Clone, Serialize)]
 pub struct RunInfo {
     pub name: String,
-    pub cell: String,
+    pub cell: Cell,
     pub dataset: String,
     pub test_accuracy: f64,
     /// The mean accuracy of its robustness report (`lstm-mnist robustness`), where it has one.

@@ -393,13 +393,13 @@ fn finish(
     let rows = &trained.epochs;
     let report = RunReport {
         name: config.name.clone(),
-        cell: config.model.cell.to_string(),
-        optimizer: config.optimizer.kind.to_string(),
+        cell: config.model.cell,
+        optimizer: config.optimizer.kind,
         learning_rate: config.optimizer.learning_rate,
         batch_size: config.training.batch_size,
         epochs: rows.len(),
         parameters,
-        backend: request.backend.to_string(),
+        backend: request.backend,
         train_samples: data.train.len(),
         validation_samples: data.validation_samples,
         test_samples: data.test.len(),
