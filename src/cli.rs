@@ -17,10 +17,10 @@ use crate::commands::summary::SummaryRequest;
 use crate::commands::{self, Request};
 use crate::config::{Cell, ExperimentConfig, OptimizerKind};
 use crate::error::{Error, Result};
-use crate::model::{RecurrentKernel, check_fits_in_memory};
-use crate::run_dir::{Naming, RunDir, check_name};
+use crate::model::RecurrentKernel;
+use crate::run_dir::{Naming, check_name};
 use crate::serve::ServeRequest;
-use crate::training::{Destination, TrainRequest};
+use crate::training::{RunOptions, TrainRequest};
 
 /// Where runs go when `--artifacts` is not given.
 const DEFAULT_ARTIFACTS: &str = "artifacts";
@@ -304,24 +304,25 @@ impl TrainArgs {
         if let Some(name) = &self.name {
             check_name(name).map_err(|e| Error::msg(format!("--name: {e}")))?;
         }
-        check_name(&config.name).map_err(|e| refuse(format!("invalid value for `name`: {e}")))?;
-        config.validate().map_err(refuse)?;
-        check_fits_in_memory(&config.model, config.training.batch_size).map_err(refuse)?;
         let naming = match (self.overwrite, self.name.is_some()) {
             (true, _) => Naming::Replace,
             (false, true) => Naming::Exact,
             (false, false) => Naming::NextFree,
         };
-        Ok(TrainRequest {
-            config,
+        let artifacts = self
+            .artifacts
+            .clone()
+            .unwrap_or_else(|| DEFAULT_ARTIFACTS.into());
+        TrainRequest::new(config, self.options(), artifacts, naming).map_err(refuse)
+    }
+
+    /// How to carry the run out: the flags that do not change the experiment.
+    fn options(&self) -> RunOptions {
+        RunOptions {
             backend: self.backend,
             kernel: self.kernel,
-            data_dir: self.data_dir,
-            destination: Destination::New {
-                artifacts: self.artifacts.unwrap_or_else(|| DEFAULT_ARTIFACTS.into()),
-                naming,
-            },
-        })
+            data_dir: self.data_dir.clone(),
+        }
     }
 
     fn apply_overrides(&self, config: &mut ExperimentConfig) {
@@ -366,22 +367,7 @@ impl TrainArgs {
                  --kernel and --data-dir may be given with it",
             ));
         }
-        let full_path = std::fs::canonicalize(run_dir)
-            .map_err(|_| Error::file(run_dir, "no such run directory"))?;
-        let run = RunDir::open(&full_path)?;
-        let mut config = run.read_config()?;
-        set(&mut config.training.epochs, self.epochs);
-        config
-            .validate()
-            .map_err(|e| Error::file(run.config_path(), e))?;
-        config.name = run.name().to_string();
-        Ok(TrainRequest {
-            config,
-            backend: self.backend,
-            kernel: self.kernel,
-            data_dir: self.data_dir.clone(),
-            destination: Destination::Resume(run),
-        })
+        TrainRequest::resume(run_dir, self.epochs, self.options())
     }
 }
 

@@ -12,7 +12,7 @@ use lstm_mnist::config::{ExperimentConfig, OptimizerKind};
 use lstm_mnist::data::MnistData;
 use lstm_mnist::model::RecurrentKernel;
 use lstm_mnist::run_dir::{Naming, RunReport, read_metrics, read_report};
-use lstm_mnist::training::{Destination, TrainRequest, train};
+use lstm_mnist::training::{RunOptions, TrainRequest, train};
 
 struct TrainedRun {
     _artifacts: tempfile::TempDir,
@@ -33,16 +33,55 @@ fn adam_config(name: &str) -> ExperimentConfig {
 
 /// A fresh run of `config` on flex into `artifacts`.
 fn request(config: ExperimentConfig, artifacts: &Path) -> TrainRequest {
-    TrainRequest {
-        config,
+    let options = RunOptions {
         backend: Backend::Flex,
         kernel: RecurrentKernel::Fused,
         data_dir: Some(common::mnist_dir()),
-        destination: Destination::New {
-            artifacts: artifacts.to_path_buf(),
-            naming: Naming::Exact,
-        },
-    }
+    };
+    TrainRequest::new(config, options, artifacts.to_path_buf(), Naming::Exact).unwrap()
+}
+
+#[test]
+fn the_library_refuses_what_the_command_line_refuses() {
+    let artifacts = tempfile::tempdir().unwrap();
+    let options = || RunOptions {
+        backend: Backend::Flex,
+        kernel: RecurrentKernel::Fused,
+        data_dir: None,
+    };
+    let mut unvalidated = adam_config("bad");
+    unvalidated.training.batch_size = 0;
+    let refused = TrainRequest::new(
+        unvalidated,
+        options(),
+        artifacts.path().into(),
+        Naming::Exact,
+    );
+    assert!(refused.unwrap_err().contains("training.batch_size"));
+    let mut too_large = adam_config("huge");
+    (too_large.model.hidden, too_large.training.batch_size) = (4096, 60_000);
+    let refused = TrainRequest::new(too_large, options(), artifacts.path().into(), Naming::Exact);
+    assert!(refused.unwrap_err().contains("memory"));
+    let escaping = adam_config("../elsewhere");
+    let refused = TrainRequest::new(escaping, options(), artifacts.path().into(), Naming::Exact);
+    assert!(refused.unwrap_err().contains("one path component"));
+    // A resumed run takes its own config and checks it: a damaged one is named.
+    let run = artifacts.path().join("damaged");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(
+        run.join("config.toml"),
+        std::fs::read_to_string("configs/lstm-sgd.toml")
+            .unwrap()
+            .replace("epochs = 20", "epochs = 0"),
+    )
+    .unwrap();
+    let refused = TrainRequest::resume(&run, None, options())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("config.toml") && refused.contains("epochs"),
+        "{refused}"
+    );
 }
 
 /// Three epochs of Adam on the first 10,000 training images (10% held out for validation),
@@ -140,7 +179,7 @@ fn three_epochs_of_adam_on_10k_images_reach_90_percent_and_write_the_run() {
     assert_eq!((curves.width(), curves.height()), (1200, 520));
     assert_eq!(
         &ExperimentConfig::load(&dir.join("config.toml")).unwrap(),
-        &request.config
+        request.config()
     );
 
     // A second run into the same place must not destroy the first.

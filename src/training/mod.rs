@@ -25,28 +25,85 @@ use crate::data::{Examples, MnistData, MnistLoader, download};
 use crate::error::{Error, Result};
 use crate::evaluation::{Evaluation, evaluate, percent};
 use crate::machine;
-use crate::model::{DigitClassifier, INFERENCE_BATCH, RecurrentKernel};
+use crate::model::{DigitClassifier, INFERENCE_BATCH, RecurrentKernel, check_fits_in_memory};
 use crate::plots::{Curve, curves_png};
 use crate::run_dir::{
-    EpochMetrics, LockedRun, ModelRef, Naming, RECORD_NAMES, RunDir, RunReport, checkpoint_path,
+    EpochMetrics, LockedRun, ModelRef, Naming, RECORD_NAMES, RunDir, RunReport, check_name,
+    checkpoint_path,
 };
 use checkpoint::AtomicFileCheckpointer;
 use epoch_log::{DivergenceWatch, EpochLog};
 
-/// Everything a training run needs, resolved from the config file and the command line.
+/// A training run, built only through its checks (`new`, `resume`): the config's values, its
+/// name and the memory it needs; a resumed run's own config, which only more epochs may
+/// extend. The command line maps its flags to these constructors, so a library caller is
+/// refused what the command line refuses.
 #[derive(Debug, Clone)]
 pub struct TrainRequest {
-    pub config: ExperimentConfig,
+    config: ExperimentConfig,
+    options: RunOptions,
+    destination: Destination,
+}
+
+/// How a run is carried out, beside what it is: none of these change its results.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
     pub backend: Backend,
     /// Which recurrent-layer implementation trains (flex only; see `RecurrentKernel`).
     pub kernel: RecurrentKernel,
+    /// Where the dataset is (see `download::resolve_data_dir`).
     pub data_dir: Option<PathBuf>,
-    pub destination: Destination,
+}
+
+impl TrainRequest {
+    /// A new run of `config` under `artifacts`, named as `naming` says. The error is one line
+    /// naming the key at fault; the caller says where the config came from.
+    pub fn new(
+        config: ExperimentConfig,
+        options: RunOptions,
+        artifacts: PathBuf,
+        naming: Naming,
+    ) -> std::result::Result<Self, String> {
+        check_name(&config.name).map_err(|e| format!("invalid value for `name`: {e}"))?;
+        config.validate()?;
+        check_fits_in_memory(&config.model, config.training.batch_size)?;
+        Ok(Self {
+            config,
+            options,
+            destination: Destination::New { artifacts, naming },
+        })
+    }
+
+    /// Continues the run in `run_dir` (any spelling: `.`, relative, absolute) with its own
+    /// config; `epochs` may extend it.
+    pub fn resume(run_dir: &Path, epochs: Option<usize>, options: RunOptions) -> Result<Self> {
+        let full_path = std::fs::canonicalize(run_dir)
+            .map_err(|_| Error::file(run_dir, "no such run directory"))?;
+        let run = RunDir::open(&full_path)?;
+        let mut config = run.read_config()?;
+        if let Some(epochs) = epochs {
+            config.training.epochs = epochs;
+        }
+        let refuse = |message: String| Error::file(run.config_path(), message);
+        config.validate().map_err(refuse)?;
+        check_fits_in_memory(&config.model, config.training.batch_size).map_err(refuse)?;
+        config.name = run.name().to_string();
+        Ok(Self {
+            config,
+            options,
+            destination: Destination::Resume(run),
+        })
+    }
+
+    /// The experiment the run trains.
+    pub fn config(&self) -> &ExperimentConfig {
+        &self.config
+    }
 }
 
 /// Where a run's files go.
 #[derive(Debug, Clone)]
-pub enum Destination {
+enum Destination {
     /// A new run directory under `artifacts`, named after the config as `naming` says.
     New { artifacts: PathBuf, naming: Naming },
     /// The run in this directory, continued from its last complete checkpoint.
@@ -67,16 +124,16 @@ struct RunData {
 /// Everything that can be checked (device, run lock and checkpoints, data, model) is, before a
 /// new run's directory is created or an old one replaced.
 pub fn train(request: &TrainRequest) -> Result<RunReport> {
-    let device = request.backend.device()?;
+    let device = request.options.backend.device()?;
     let slot = RunSlot::reserve(&request.destination, &request.config)?;
-    let data = RunData::load(&request.config, request.data_dir.as_deref())?;
+    let data = RunData::load(&request.config, request.options.data_dir.as_deref())?;
     device.seed(request.config.seed);
     let model = DigitClassifier::new(
         &request.config.model,
         request.config.seed,
         &device.clone().autodiff(),
     )
-    .with_kernel(request.kernel);
+    .with_kernel(request.options.kernel);
     let (run, epochs_done) = slot.take(&request.config.name)?;
     let config = ExperimentConfig {
         name: run.name().to_string(),
@@ -86,7 +143,8 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
     let parameters = model.num_params();
     let model = fit(&config, &run, model, &data, epochs_done, &device)?;
     let epochs = run.read_metrics()?;
-    let trained = restore_best_weights(&config, &run, model, epochs, request.kernel, &device)?;
+    let kernel = request.options.kernel;
+    let trained = restore_best_weights(&config, &run, model, epochs, kernel, &device)?;
     finish(request, &config, &run, &trained, parameters, &data, &device)
 }
 
@@ -399,7 +457,7 @@ fn finish(
         batch_size: config.training.batch_size,
         epochs: rows.len(),
         parameters,
-        backend: request.backend,
+        backend: request.options.backend,
         train_samples: data.train.len(),
         validation_samples: data.validation_samples,
         test_samples: data.test.len(),
