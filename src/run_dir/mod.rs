@@ -162,6 +162,18 @@ impl RunDir {
         })
     }
 
+    /// The model of epoch `epoch`'s checkpoint, in the architecture of `config` (the run's
+    /// own, which the caller holds).
+    pub fn load_checkpoint_model(
+        &self,
+        epoch: usize,
+        config: &ExperimentConfig,
+        device: &Device,
+    ) -> Result<DigitClassifier> {
+        let path = checkpoint_path(&self.checkpoint_dir(), RECORD_NAMES[0], epoch);
+        model_file::load_model(&path, config, &self.config_path(), device)
+    }
+
     pub fn is_finished(&self) -> bool {
         self.report_path().is_file()
     }

@@ -95,15 +95,35 @@ fn readable_rate(rate: f64) -> String {
     }
 }
 
+/// The metrics a run records: the ones training registers with Burn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Tracked {
+    Loss,
+    Accuracy,
+}
+
+impl Tracked {
+    /// The metric Burn names `name` (`LossMetric` and `AccuracyMetric` name themselves so);
+    /// `None` for any other.
+    fn named(name: &str) -> Option<Self> {
+        match name {
+            "Loss" => Some(Tracked::Loss),
+            "Accuracy" => Some(Tracked::Accuracy),
+            _ => None,
+        }
+    }
+}
+
 /// Burn metric logger that keeps each split's epoch averages and writes a row when an epoch's
 /// validation ends.
 pub struct EpochLog {
     path: PathBuf,
     rows: Vec<EpochMetrics>,
     total_epochs: usize,
-    names: HashMap<MetricId, String>,
-    /// Latest running (epoch-average) value of each metric, by (is_valid, metric name).
-    latest: HashMap<(bool, String), f64>,
+    /// The metrics Burn registered, by its ids.
+    tracked: HashMap<MetricId, Tracked>,
+    /// Latest running (epoch-average) value of each metric, by (is_valid, metric).
+    latest: HashMap<(bool, Tracked), f64>,
     epoch_started: Instant,
     print_lines: bool,
     /// Training batches seen in the current epoch.
@@ -123,7 +143,7 @@ impl EpochLog {
             path: path.to_path_buf(),
             rows,
             total_epochs,
-            names: HashMap::new(),
+            tracked: HashMap::new(),
             latest: HashMap::new(),
             epoch_started: Instant::now(),
             print_lines: !std::io::stdout().is_terminal(),
@@ -132,9 +152,9 @@ impl EpochLog {
         }
     }
 
-    fn value(&self, valid: bool, name: &str) -> Option<f64> {
+    fn value(&self, valid: bool, metric: Tracked) -> Option<f64> {
         self.latest
-            .get(&(valid, name.to_string()))
+            .get(&(valid, metric))
             .copied()
             .filter(|v| v.is_finite())
     }
@@ -148,10 +168,10 @@ impl EpochLog {
         let percent = |v: Option<f64>| v.map(|v| v / 100.0);
         let row = EpochMetrics {
             epoch,
-            train_loss: self.value(false, "Loss").unwrap_or(f64::NAN),
-            train_accuracy: percent(self.value(false, "Accuracy")).unwrap_or(f64::NAN),
-            valid_loss: self.value(true, "Loss"),
-            valid_accuracy: percent(self.value(true, "Accuracy")),
+            train_loss: self.value(false, Tracked::Loss).unwrap_or(f64::NAN),
+            train_accuracy: percent(self.value(false, Tracked::Accuracy)).unwrap_or(f64::NAN),
+            valid_loss: self.value(true, Tracked::Loss),
+            valid_accuracy: percent(self.value(true, Tracked::Accuracy)),
             seconds: self.epoch_started.elapsed().as_secs_f64(),
         };
         if self.print_lines {
@@ -174,11 +194,11 @@ impl MetricLogger for EpochLog {
             self.batches += 1;
         }
         for numeric in update.entries_numeric {
-            let Some(name) = self.names.get(&numeric.entry.metric_id).cloned() else {
+            let Some(&metric) = self.tracked.get(&numeric.entry.metric_id) else {
                 continue;
             };
             if let Some(loss) = numeric.numeric_entry.as_ref().map(NumericEntry::current)
-                && name == "Loss"
+                && metric == Tracked::Loss
                 && !loss.is_finite()
             {
                 self.divergence.report(Divergence {
@@ -190,7 +210,7 @@ impl MetricLogger for EpochLog {
             // Batch updates carry the epoch's running average; the end-of-epoch update carries
             // the final value instead.
             if let Some(entry) = numeric.running_entry.or(numeric.numeric_entry) {
-                self.latest.insert((valid, name), entry.current());
+                self.latest.insert((valid, metric), entry.current());
             }
         }
     }
@@ -202,19 +222,20 @@ impl MetricLogger for EpochLog {
         split: &Split,
     ) -> std::result::Result<Vec<NumericEntry>, String> {
         let row = self.rows.iter().find(|r| r.epoch == epoch);
-        let value = row.and_then(|r| match (name, split) {
-            ("Loss", Split::Train) => Some(r.train_loss),
-            ("Accuracy", Split::Train) => Some(r.train_accuracy * 100.0),
-            ("Loss", Split::Valid) => r.valid_loss,
-            ("Accuracy", Split::Valid) => r.valid_accuracy.map(|v| v * 100.0),
+        let value = row.and_then(|r| match (Tracked::named(name)?, split) {
+            (Tracked::Loss, Split::Train) => Some(r.train_loss),
+            (Tracked::Accuracy, Split::Train) => Some(r.train_accuracy * 100.0),
+            (Tracked::Loss, Split::Valid) => r.valid_loss,
+            (Tracked::Accuracy, Split::Valid) => r.valid_accuracy.map(|v| v * 100.0),
             _ => None,
         });
         Ok(value.map(NumericEntry::Value).into_iter().collect())
     }
 
     fn log_metric_definition(&mut self, definition: MetricDefinition) {
-        self.names
-            .insert(definition.metric_id.clone(), definition.name.to_string());
+        if let Some(metric) = Tracked::named(&definition.name) {
+            self.tracked.insert(definition.metric_id.clone(), metric);
+        }
     }
 
     fn log_epoch_summary(&mut self, summary: EpochSummary) {

@@ -28,8 +28,7 @@ use crate::machine;
 use crate::model::{DigitClassifier, INFERENCE_BATCH, RecurrentKernel, check_fits_in_memory};
 use crate::plots::{Curve, curves_png};
 use crate::run_dir::{
-    EpochMetrics, LockedRun, ModelRef, Naming, RECORD_NAMES, RunDir, RunReport, check_name,
-    checkpoint_path,
+    EpochMetrics, LockedRun, Naming, RECORD_NAMES, RunDir, RunReport, check_name,
 };
 use checkpoint::AtomicFileCheckpointer;
 use epoch_log::{DivergenceWatch, EpochLog};
@@ -167,7 +166,7 @@ fn restore_best_weights(
     device: &Device,
 ) -> Result<Trained> {
     let best = match &config.training.early_stopping {
-        Some(stopping) => best_weights(stopping, config.training.epochs, run, &epochs, device)?,
+        Some(stopping) => best_weights(config, stopping, run, &epochs, device)?,
         None => None,
     };
     let (model, restored_epoch) = match best {
@@ -184,12 +183,13 @@ fn restore_best_weights(
 /// Says when early stopping ended the run, and loads the best epoch's weights when they are to
 /// be restored and are not the last epoch's.
 fn best_weights(
+    config: &ExperimentConfig,
     stopping: &EarlyStoppingConfig,
-    planned_epochs: usize,
     run: &LockedRun,
     epochs: &[EpochMetrics],
     device: &Device,
 ) -> Result<Option<(usize, DigitClassifier)>> {
+    let planned_epochs = config.training.epochs;
     let last_epoch = epochs.last().map(|row| row.epoch);
     if last_epoch.is_some_and(|last| last < planned_epochs) {
         println!(
@@ -205,8 +205,7 @@ fn best_weights(
     }
     match early_stopping::best_epoch(epochs, stopping.monitor) {
         Some(best) if stopping.restore_best_weights && last_epoch != Some(best) => {
-            let checkpoint = checkpoint_path(&run.checkpoint_dir(), RECORD_NAMES[0], best);
-            let (_, model) = ModelRef::resolve(&checkpoint)?.load(device)?;
+            let model = run.load_checkpoint_model(best, config, device)?;
             println!(
                 "Restored the weights of epoch {best}, the best {}",
                 stopping.monitor
