@@ -146,9 +146,9 @@ struct BenchArgs {
     /// Print the figures as one JSON object.
     #[arg(long)]
     json: bool,
-    /// Load-check `serve` instead: start it on a free port and post MNIST test images from
-    /// concurrent clients.
-    #[arg(long)]
+    /// Load-check `serve` instead: start it on a free port (on --backend) and post MNIST test
+    /// images from concurrent clients. --cell, --kernel and --batches do not apply to it.
+    #[arg(long, conflicts_with_all = ["cell", "kernel", "batches"])]
     serve: bool,
     /// With --serve: concurrent clients.
     #[arg(long, value_name = "N", default_value_t = 64, requires = "serve", value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -427,6 +427,7 @@ impl Cli {
                 backend: args.backend,
             }),
             Some(Command::Bench(args)) if args.serve => Request::LoadCheck(LoadRequest {
+                backend: args.backend,
                 artifacts: args.artifacts,
                 run: args.run,
                 clients: args.clients as usize,

@@ -363,3 +363,15 @@ fn bench_serve_load_checks_the_server_with_mnist_test_images() {
         );
     }
 }
+
+#[test]
+fn bench_serve_refuses_the_flags_that_do_not_apply_to_the_server() {
+    for flag in [["--cell", "gru"], ["--kernel", "stock"], ["--batches", "5"]] {
+        let output = common::lstm_mnist()
+            .args(["bench", "--serve"])
+            .args(flag)
+            .output()
+            .unwrap();
+        common::assert_one_line_error(&output, &["--serve", flag[0]]);
+    }
+}

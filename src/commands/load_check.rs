@@ -1,9 +1,11 @@
-//! `lstm-mnist bench --serve`: a load check of `serve`. Starts the server on a free port as a
-//! child process, then concurrent clients post MNIST test images (as PNG files, the way the
-//! page and scripts send them) for a while; reports predictions per second, latency
-//! percentiles, errors, how many answers were right, and the server's peak memory.
+//! `lstm-mnist bench --serve`: a load check of `serve`. Starts the server as a child process
+//! on a port the bench chose and waits until it answers, then concurrent clients post MNIST
+//! test images (as PNG files, the way the page and scripts send them) for a while; reports
+//! predictions per second, latency percentiles, errors, how many answers were right, and the
+//! server's peak memory.
 
-use std::io::{BufRead, BufReader, Cursor};
+use std::io::Cursor;
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,6 +14,7 @@ use image::{GrayImage, ImageFormat};
 use serde::Serialize;
 
 use super::write_stdout;
+use crate::backend::Backend;
 use crate::data::{MNIST, MnistData, download};
 use crate::error::{Error, Result};
 use crate::machine;
@@ -21,6 +24,8 @@ const IMAGES: usize = 1000;
 
 #[derive(Debug, Clone)]
 pub struct LoadRequest {
+    /// The backend the server answers on.
+    pub backend: Backend,
     pub artifacts: PathBuf,
     pub run: Option<String>,
     pub clients: usize,
@@ -79,34 +84,55 @@ struct Server {
 }
 
 impl Server {
+    /// Starts the server on a free port and returns once it answers `/healthz`.
     fn start(request: &LoadRequest) -> Result<Self> {
         let exe = std::env::current_exe()
             .map_err(|e| Error::msg(format!("cannot find the program to start: {e}")))?;
+        let address = free_local_address()?;
         let mut command = Command::new(exe);
         command
-            .args(["serve", "--addr", "127.0.0.1:0", "--artifacts"])
+            .args(["serve", "--addr", &address, "--backend"])
+            .arg(request.backend.to_string())
+            .arg("--artifacts")
             .arg(&request.artifacts)
-            .stdout(Stdio::piped())
+            .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         if let Some(run) = &request.run {
             command.args(["--run", run]);
         }
-        let mut child = command
+        let child = command
             .spawn()
             .map_err(|e| Error::msg(format!("cannot start the server: {e}")))?;
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut first_line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut first_line);
-        let url = first_line
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .map(str::to_string);
         let mut server = Self {
             child,
-            url: String::new(),
+            url: format!("http://{address}/"),
         };
-        server.url = url.ok_or_else(|| Error::msg("the server did not start (see above)"))?;
+        server.wait_until_ready()?;
         Ok(server)
+    }
+
+    /// Waits for the server to answer (it loads every run first), or to exit.
+    fn wait_until_ready(&mut self) -> Result<()> {
+        const PATIENCE: Duration = Duration::from_secs(600);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(5)))
+            .build()
+            .into();
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(Error::msg(format!(
+                    "the server stopped before it answered ({status}; see above)"
+                )));
+            }
+            if agent.get(format!("{}healthz", self.url)).call().is_ok() {
+                return Ok(());
+            }
+            if started.elapsed() > PATIENCE {
+                return Err(Error::msg("the server did not answer within 10 minutes"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn predict_url(&self) -> String {
@@ -124,6 +150,15 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A loopback address with a port that is free now, for the server to listen on.
+fn free_local_address() -> Result<String> {
+    // The listener is closed again at once: the server binds the port next.
+    let address = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map_err(|e| Error::msg(format!("cannot find a free port: {e}")))?;
+    Ok(address.to_string())
 }
 
 /// What the clients saw.
