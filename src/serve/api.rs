@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -16,6 +16,10 @@ use crate::preprocess::{PictureError, picture_input};
 
 /// Request bodies larger than this are refused (a drawing is a few kilobytes).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// How much more of a refused body is read (and dropped) before answering, so that a client
+/// that sends its whole body before reading the answer gets the 413 rather than a connection
+/// reset; a body larger still has its connection closed.
+const DRAINED_BYTES: usize = 64 * 1024 * 1024;
 
 const PAGE: &str = include_str!("page.html");
 
@@ -84,10 +88,41 @@ pub struct PredictResponse {
     input: Vec<f32>,
 }
 
+/// The request body, at most [`MAX_BODY_BYTES`]; a larger one is read on (up to
+/// [`DRAINED_BYTES`] more) and dropped before the 413, which the client then receives whatever
+/// order it sends and reads in.
+async fn read_body(mut body: Body) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let mut kept = Vec::new();
+    let mut received = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::bad_request(format!("the body broke off: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        received += data.len();
+        if received <= MAX_BODY_BYTES {
+            kept.extend_from_slice(&data);
+        } else if received > MAX_BODY_BYTES + DRAINED_BYTES {
+            break;
+        }
+    }
+    if received > MAX_BODY_BYTES {
+        return Err(ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is larger than the limit of {} MiB",
+                MAX_BODY_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(kept.into())
+}
+
 pub async fn predict(
     State(models): State<Arc<Models>>,
     query: Result<Query<PredictQuery>, QueryRejection>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<PredictResponse>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let run = match &query.run {
@@ -99,16 +134,7 @@ pub async fn predict(
         })?,
         None => models.default_run,
     };
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the request body is larger than the limit of {} MiB",
-                MAX_BODY_BYTES >> 20
-            ),
-        ),
-        status => ApiError(status, rejection.body_text()),
-    })?;
+    let body = read_body(body).await?;
     // Decoding and preprocessing are CPU work: off the async threads.
     let input = tokio::task::spawn_blocking(move || model_input(&body))
         .await

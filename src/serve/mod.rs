@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::backend::Backend;
@@ -57,7 +56,6 @@ async fn run_server(models: Arc<Models>, addr: &str) -> Result<()> {
         .route("/api/predict", post(api::predict))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
-        .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES))
         .with_state(models);
     println!("Serving {served} runs at http://{local}/ (Ctrl-C stops)");
     axum::serve(listener, app)

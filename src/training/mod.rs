@@ -351,27 +351,10 @@ fn supervised_training(
     epochs_done: usize,
     device: &Device,
 ) -> Result<(SupervisedTraining<DigitClassifier>, DivergenceWatch)> {
-    let augment = config
-        .data
-        .augment
-        .clone()
-        .map(|augment| Augmenter::new(augment, config.seed));
-    let train_loader = MnistLoader::training(
-        data.train.clone(),
-        config.training.batch_size,
-        device.clone().autodiff(),
-        config.seed,
-        augment,
-    )
-    .resuming_after(epochs_done);
-    // Validation batches only cost memory, and large ones use the cores better.
-    let valid_loader = MnistLoader::new(data.valid.clone(), INFERENCE_BATCH, device.clone());
+    let (train_loader, valid_loader) = loaders(config, data, epochs_done, device);
     let checkpoint_dir = run.checkpoint_dir();
     let [model_record, optim_record, scheduler_record] = RECORD_NAMES;
-    // The last two epochs are kept for resuming; with restore_best_weights, the best one too.
-    let keep_last = KeepLastNCheckpoints::new(2);
-    let stopping = config.training.early_stopping.as_ref();
-    let mut training =
+    let training =
         SupervisedTraining::new(run.path(), Arc::new(train_loader), Arc::new(valid_loader))
             .metrics((AccuracyMetric::new(), LossMetric::new()))
             .with_custom_checkpointers(
@@ -382,18 +365,7 @@ fn supervised_training(
             // Burn's experiment logger installs a global panic hook and log sink; the binary has its own.
             .with_application_logger(None)
             .num_epochs(config.training.epochs);
-    training = match stopping {
-        Some(stopping) if stopping.restore_best_weights => training.with_checkpointing_strategy(
-            ComposedCheckpointingStrategy::builder()
-                .add(keep_last)
-                .add(early_stopping::best_checkpoint(stopping.monitor))
-                .build(),
-        ),
-        _ => training.with_checkpointing_strategy(keep_last),
-    };
-    if let Some(stopping) = stopping {
-        training = training.early_stopping(early_stopping::stopping_rule(stopping));
-    }
+    let mut training = with_checkpoints_and_stopping(training, config);
     let divergence = DivergenceWatch::new(training.interrupter());
     // A resumed run's history must be read back whole: rewriting it from a damaged file
     // would lose the earlier epochs without a word.
@@ -418,6 +390,55 @@ fn supervised_training(
         training = training.renderer(Box::new(quiet::QuietRenderer));
     }
     Ok((training, divergence))
+}
+
+/// The training loader (shuffled and distorted per epoch, continuing after `epochs_done`) and
+/// the validation loader.
+fn loaders(
+    config: &ExperimentConfig,
+    data: &RunData,
+    epochs_done: usize,
+    device: &Device,
+) -> (MnistLoader, MnistLoader) {
+    let augment = config
+        .data
+        .augment
+        .clone()
+        .map(|augment| Augmenter::new(augment, config.seed));
+    let train_loader = MnistLoader::training(
+        data.train.clone(),
+        config.training.batch_size,
+        device.clone().autodiff(),
+        config.seed,
+        augment,
+    )
+    .resuming_after(epochs_done);
+    // Validation batches only cost memory, and large ones use the cores better.
+    let valid_loader = MnistLoader::new(data.valid.clone(), INFERENCE_BATCH, device.clone());
+    (train_loader, valid_loader)
+}
+
+/// Which checkpoints are kept (the last two epochs, for resuming; with restore_best_weights,
+/// the best one too) and the early-stopping rule, when the config has one.
+fn with_checkpoints_and_stopping(
+    training: SupervisedTraining<DigitClassifier>,
+    config: &ExperimentConfig,
+) -> SupervisedTraining<DigitClassifier> {
+    let keep_last = KeepLastNCheckpoints::new(2);
+    let Some(stopping) = config.training.early_stopping.as_ref() else {
+        return training.with_checkpointing_strategy(keep_last);
+    };
+    let training = if stopping.restore_best_weights {
+        training.with_checkpointing_strategy(
+            ComposedCheckpointingStrategy::builder()
+                .add(keep_last)
+                .add(early_stopping::best_checkpoint(stopping.monitor))
+                .build(),
+        )
+    } else {
+        training.with_checkpointing_strategy(keep_last)
+    };
+    training.early_stopping(early_stopping::stopping_rule(stopping))
 }
 
 fn optimizer(config: &ExperimentConfig) -> ModuleOptimizer {

@@ -9,9 +9,9 @@ const MAX_KEPT: usize = 32;
 
 static FREE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
 
-/// A buffer of `len` values whose contents are unspecified (left from an earlier use): only
-/// for buffers the caller overwrites entirely before reading.
-pub fn take_uninitialised(len: usize) -> Vec<f32> {
+/// A buffer of `len` values holding whatever an earlier use left in it (zeros where it had to
+/// grow): only for buffers the caller overwrites entirely before reading.
+pub fn take_scratch(len: usize) -> Vec<f32> {
     let reused = {
         let mut free = FREE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // The smallest free buffer that is large enough.

@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::buffers::{give_back, take_uninitialised};
+use super::buffers::{give_back, take_scratch};
 use super::cells::{BackwardRow, CellMath, ForwardRow, FusedCell, GruMath, LstmMath, RnnMath};
 use super::dense::{
     MatRef, add_assign, column_sums, matmul, matmul_add, transpose, transpose_blocks,
@@ -266,9 +266,9 @@ fn forward_chunk<C: CellMath>(
     };
 
     // Each step writes all of its slots before anything reads them.
-    let mut joined = take_uninitialised(kept * layout.step_joined);
-    let mut acts = take_uninitialised(kept * layout.step_acts);
-    let mut saved = take_uninitialised(saved_slots * layout.step_saved);
+    let mut joined = take_scratch(kept * layout.step_joined);
+    let mut acts = take_scratch(kept * layout.step_acts);
+    let mut saved = take_scratch(saved_slots * layout.step_saved);
     // Step 0 starts from zero state.
     let zero_saved = vec![0.0; layout.step_saved];
     let mut hidden_state = vec![0.0; layout.rows * layout.hidden];
@@ -435,7 +435,7 @@ fn backward_chunk<C: CellMath>(
 
     // Pre-activation gradients of every step, `[steps, rows, blocks·hidden]`; the cells
     // write every element.
-    let mut grad_pre = take_uninitialised(layout.steps * layout.step_acts);
+    let mut grad_pre = take_scratch(layout.steps * layout.step_acts);
     // Gradients flowing into step t from step t + 1.
     let mut grad_h_next = vec![0.0; layout.rows * layout.hidden];
     let mut grad_carry = vec![0.0; layout.step_saved];
