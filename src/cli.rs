@@ -66,6 +66,23 @@ enum Command {
     Serve(ServeArgs),
 }
 
+/// `--backend`, for every command that computes.
+#[derive(Debug, Args)]
+struct BackendArg {
+    /// Compute backend: flex (fast CPU), ndarray (CPU) or wgpu (GPU).
+    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    backend: Backend,
+}
+
+/// `--data-dir`, for every command that reads the dataset.
+#[derive(Debug, Args)]
+struct DataDirArg {
+    /// Directory holding the four MNIST IDX files (gzip'd or raw); also read from $MNIST_DIR.
+    /// Without either, MNIST is downloaded once into the user's cache.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 struct ServeArgs {
     /// Directory holding the run directories; every finished run in it is served.
@@ -78,9 +95,8 @@ struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (printed when ready).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
     addr: String,
-    /// Compute backend.
-    #[arg(long, value_enum, default_value_t = Backend::Flex)]
-    backend: Backend,
+    #[command(flatten)]
+    compute: BackendArg,
 }
 
 #[derive(Debug, Args)]
@@ -106,9 +122,8 @@ struct AugmentPreviewArgs {
     /// Distortions of each (those of epochs 1, 2, ...).
     #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=50))]
     distortions: u32,
-    /// Directory holding the MNIST files (also $MNIST_DIR); downloaded when neither is given.
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataDirArg,
 }
 
 #[derive(Debug, Args)]
@@ -130,9 +145,8 @@ struct PlotArgs {
 
 #[derive(Debug, Args)]
 struct BenchArgs {
-    /// Compute backend.
-    #[arg(long, value_enum, default_value_t = Backend::Flex)]
-    backend: Backend,
+    #[command(flatten)]
+    compute: BackendArg,
     /// Recurrent cell of the benchmarked model.
     #[arg(long, value_enum, default_value_t = Cell::Lstm)]
     cell: Cell,
@@ -178,12 +192,10 @@ struct EvaluateArgs {
     /// checkpoint/model-N.bpk files.
     #[arg(long, value_name = "PATH")]
     checkpoint: PathBuf,
-    /// Compute backend.
-    #[arg(long, value_enum, default_value_t = Backend::Flex)]
-    backend: Backend,
-    /// Directory holding the MNIST files (also $MNIST_DIR); downloaded when neither is given.
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    compute: BackendArg,
+    #[command(flatten)]
+    data: DataDirArg,
 }
 
 #[derive(Debug, Args)]
@@ -200,9 +212,8 @@ struct PredictArgs {
     /// Print the predictions as JSON.
     #[arg(long)]
     json: bool,
-    /// Compute backend.
-    #[arg(long, value_enum, default_value_t = Backend::Flex)]
-    backend: Backend,
+    #[command(flatten)]
+    compute: BackendArg,
 }
 
 #[derive(Debug, Args)]
@@ -210,9 +221,8 @@ pub struct TrainArgs {
     /// Experiment config (TOML); the seed's LSTM + SGD experiment when omitted.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Compute backend: flex (fast CPU), ndarray (CPU) or wgpu (GPU).
-    #[arg(long, value_enum, default_value_t = Backend::Flex)]
-    backend: Backend,
+    #[command(flatten)]
+    compute: BackendArg,
     /// Recurrent layer implementation on flex: the fused op, or Burn's stock `nn::Lstm`,
     /// `nn::Gru` or `nn::Rnn` (same parameters, same results, several times slower; other
     /// backends always use the stock one). `--lstm` is the old spelling.
@@ -242,10 +252,8 @@ pub struct TrainArgs {
     /// Evaluate on the first N test images only.
     #[arg(long, value_name = "N")]
     test_samples: Option<usize>,
-    /// Directory holding the four MNIST IDX files (gzip'd or raw); also read from $MNIST_DIR.
-    /// Without either, MNIST is downloaded once into the user's cache.
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataDirArg,
     /// Root directory of the runs' artifacts [default: artifacts].
     #[arg(long, value_name = "DIR")]
     artifacts: Option<PathBuf>,
@@ -276,8 +284,8 @@ impl EvaluateArgs {
     fn into_request(self) -> EvaluateRequest {
         EvaluateRequest {
             model: self.checkpoint,
-            backend: self.backend,
-            data_dir: self.data_dir,
+            backend: self.compute.backend,
+            data_dir: self.data.data_dir,
         }
     }
 }
@@ -319,9 +327,9 @@ impl TrainArgs {
     /// How to carry the run out: the flags that do not change the experiment.
     fn options(&self) -> RunOptions {
         RunOptions {
-            backend: self.backend,
+            backend: self.compute.backend,
             kernel: self.kernel,
-            data_dir: self.data_dir.clone(),
+            data_dir: self.data.data_dir.clone(),
         }
     }
 
@@ -417,17 +425,17 @@ impl Cli {
                 output: args.output,
                 images: args.images as usize,
                 distortions: args.distortions as usize,
-                data_dir: args.data_dir,
+                data_dir: args.data.data_dir,
             }),
             Some(Command::Predict(args)) => Request::Predict(PredictRequest {
                 model: args.checkpoint,
                 images: args.images,
                 top: args.top as usize,
                 json: args.json,
-                backend: args.backend,
+                backend: args.compute.backend,
             }),
             Some(Command::Bench(args)) if args.serve => Request::LoadCheck(LoadRequest {
-                backend: args.backend,
+                backend: args.compute.backend,
                 artifacts: args.artifacts,
                 run: args.run,
                 clients: args.clients as usize,
@@ -436,7 +444,7 @@ impl Cli {
                 json: args.json,
             }),
             Some(Command::Bench(args)) => Request::Bench(BenchRequest {
-                backend: args.backend,
+                backend: args.compute.backend,
                 cell: args.cell,
                 kernel: args.kernel,
                 batches: args.batches as usize,
@@ -449,7 +457,7 @@ impl Cli {
                 artifacts: args.artifacts,
                 run: args.run,
                 addr: args.addr,
-                backend: args.backend,
+                backend: args.compute.backend,
             }),
             Some(Command::Plot(args)) => Request::Plot(PlotRequest {
                 runs: args.runs,
