@@ -10,7 +10,7 @@ use super::{median, write_stdout};
 use crate::config::ExperimentConfig;
 use crate::error::Result;
 use crate::evaluation::robustness::RobustnessReport;
-use crate::run_dir::{FinishedRun, ROBUSTNESS_FILE, RunListing};
+use crate::run_dir::{FinishedRun, RunListing};
 
 #[derive(Debug, Clone)]
 pub struct ResultsRequest {
@@ -56,12 +56,8 @@ fn seed_of(run: &FinishedRun) -> String {
 /// The mean accuracy of the run's robustness report (`lstm-mnist robustness`), where it has
 /// one; a damaged report is an error naming it.
 fn robustness_mean(run: &FinishedRun) -> Result<String> {
-    let path = run.dir.join(ROBUSTNESS_FILE);
-    if !path.exists() {
-        return Ok("—".to_string());
-    }
-    let report = RobustnessReport::read(&path)?;
-    Ok(format!("{:.2}%", report.mean_accuracy * 100.0))
+    Ok(RobustnessReport::mean_in(&run.dir)?
+        .map_or("—".to_string(), |mean| format!("{:.2}%", mean * 100.0)))
 }
 
 /// The Markdown table of finished runs.

@@ -16,6 +16,7 @@ use crate::data::distort::{Distortion, Elastic, Stroke};
 use crate::error::{Error, Result};
 use crate::fsutil::{read_text_bounded, write_atomic};
 use crate::model::DigitClassifier;
+use crate::run_dir::ROBUSTNESS_FILE;
 
 /// The suite's own seed: changing it changes every figure.
 const SUITE_SEED: u64 = 2019;
@@ -223,6 +224,16 @@ impl RobustnessReport {
     pub fn write(&self, path: &Path) -> Result<()> {
         let json = serde_json::to_string_pretty(self).expect("a report always serialises");
         write_atomic(path, json.as_bytes())
+    }
+
+    /// The robustness mean of the run (or checkpoint directory) `dir`, from its
+    /// `robustness.json`; `None` when it has none, an error naming a damaged one.
+    pub fn mean_in(dir: &Path) -> Result<Option<f64>> {
+        let path = dir.join(ROBUSTNESS_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        Ok(Some(Self::read(&path)?.mean_accuracy))
     }
 
     /// Reads `robustness.json`; a damaged one is an error naming it.

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::evaluation::robustness::RobustnessReport;
 use crate::inference::class_probabilities;
 use crate::model::{DigitClassifier, ROW_FEATURES};
-use crate::run_dir::{ModelRef, ROBUSTNESS_FILE, RunListing};
+use crate::run_dir::{ModelRef, RunListing};
 
 /// Requests classified in one forward pass at most.
 const MAX_BATCH: usize = 256;
@@ -73,7 +73,7 @@ impl Models {
             if !model_ref.model_path.is_file() {
                 continue;
             }
-            let robustness = match robustness_mean(&finished.dir) {
+            let robustness = match RobustnessReport::mean_in(&finished.dir) {
                 Ok(mean) => mean,
                 Err(error) => {
                     eprintln!("warning: not serving {}: {error}", report.name);
@@ -129,15 +129,6 @@ impl Models {
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())
     }
-}
-
-/// The robustness mean of the run in `dir`, `None` when it has no report.
-fn robustness_mean(dir: &Path) -> Result<Option<f64>> {
-    let path = dir.join(ROBUSTNESS_FILE);
-    if !path.exists() {
-        return Ok(None);
-    }
-    Ok(Some(RobustnessReport::read(&path)?.mean_accuracy))
 }
 
 /// Clean test accuracy a run needs to be picked for its robustness: people draw digits, but
