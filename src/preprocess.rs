@@ -163,36 +163,19 @@ pub fn normalise_stroke(ink: &GrayImage, peak: u8) -> GrayImage {
         return ink.clone();
     };
     let radius = (target * source_per_box_pixel - width) / 2.0;
-    let inked = GrayImage::from_fn(ink.width(), ink.height(), |x, y| {
-        Luma([u8::from(ink.get_pixel(x, y).0[0] >= peak / 2)])
+    // Eroding keeps the pixels farther than the radius from the background; dilating, those
+    // within the radius of the ink. Either way one distance transform (to the nonzero pixels
+    // of `from`) and a threshold.
+    let eroding = radius < 0.0;
+    let from = GrayImage::from_fn(ink.width(), ink.height(), |x, y| {
+        Luma([u8::from((ink.get_pixel(x, y).0[0] >= peak / 2) != eroding)])
     });
-    let reshaped = if radius < 0.0 {
-        // Keep what lies deeper inside the strokes than the radius.
-        let mut background = inked.clone();
-        imageops::invert(&mut background);
-        for pixel in background.pixels_mut() {
-            pixel.0[0] = u8::from(pixel.0[0] == 255);
-        }
-        let depth = euclidean_squared_distance_transform(&background);
-        GrayImage::from_fn(ink.width(), ink.height(), |x, y| {
-            Luma([if depth.get_pixel(x, y).0[0].sqrt() > f64::from(-radius) {
-                peak
-            } else {
-                0
-            }])
-        })
-    } else {
-        let distance = euclidean_squared_distance_transform(&inked);
-        GrayImage::from_fn(ink.width(), ink.height(), |x, y| {
-            Luma([
-                if distance.get_pixel(x, y).0[0].sqrt() <= f64::from(radius) {
-                    peak
-                } else {
-                    0
-                },
-            ])
-        })
-    };
+    let distance = euclidean_squared_distance_transform(&from);
+    let limit = f64::from(radius.abs());
+    let reshaped = GrayImage::from_fn(ink.width(), ink.height(), |x, y| {
+        let beyond = distance.get_pixel(x, y).0[0].sqrt() > limit;
+        Luma([if beyond == eroding { peak } else { 0 }])
+    });
     // A digit whose strokes the erosion would remove entirely stays as it was.
     if ink_bounds(&reshaped).is_none() {
         return ink.clone();
