@@ -5,8 +5,9 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{assert_one_line_error, succeeded};
@@ -76,37 +77,52 @@ fn the_program_fills_an_empty_cache_from_the_mirror() {
     }
 }
 
-/// A server that accepts connections and answers each with `answer` (or never, when `None`).
-fn stubborn_server(answer: Option<&'static [u8]>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().take(4) {
-            let mut stream = stream.unwrap();
-            let mut request = [0u8; 1024];
-            let _ = stream.read(&mut request);
-            if let Some(answer) = answer {
-                let _ = stream.write_all(answer);
+/// A server that accepts connections and answers each with `answer` (or never, when `None`),
+/// and keeps every connection open for as long as the test holds it: the client must give
+/// up by itself.
+struct StubbornServer {
+    address: String,
+    held: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl StubbornServer {
+    fn start(answer: Option<&'static [u8]>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}/", listener.local_addr().unwrap());
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let holder = Arc::clone(&held);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let mut stream = stream.unwrap();
+                let mut request = [0u8; 1024];
+                let _ = stream.read(&mut request);
+                if let Some(answer) = answer {
+                    let _ = stream.write_all(answer);
+                }
+                holder.lock().unwrap().push(stream);
             }
-            held.push(stream); // never closed: the client must give up by itself
-        }
-        // Held far longer than the client's one-second timeout: a client that waited for the
-        // server instead would end with another error, after two minutes.
-        std::thread::sleep(Duration::from_secs(120));
-    });
-    address
+        });
+        Self { address, held }
+    }
+}
+
+impl Drop for StubbornServer {
+    /// The test is over: the connections close.
+    fn drop(&mut self) {
+        self.held.lock().unwrap().clear();
+    }
 }
 
 #[test]
 fn a_mirror_that_never_answers_times_out() {
-    let mirror = stubborn_server(None);
+    let mirror = StubbornServer::start(None);
     let cache = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let output = evaluate_with_mirror(&mirror, cache.path());
+    let output = evaluate_with_mirror(&mirror.address, cache.path());
     assert_one_line_error(&output, &["download from", "timeout"]);
-    // The server never closes the connection: only a client that gave up by itself (after
-    // its one-second timeout) gets here, and any machine does that well within the bound.
+    // The server keeps the connection open until the test ends: only a client that gave up by
+    // itself (after its one-second timeout) gets here, and any machine does that well within
+    // the bound.
     assert!(
         started.elapsed() < Duration::from_secs(110),
         "{:?}",
@@ -116,19 +132,19 @@ fn a_mirror_that_never_answers_times_out() {
 
 #[test]
 fn a_mirror_that_stops_sending_times_out() {
-    let mirror = stubborn_server(Some(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc"));
+    let mirror = StubbornServer::start(Some(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc"));
     let cache = tempfile::tempdir().unwrap();
-    let output = evaluate_with_mirror(&mirror, cache.path());
+    let output = evaluate_with_mirror(&mirror.address, cache.path());
     assert_one_line_error(&output, &["download from", "broke off"]);
 }
 
 #[test]
 fn a_download_larger_than_the_limit_is_refused_before_it_is_read() {
-    let mirror = stubborn_server(Some(
+    let mirror = StubbornServer::start(Some(
         b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n",
     ));
     let cache = tempfile::tempdir().unwrap();
-    let output = evaluate_with_mirror(&mirror, cache.path());
+    let output = evaluate_with_mirror(&mirror.address, cache.path());
     assert_one_line_error(&output, &["download from", "larger than the 64 MiB"]);
     assert_eq!(
         std::fs::read_dir(cache.path().join("mnist"))
