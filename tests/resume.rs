@@ -170,7 +170,7 @@ fn killed_and_resumed(points: &str) {
         !run.join("report.json").exists(),
         "finished before the kill"
     );
-    let resumed_from = RunDir::open(&run).unwrap().resume_epoch().unwrap();
+    let resumed_from = RunDir::open(&run).unwrap().resume_point().unwrap().epoch;
 
     common::succeeded(resume(&run));
 

@@ -55,6 +55,13 @@ pub struct RunDir {
     name: String,
 }
 
+/// Where a run (re)starts: the epochs done and their metrics; nothing for a new run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResumePoint {
+    pub epoch: usize,
+    pub history: Vec<EpochMetrics>,
+}
+
 /// How a new run gets its directory when the wanted name is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Naming {
@@ -147,19 +154,22 @@ impl RunDir {
         read_metrics(&self.metrics_path())
     }
 
-    /// The newest epoch the run can resume from: its checkpoint complete and its row in
-    /// `metrics.csv`. Burn writes the two on different threads, so a kill can leave either
-    /// without the other; resuming from an epoch without its row would lose that row. A
-    /// `metrics.csv` that is there but unreadable is an error naming it.
-    pub fn resume_epoch(&self) -> Result<usize> {
-        let history = if self.metrics_path().exists() {
+    /// Where the run can resume: the newest epoch whose checkpoint is complete and whose row
+    /// is in `metrics.csv`, with the history up to it. Burn writes the two on different
+    /// threads, so a kill can leave either without the other; resuming from an epoch without
+    /// its row would lose that row. A `metrics.csv` that is there but unreadable is an error
+    /// naming it.
+    pub fn resume_point(&self) -> Result<ResumePoint> {
+        let mut history = if self.metrics_path().exists() {
             self.read_metrics()?
         } else {
             Vec::new()
         };
-        last_complete_epoch(&self.checkpoint_dir(), |epoch| {
+        let epoch = last_complete_epoch(&self.checkpoint_dir(), |epoch| {
             history.iter().any(|row| row.epoch == epoch)
-        })
+        })?;
+        history.retain(|row| row.epoch <= epoch);
+        Ok(ResumePoint { epoch, history })
     }
 
     /// The model of epoch `epoch`'s checkpoint, in the architecture of `config` (the run's

@@ -14,7 +14,7 @@ use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 
 use crate::error::Error;
-use crate::run_dir::{EpochMetrics, LockedRun, write_metrics};
+use crate::run_dir::{EpochMetrics, LockedRun, ResumePoint, write_metrics};
 
 /// Where the loss first stopped being a finite number.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,8 +62,8 @@ impl Divergence {
             Some(batch) => format!("epoch {}, batch {batch}: the training loss", self.epoch),
             None => format!("epoch {}: the validation loss", self.epoch),
         };
-        let next = match run.resume_epoch() {
-            Ok(epoch) => format!(
+        let next = match run.resume_point() {
+            Ok(ResumePoint { epoch, .. }) => format!(
                 "the run keeps its last good checkpoint (epoch {epoch}) and is not finished: \
                  lower `optimizer.learning_rate` in {} and continue with --resume {}, or start \
                  again with a lower --lr",

@@ -28,7 +28,7 @@ use crate::machine;
 use crate::model::{DigitClassifier, INFERENCE_BATCH, RecurrentKernel, check_fits_in_memory};
 use crate::plots::{Curve, curves_png};
 use crate::run_dir::{
-    EpochMetrics, LockedRun, Naming, RECORD_NAMES, RunDir, RunReport, check_name,
+    EpochMetrics, LockedRun, Naming, RECORD_NAMES, ResumePoint, RunDir, RunReport, check_name,
 };
 use checkpoint::AtomicFileCheckpointer;
 use epoch_log::{DivergenceWatch, EpochLog};
@@ -133,14 +133,14 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
         &device.clone().autodiff(),
     )
     .with_kernel(request.options.kernel);
-    let (run, epochs_done) = slot.take(&request.config.name)?;
+    let (run, start) = slot.take(&request.config.name)?;
     let config = ExperimentConfig {
         name: run.name().to_string(),
         ..request.config.clone()
     };
     run.write_config(&config)?;
     let parameters = model.num_params();
-    let model = fit(&config, &run, model, &data, epochs_done, &device)?;
+    let model = fit(&config, &run, model, &data, start, &device)?;
     let epochs = run.read_metrics()?;
     let kernel = request.options.kernel;
     let trained = restore_best_weights(&config, &run, model, epochs, kernel, &device)?;
@@ -219,7 +219,7 @@ fn best_weights(
 /// A run's directory before training starts: a resumed run is locked (and checked) first of
 /// all; a new one is only claimed once everything else has been checked.
 enum RunSlot<'a> {
-    Resumed { run: LockedRun, epochs_done: usize },
+    Resumed { run: LockedRun, start: ResumePoint },
     New { artifacts: &'a Path, naming: Naming },
 }
 
@@ -227,8 +227,8 @@ impl<'a> RunSlot<'a> {
     fn reserve(destination: &'a Destination, config: &ExperimentConfig) -> Result<Self> {
         Ok(match destination {
             Destination::Resume(run) => {
-                let (run, epochs_done) = resume_point(run, config)?;
-                Self::Resumed { run, epochs_done }
+                let (run, start) = lock_for_resume(run, config)?;
+                Self::Resumed { run, start }
             }
             Destination::New { artifacts, naming } => Self::New {
                 artifacts,
@@ -237,20 +237,24 @@ impl<'a> RunSlot<'a> {
         })
     }
 
-    /// The locked directory to write, and the epochs it has done.
-    fn take(self, name: &str) -> Result<(LockedRun, usize)> {
+    /// The locked directory to write, and where training starts in it.
+    fn take(self, name: &str) -> Result<(LockedRun, ResumePoint)> {
         match self {
-            Self::Resumed { run, epochs_done } => Ok((run, epochs_done)),
-            Self::New { artifacts, naming } => Ok((claim_new_run(artifacts, name, naming)?, 0)),
+            Self::Resumed { run, start } => Ok((run, start)),
+            Self::New { artifacts, naming } => Ok((
+                claim_new_run(artifacts, name, naming)?,
+                ResumePoint::default(),
+            )),
         }
     }
 }
 
 /// Locks the run to resume and finds where it stopped; refuses what cannot continue it.
-fn resume_point(run: &RunDir, config: &ExperimentConfig) -> Result<(LockedRun, usize)> {
+fn lock_for_resume(run: &RunDir, config: &ExperimentConfig) -> Result<(LockedRun, ResumePoint)> {
     let run = run.clone().lock()?;
     run.remove_stale_temp_files();
-    let done = run.resume_epoch()?;
+    let start = run.resume_point()?;
+    let done = start.epoch;
     let wanted = config.training.epochs;
     if wanted < done {
         return Err(Error::file(
@@ -269,7 +273,7 @@ fn resume_point(run: &RunDir, config: &ExperimentConfig) -> Result<(LockedRun, u
             ),
         ));
     }
-    Ok((run, done))
+    Ok((run, start))
 }
 
 /// Claims a new run's directory, saying where it went when the config's name was taken.
@@ -311,17 +315,17 @@ impl RunData {
     }
 }
 
-/// Runs the epochs from `epochs_done + 1` through Burn's Learner, checkpointing each one.
+/// Runs the epochs after `start` through Burn's Learner, checkpointing each one.
 fn fit(
     config: &ExperimentConfig,
     run: &LockedRun,
     model: DigitClassifier,
     data: &RunData,
-    epochs_done: usize,
+    start: ResumePoint,
     device: &Device,
 ) -> Result<DigitClassifier> {
     let learner = Learner::new(model, optimizer(config), config.optimizer.learning_rate);
-    let (training, divergence) = supervised_training(config, run, data, epochs_done, device)?;
+    let (training, divergence) = supervised_training(config, run, data, start, device);
     let result = training.launch(learner);
     // Closing the dashboard now gives the terminal back, so the lines printed after it stay.
     drop(result.renderer);
@@ -348,10 +352,10 @@ fn supervised_training(
     config: &ExperimentConfig,
     run: &LockedRun,
     data: &RunData,
-    epochs_done: usize,
+    start: ResumePoint,
     device: &Device,
-) -> Result<(SupervisedTraining<DigitClassifier>, DivergenceWatch)> {
-    let (train_loader, valid_loader) = loaders(config, data, epochs_done, device);
+) -> (SupervisedTraining<DigitClassifier>, DivergenceWatch) {
+    let (train_loader, valid_loader) = loaders(config, data, start.epoch, device);
     let checkpoint_dir = run.checkpoint_dir();
     let [model_record, optim_record, scheduler_record] = RECORD_NAMES;
     let training =
@@ -367,29 +371,20 @@ fn supervised_training(
             .num_epochs(config.training.epochs);
     let mut training = with_checkpoints_and_stopping(training, config);
     let divergence = DivergenceWatch::new(training.interrupter());
-    // A resumed run's history must be read back whole: rewriting it from a damaged file
-    // would lose the earlier epochs without a word.
-    let kept_rows = match epochs_done {
-        0 => Vec::new(),
-        done => run
-            .read_metrics()?
-            .into_iter()
-            .filter(|row| row.epoch <= done)
-            .collect(),
-    };
+    // A resumed run's history was read back whole when its resume point was found.
     training = training.with_metric_logger(EpochLog::new(
         &run.metrics_path(),
-        kept_rows,
+        start.history,
         config.training.epochs,
         divergence.clone(),
     ));
-    if epochs_done > 0 {
-        training = training.checkpoint(epochs_done);
+    if start.epoch > 0 {
+        training = training.checkpoint(start.epoch);
     }
     if !std::io::stdout().is_terminal() {
         training = training.renderer(Box::new(quiet::QuietRenderer));
     }
-    Ok((training, divergence))
+    (training, divergence)
 }
 
 /// The training loader (shuffled and distorted per epoch, continuing after `epochs_done`) and
