@@ -8,6 +8,8 @@ use crate::backend::Backend;
 use crate::commands::augment_preview::AugmentPreviewRequest;
 use crate::commands::bench::BenchRequest;
 use crate::commands::evaluate::EvaluateRequest;
+use crate::commands::export_keras::ExportKerasRequest;
+use crate::commands::import_keras::ImportKerasRequest;
 use crate::commands::load_check::LoadRequest;
 use crate::commands::plot::PlotRequest;
 use crate::commands::predict::PredictRequest;
@@ -64,6 +66,44 @@ enum Command {
     AugmentPreview(AugmentPreviewArgs),
     /// Serve a page to draw digits on and a JSON API, answering with the trained runs.
     Serve(ServeArgs),
+    /// Import a Keras model of the seed's architecture (one LSTM, GRU or SimpleRNN layer over
+    /// (28, 28), Dense(10) softmax) from a .keras or legacy .h5 file as a run.
+    ImportKeras(ImportKerasArgs),
+    /// Write a run's weights as a .weights.h5 that Keras's model.load_weights reads.
+    ExportKeras(ExportKerasArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportKerasArgs {
+    /// The Keras model: a .keras file (Keras 3) or a .h5 saved by model.save.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The run's name [default: the file's name without its extension].
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Directory holding the run directories.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_ARTIFACTS)]
+    artifacts: PathBuf,
+    /// Replace the run of that name.
+    #[arg(long, requires = "name")]
+    overwrite: bool,
+    #[command(flatten)]
+    compute: BackendArg,
+    #[command(flatten)]
+    data: DataDirArg,
+}
+
+#[derive(Debug, Args)]
+struct ExportKerasArgs {
+    /// A run directory (artifacts/<name>) or one of its checkpoint/model-N.bpk files.
+    #[arg(value_name = "RUN")]
+    run: PathBuf,
+    /// Where to write the weights: a file named *.weights.h5.
+    #[arg(value_name = "OUTPUT")]
+    output: PathBuf,
+    /// Replace OUTPUT if it exists.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 /// `--backend`, for every command that computes.
@@ -458,6 +498,24 @@ impl Cli {
                 run: args.run,
                 addr: args.addr,
                 backend: args.compute.backend,
+            }),
+            Some(Command::ImportKeras(args)) => {
+                if let Some(name) = &args.name {
+                    check_name(name).map_err(|e| Error::msg(format!("--name: {e}")))?;
+                }
+                Request::ImportKeras(ImportKerasRequest {
+                    file: args.file,
+                    name: args.name,
+                    artifacts: args.artifacts,
+                    overwrite: args.overwrite,
+                    backend: args.compute.backend,
+                    data_dir: args.data.data_dir,
+                })
+            }
+            Some(Command::ExportKeras(args)) => Request::ExportKeras(ExportKerasRequest {
+                model: args.run,
+                output: args.output,
+                overwrite: args.overwrite,
             }),
             Some(Command::Plot(args)) => Request::Plot(PlotRequest {
                 runs: args.runs,

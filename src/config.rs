@@ -42,6 +42,9 @@ pub struct ExperimentConfig {
 pub struct ModelConfig {
     pub cell: Cell,
     pub hidden: usize,
+    /// Biases of the recurrent layer; configs and runs without the key are Burn's.
+    #[serde(default, skip_serializing_if = "Bias::is_burn")]
+    pub bias: Bias,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -201,6 +204,24 @@ impl AugmentConfig {
     }
 }
 
+/// How many biases each gate of the recurrent layer has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bias {
+    /// Burn's: one on the input transform and one on the recurrent transform.
+    #[default]
+    Burn,
+    /// Keras's: the input transform's only, so the parameters are exactly the Keras model's.
+    /// (Keras's GRU, `reset_after=True`, has both, as Burn's does: for it the two agree.)
+    Keras,
+}
+
+impl Bias {
+    fn is_burn(&self) -> bool {
+        *self == Bias::Burn
+    }
+}
+
 /// The recurrent layer that reads the image row by row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -247,6 +268,7 @@ impl Default for ModelConfig {
         Self {
             cell: Cell::Lstm,
             hidden: 256,
+            bias: Bias::Burn,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! lstm-mnist: train, evaluate and serve recurrent MNIST digit classifiers with Burn.
 //!
-//! Dependencies run one way: `config`, `data`, `model` → `run_dir` → `training`,
-//! `evaluation`, `inference` (and `plots`) → `commands` → `cli`.
+//! Dependencies run one way: `config`, `data`, `model` → `keras` (Keras's files), `run_dir` →
+//! `training`, `evaluation`, `inference` (and `plots`) → `commands` → `cli`.
 
 pub mod backend;
 pub mod cli;
@@ -13,6 +13,7 @@ pub mod evaluation;
 pub mod faults;
 pub mod fsutil;
 pub mod inference;
+pub mod keras;
 pub mod machine;
 pub mod model;
 pub mod plots;

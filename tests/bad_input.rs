@@ -227,6 +227,11 @@ fn bad_configs() {
             vec!["model.cell", "lstn"],
         ),
         (
+            "unknown bias",
+            valid.replace("cell = \"lstm\"", "cell = \"lstm\"\nbias = \"kears\""),
+            vec!["model.bias", "kears"],
+        ),
+        (
             "unknown optimizer",
             valid.replace("kind = \"sgd\"", "kind = \"rmsprop\""),
             vec!["optimizer.kind", "rmsprop"],

@@ -38,6 +38,26 @@ fn help_explains_every_flag() {
 }
 
 #[test]
+fn with_keras_biases_summary_counts_the_seed_models_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("keras-bias.toml");
+    let seed = std::fs::read_to_string("configs/lstm-adam.toml").unwrap();
+    std::fs::write(
+        &config,
+        seed.replace("hidden = 256", "hidden = 256\nbias = \"keras\""),
+    )
+    .unwrap();
+    let output = lstm_mnist(&["summary", "--config", config.to_str().unwrap()]);
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("lstm (LSTM)") && table.contains("291,840"),
+        "{table}"
+    );
+    assert!(table.contains("Total params: 294,410"), "{table}");
+    assert!(!table.contains("more here"), "{table}");
+}
+
+#[test]
 fn summary_prints_the_keras_style_table() {
     let output = lstm_mnist(&["summary", "--config", "configs/lstm-adam.toml"]);
     assert!(output.status.success());

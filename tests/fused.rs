@@ -46,9 +46,12 @@ fn assert_parity(
                 ("hidden_transform", &gate.hidden_transform),
             ] {
                 let weight = linear.weight.val().grad(&grads).unwrap();
-                let bias = linear.bias.as_ref().unwrap().val().grad(&grads).unwrap();
                 tensors.push((format!("{name}.{part}.weight"), weight.flatten::<1>(0, 1)));
-                tensors.push((format!("{name}.{part}.bias"), bias));
+                // `bias = "keras"` layers have no recurrent-transform bias.
+                if let Some(bias) = &linear.bias {
+                    let bias = bias.val().grad(&grads).unwrap();
+                    tensors.push((format!("{name}.{part}.bias"), bias));
+                }
             }
         }
         (outputs.inner(), tensors)
@@ -59,7 +62,12 @@ fn assert_parity(
     let output_error = relative_error(fused_outputs, stock_outputs);
     println!("outputs: relative error {output_error:.2e}");
     assert!(output_error < 1e-4, "outputs differ: {output_error:.2e}");
-    assert_eq!(fused_grads.len(), 1 + 4 * gates.len());
+    let biases = gates
+        .iter()
+        .flat_map(|(_, g)| [&g.input_transform.bias, &g.hidden_transform.bias])
+        .filter(|bias| bias.is_some())
+        .count();
+    assert_eq!(fused_grads.len(), 1 + 2 * gates.len() + biases);
     let mut worst = 0.0f64;
     for ((name, fused), (_, stock)) in fused_grads.into_iter().zip(stock_grads) {
         let error = relative_error(fused, stock);
@@ -114,6 +122,45 @@ fn gru_outputs_and_every_gradient_match_the_stock_layer() {
 fn rnn_outputs_and_every_gradient_match_the_stock_layer() {
     let device = Device::flex().autodiff();
     let rnn = RnnConfig::new(28, 64, true).init(&device);
+    assert_parity(
+        &[("gate", &rnn.gate)],
+        |input| fused::forward(&rnn, input),
+        |input| rnn.forward(input, None).0,
+        &device,
+    );
+}
+
+/// `bias = "keras"`: the LSTM's and SimpleRNN's recurrent transforms have no bias.
+#[test]
+fn layers_with_keras_single_bias_match_the_stock_layer() {
+    let device = Device::flex().autodiff();
+    let mut lstm = LstmConfig::new(28, 32, true).init(&device);
+    let mut rnn = RnnConfig::new(28, 32, true).init(&device);
+    for gate in [
+        &mut lstm.input_gate,
+        lstm.forget_gate.as_mut().unwrap(),
+        &mut lstm.cell_gate,
+        &mut lstm.output_gate,
+        &mut rnn.gate,
+    ] {
+        gate.hidden_transform.bias = None;
+    }
+    assert!(fused::applies(
+        &lstm,
+        &Tensor::<3>::zeros([1, 28, 28], &device)
+    ));
+    let gates = [
+        ("input", &lstm.input_gate),
+        ("forget", lstm.forget_gate.as_ref().unwrap()),
+        ("cell", &lstm.cell_gate),
+        ("output", &lstm.output_gate),
+    ];
+    assert_parity(
+        &gates,
+        |input| fused::forward(&lstm, input),
+        |input| lstm.forward(input, None).0,
+        &device,
+    );
     assert_parity(
         &[("gate", &rnn.gate)],
         |input| fused::forward(&rnn, input),
@@ -181,7 +228,11 @@ fn training_follows_the_same_loss_curve_for_every_cell() {
 fn assert_same_loss_curve(cell: Cell) {
     let data = MnistData::load(&common::mnist_dir()).unwrap();
     let device = Device::flex().autodiff();
-    let config = ModelConfig { cell, hidden: 256 };
+    let config = ModelConfig {
+        cell,
+        hidden: 256,
+        ..ModelConfig::default()
+    };
     let batches: Vec<MnistBatch> = (0..25)
         .map(|step| {
             let indices: Vec<usize> = (step * 32..(step + 1) * 32).collect();

@@ -2,11 +2,19 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
-use lstm_mnist::config::{Cell, ModelConfig};
+use lstm_mnist::config::{Bias, Cell, ModelConfig};
 use lstm_mnist::model::{DigitClassifier, KerasInit, RecurrentLayer};
 
 fn model(cell: Cell, hidden: usize) -> DigitClassifier {
-    DigitClassifier::new(&ModelConfig { cell, hidden }, 7, &Device::flex())
+    DigitClassifier::new(
+        &ModelConfig {
+            cell,
+            hidden,
+            ..ModelConfig::default()
+        },
+        7,
+        &Device::flex(),
+    )
 }
 
 fn values(tensor: Tensor<2>) -> Vec<f32> {
@@ -21,6 +29,21 @@ fn parameter_counts_match_keras_plus_burns_second_bias() {
     assert_eq!(model(Cell::Rnn, 256).num_params(), 75_530 + 256);
     // Keras's GRU (reset_after) has two biases per gate too: 219,648 + 2,570, exactly Burn's.
     assert_eq!(model(Cell::Gru, 256).num_params(), 222_218);
+}
+
+#[test]
+fn with_keras_biases_the_counts_are_exactly_keras() {
+    let keras = |cell| {
+        let config = ModelConfig {
+            cell,
+            hidden: 256,
+            bias: Bias::Keras,
+        };
+        DigitClassifier::new(&config, 7, &Device::flex()).num_params()
+    };
+    assert_eq!(keras(Cell::Lstm), 294_410);
+    assert_eq!(keras(Cell::Rnn), 75_530);
+    assert_eq!(keras(Cell::Gru), 222_218);
 }
 
 #[test]
@@ -120,6 +143,7 @@ fn same_seed_same_weights_other_seed_other_weights() {
     let config = ModelConfig {
         cell: Cell::Rnn,
         hidden: 8,
+        ..ModelConfig::default()
     };
     let device = Device::flex();
     let head = |seed| {

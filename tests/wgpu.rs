@@ -17,6 +17,7 @@ fn loss_and_head_gradient(device: Device) -> (f32, Vec<f32>) {
         &ModelConfig {
             cell: Cell::Lstm,
             hidden: 32,
+            ..ModelConfig::default()
         },
         1,
         &device,

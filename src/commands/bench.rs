@@ -94,7 +94,11 @@ pub fn measure(
         machine::fma_peak_gflops()
     };
     let train_device = device.clone().autodiff();
-    let config = ModelConfig { cell, hidden: 256 };
+    let config = ModelConfig {
+        cell,
+        hidden: 256,
+        ..ModelConfig::default()
+    };
     let kernel = if backend == Backend::Flex {
         kernel
     } else {

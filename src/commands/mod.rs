@@ -4,6 +4,8 @@
 pub mod augment_preview;
 pub mod bench;
 pub mod evaluate;
+pub mod export_keras;
+pub mod import_keras;
 pub mod load_check;
 pub mod plot;
 pub mod predict;
@@ -20,6 +22,8 @@ use crate::training::{self, TrainRequest};
 pub enum Request {
     Train(TrainRequest),
     Evaluate(evaluate::EvaluateRequest),
+    ImportKeras(import_keras::ImportKerasRequest),
+    ExportKeras(export_keras::ExportKerasRequest),
     Predict(predict::PredictRequest),
     Summary(summary::SummaryRequest),
     Bench(bench::BenchRequest),
@@ -35,6 +39,8 @@ pub fn run(request: Request) -> Result<()> {
     match request {
         Request::Train(request) => training::train(&request).map(drop),
         Request::Evaluate(request) => evaluate::run(&request),
+        Request::ImportKeras(request) => import_keras::run(&request),
+        Request::ExportKeras(request) => export_keras::run(&request),
         Request::Predict(request) => predict::run(&request),
         Request::Summary(request) => summary::run(&request),
         Request::Bench(request) => bench::run(&request),

@@ -30,6 +30,7 @@ mod tests {
         let config = ModelConfig {
             cell: Cell::Lstm,
             hidden: 256,
+            ..ModelConfig::default()
         };
         // 2·128·28·284·1024 twice, plus 2·128·27·1024·256.
         let expected =

@@ -33,6 +33,28 @@ impl HostMatrix {
         }
     }
 
+    pub fn dims(&self) -> [usize; 2] {
+        [self.rows, self.cols]
+    }
+
+    /// The matrices side by side (all with the same rows).
+    pub fn side_by_side(parts: &[HostMatrix]) -> HostMatrix {
+        let rows = parts[0].rows;
+        let values = (0..rows)
+            .flat_map(|r| {
+                parts
+                    .iter()
+                    .flat_map(move |m| &m.values[r * m.cols..(r + 1) * m.cols])
+            })
+            .copied()
+            .collect();
+        HostMatrix {
+            rows,
+            cols: parts.iter().map(|m| m.cols).sum(),
+            values,
+        }
+    }
+
     fn param(&self, device: &Device) -> Param<Tensor<2>> {
         Param::from_data(
             TensorData::new(self.values.clone(), [self.rows, self.cols]),
@@ -118,18 +140,21 @@ impl KerasInit {
         let kernel = self.glorot_uniform(d_input, hidden * gates.len());
         let recurrent = self.orthogonal(hidden, hidden * gates.len());
         for (g, gate) in gates.iter_mut().enumerate() {
+            let input_bias = vec![bias_of(g); hidden];
             set_linear(
                 &mut gate.input_transform,
                 &kernel.columns(g * hidden, hidden),
-                bias_of(g),
+                Some(&input_bias),
                 device,
             );
-            // Keras has one bias per gate; Burn's second (recurrent) bias starts at zero so the
-            // sum equals Keras's.
+            // Keras has one bias per gate; Burn's second (recurrent) bias, where the layer has
+            // one, starts at zero so the sum equals Keras's.
+            let zeros = vec![0.0; hidden];
+            let recurrent_bias = gate.hidden_transform.bias.is_some().then_some(&zeros[..]);
             set_linear(
                 &mut gate.hidden_transform,
                 &recurrent.columns(g * hidden, hidden),
-                0.0,
+                recurrent_bias,
                 device,
             );
         }
@@ -139,16 +164,18 @@ impl KerasInit {
     pub fn dense(&mut self, linear: &mut Linear, device: &Device) {
         let [d_input, d_output] = linear.weight.shape().dims();
         let kernel = self.glorot_uniform(d_input, d_output);
-        set_linear(linear, &kernel, 0.0, device);
+        set_linear(linear, &kernel, Some(&vec![0.0; d_output]), device);
     }
 }
 
-fn set_linear(linear: &mut Linear, weight: &HostMatrix, bias: f32, device: &Device) {
+/// Sets a linear layer's weight `[inputs, outputs]` and bias (none removes it).
+pub(super) fn set_linear(
+    linear: &mut Linear,
+    weight: &HostMatrix,
+    bias: Option<&[f32]>,
+    device: &Device,
+) {
     linear.weight = weight.param(device);
-    if linear.bias.is_some() {
-        linear.bias = Some(Param::from_data(
-            TensorData::new(vec![bias; weight.cols], [weight.cols]),
-            device,
-        ));
-    }
+    linear.bias =
+        bias.map(|bias| Param::from_data(TensorData::new(bias.to_vec(), [bias.len()]), device));
 }

@@ -4,23 +4,23 @@
 mod arithmetic;
 pub mod fused;
 mod init;
+mod keras_layout;
 mod memory;
 pub mod summary;
 
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::{
-    GateController, Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig, Rnn, RnnConfig,
-};
+use burn::nn::{Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig, Rnn, RnnConfig};
 use burn::tensor::{Device, Tensor, s};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 
-use crate::config::{Cell, ModelConfig};
+use crate::config::{Bias, Cell, ModelConfig};
 use crate::data::{MnistBatch, NUM_CLASSES};
 
 pub use arithmetic::training_step_flops;
 pub use fused::RecurrentKernel;
-pub use init::KerasInit;
+pub use init::{HostMatrix, KerasInit};
+pub use keras_layout::{DenseWeights, KerasWeights};
 pub use memory::{check_fits_in_memory, training_bytes};
 
 /// Each image row is one timestep of `ROW_FEATURES` pixels.
@@ -53,46 +53,34 @@ pub struct DigitClassifier {
 impl DigitClassifier {
     /// A freshly initialised model (Keras's initialisation, drawn from `seed`).
     pub fn new(config: &ModelConfig, seed: u64, device: &Device) -> Self {
-        let mut init = KerasInit::new(seed);
         let hidden = config.hidden;
-        let recurrent = match config.cell {
+        let mut recurrent = match config.cell {
             Cell::Lstm => {
-                let mut lstm = LstmConfig::new(ROW_FEATURES, hidden, true).init(device);
-                let forget = lstm
-                    .forget_gate
-                    .as_mut()
-                    .expect("the LSTM has a forget gate");
-                // Keras's fused kernel order is input, forget, cell, output.
-                init.recurrent_gates(
-                    &mut [
-                        &mut lstm.input_gate,
-                        forget,
-                        &mut lstm.cell_gate,
-                        &mut lstm.output_gate,
-                    ],
-                    |g| if g == 1 { 1.0 } else { 0.0 },
-                    device,
-                );
-                RecurrentLayer::Lstm(lstm)
+                RecurrentLayer::Lstm(LstmConfig::new(ROW_FEATURES, hidden, true).init(device))
             }
-            Cell::Gru => {
-                // Keras's GRU (reset_after, update/reset/new gate order).
-                let mut gru = GruConfig::new(ROW_FEATURES, hidden, true)
+            // Keras's GRU: reset_after, update/reset/new gate order.
+            Cell::Gru => RecurrentLayer::Gru(
+                GruConfig::new(ROW_FEATURES, hidden, true)
                     .with_reset_after(true)
-                    .init(device);
-                init.recurrent_gates(
-                    &mut [&mut gru.update_gate, &mut gru.reset_gate, &mut gru.new_gate],
-                    |_| 0.0,
-                    device,
-                );
-                RecurrentLayer::Gru(gru)
-            }
+                    .init(device),
+            ),
             Cell::Rnn => {
-                let mut rnn = RnnConfig::new(ROW_FEATURES, hidden, true).init(device);
-                init.recurrent_gates(&mut [&mut rnn.gate as &mut GateController], |_| 0.0, device);
-                RecurrentLayer::Rnn(rnn)
+                RecurrentLayer::Rnn(RnnConfig::new(ROW_FEATURES, hidden, true).init(device))
             }
         };
+        if config.bias == Bias::Keras && config.cell != Cell::Gru {
+            for gate in recurrent.gates_mut() {
+                gate.hidden_transform.bias = None;
+            }
+        }
+        let mut init = KerasInit::new(seed);
+        // Keras's `unit_forget_bias`: the LSTM's forget gate (the second) starts at one.
+        let forget_bias = config.cell == Cell::Lstm;
+        init.recurrent_gates(
+            &mut recurrent.gates_mut(),
+            |g| if forget_bias && g == 1 { 1.0 } else { 0.0 },
+            device,
+        );
         let mut head = LinearConfig::new(hidden, NUM_CLASSES).init(device);
         init.dense(&mut head, device);
         Self {

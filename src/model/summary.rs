@@ -51,7 +51,11 @@ impl DigitClassifier {
         let _ = writeln!(out, "Total params: {}", thousands(total));
         let _ = writeln!(out, "Trainable params: {}", thousands(total));
         let _ = writeln!(out, "Non-trainable params: 0");
-        if let RecurrentLayer::Lstm(lstm) = &self.recurrent {
+        let has_recurrent_bias =
+            |lstm: &burn::nn::Lstm| lstm.input_gate.hidden_transform.bias.is_some();
+        if let RecurrentLayer::Lstm(lstm) = &self.recurrent
+            && has_recurrent_bias(lstm)
+        {
             let _ = writeln!(
                 out,
                 "Note: the seed's Keras model (LSTM 256) has {}. Burn's LSTM gives each gate a bias \

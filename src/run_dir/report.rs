@@ -34,6 +34,9 @@ pub struct RunReport {
     /// The epoch whose weights the model holds, when early stopping restored the best one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored_epoch: Option<usize>,
+    /// The Keras file a run was imported from (`import-keras`), which trained no epoch here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_from: Option<String>,
 }
 
 pub fn write_report(path: &Path, report: &RunReport) -> Result<()> {

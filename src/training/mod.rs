@@ -481,6 +481,7 @@ fn finish(
         epoch_seconds: rows.iter().map(|row| row.seconds).collect(),
         machine: machine::describe(),
         restored_epoch: trained.restored_epoch,
+        imported_from: None,
     };
     run.write_report(&report)?;
     let curve = Curve {

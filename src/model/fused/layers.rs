@@ -40,7 +40,7 @@ impl FusedLayer for Lstm {
         ];
         gates
             .into_iter()
-            .all(|gate| gate.is_some_and(has_both_biases))
+            .all(|gate| gate.is_some_and(has_input_bias))
             && self.batch_first
             && !self.reverse
             && !self.input_forget
@@ -108,7 +108,7 @@ impl FusedLayer for Gru {
 
 impl FusedLayer for Rnn {
     fn is_standard(&self) -> bool {
-        has_both_biases(&self.gate)
+        has_input_bias(&self.gate)
             && self.batch_first
             && !self.reverse
             && self.clip.is_none()
@@ -129,6 +129,11 @@ fn has_both_biases(gate: &GateController) -> bool {
     gate.input_transform.bias.is_some() && gate.hidden_transform.bias.is_some()
 }
 
+/// An LSTM or SimpleRNN gate may lack the recurrent bias (`bias = "keras"`).
+fn has_input_bias(gate: &GateController) -> bool {
+    gate.input_transform.bias.is_some()
+}
+
 fn bias(linear: &Linear) -> Tensor<1> {
     linear
         .bias
@@ -137,7 +142,11 @@ fn bias(linear: &Linear) -> Tensor<1> {
         .val()
 }
 
-/// A gate's two biases as one: they are always added together.
+/// A gate's biases as one: they are always added together.
 fn summed_bias(gate: &GateController) -> Tensor<1> {
-    bias(&gate.input_transform) + bias(&gate.hidden_transform)
+    let input = bias(&gate.input_transform);
+    match &gate.hidden_transform.bias {
+        Some(hidden) => input + hidden.val(),
+        None => input,
+    }
 }

@@ -1,0 +1,117 @@
+//! `lstm-mnist import-keras`: a Keras model of the seed's architecture becomes a run directory
+//! (`config.toml`, `model.bpk`, a `report.json` saying where it came from and how it scores on
+//! the test set) that every other command uses like a trained run.
+
+use std::path::PathBuf;
+
+use burn::module::Module;
+
+use crate::backend::Backend;
+use crate::config::ExperimentConfig;
+use crate::data::{MnistData, download};
+use crate::error::{Error, Result};
+use crate::evaluation::{evaluate, percent};
+use crate::keras::{self, KerasModel};
+use crate::machine;
+use crate::model::DigitClassifier;
+use crate::model::summary::thousands;
+use crate::run_dir::{Naming, RunDir, RunReport, check_name};
+
+#[derive(Debug, Clone)]
+pub struct ImportKerasRequest {
+    pub file: PathBuf,
+    /// The run's name; the file's stem when not given.
+    pub name: Option<String>,
+    pub artifacts: PathBuf,
+    pub overwrite: bool,
+    pub backend: Backend,
+    pub data_dir: Option<PathBuf>,
+}
+
+pub fn run(request: &ImportKerasRequest) -> Result<()> {
+    let KerasModel {
+        weights,
+        optimizer,
+        format,
+    } = keras::read_model(&request.file)?;
+    let config = ExperimentConfig {
+        name: run_name(request)?,
+        model: weights.model_config(),
+        // Only training reads the optimizer; an uncompiled model keeps the default's.
+        optimizer: optimizer.unwrap_or_default(),
+        ..ExperimentConfig::default()
+    };
+    let device = request.backend.device()?;
+    let source = config.data.dataset.source();
+    let data_dir = download::resolve_data_dir(source, request.data_dir.as_deref())?;
+    let test = MnistData::load_test(&data_dir)?;
+    let model = DigitClassifier::from_keras(&weights, &device);
+
+    let naming = match (request.overwrite, request.name.is_some()) {
+        (true, _) => Naming::Replace,
+        (false, true) => Naming::Exact,
+        (false, false) => Naming::NextFree,
+    };
+    let run = RunDir::claim(&request.artifacts, &config.name, naming)?;
+    let config = ExperimentConfig {
+        name: run.name().to_string(),
+        ..config
+    };
+    let scores = evaluate(&model, &test, &device);
+    let report = RunReport {
+        name: config.name.clone(),
+        cell: config.model.cell,
+        optimizer: config.optimizer.kind,
+        learning_rate: config.optimizer.learning_rate,
+        batch_size: config.training.batch_size,
+        epochs: 0,
+        parameters: model.num_params(),
+        backend: request.backend,
+        train_samples: 0,
+        validation_samples: 0,
+        test_samples: scores.images,
+        test_accuracy: scores.accuracy,
+        test_loss: scores.loss,
+        epoch_seconds: Vec::new(),
+        machine: machine::describe(),
+        restored_epoch: None,
+        imported_from: Some(format!("{} ({format})", request.file.display())),
+    };
+    run.write_config(&config)?;
+    run.save_model(&model)?;
+    run.write_report(&report)?;
+    let correct = (scores.accuracy * scores.images as f64).round();
+    println!(
+        "Imported {} ({format}): {} with {} units, {} parameters\n\
+         Test accuracy: {} ({correct} of {} images, loss {:.6})\n\
+         Saved the run to {}",
+        request.file.display(),
+        keras::layer_class(config.model.cell),
+        config.model.hidden,
+        thousands(report.parameters),
+        percent(scores.accuracy),
+        scores.images,
+        scores.loss,
+        run.path().display(),
+    );
+    Ok(())
+}
+
+/// `--name`, or the file's stem (`seed.keras` -> `seed`).
+fn run_name(request: &ImportKerasRequest) -> Result<String> {
+    if let Some(name) = &request.name {
+        return Ok(name.clone());
+    }
+    let stem = request
+        .file
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    check_name(&stem).map_err(|why| {
+        Error::file(
+            &request.file,
+            format!("its name is no run name ({why}); pass --name"),
+        )
+    })?;
+    Ok(stem)
+}

@@ -1,0 +1,124 @@
+//! Keras's files: `import-keras` reads a whole model (a Keras 3 `.keras` archive or a legacy
+//! `.h5`) of the seed's architecture into our classifier's weights, and `export-keras` writes
+//! a model's weights as a `.weights.h5` that Keras's `load_weights` reads. HDF5 is read and
+//! written by `hdf5-pure` (pure Rust: no C library to install).
+
+mod architecture;
+mod export;
+mod weights;
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::config::{Cell, OptimizerConfig};
+use crate::error::{Error, Result};
+use crate::fsutil::read_bounded;
+use crate::model::KerasWeights;
+
+pub use architecture::Architecture;
+pub use export::{WEIGHTS_SUFFIX, export_weights};
+
+/// Past this a file is not a model of the seed's kind (an LSTM of 4096 units is 300 MB).
+const MAX_MODEL_BYTES: u64 = 1024 * 1024 * 1024;
+/// A `.keras` archive's `config.json` is a few KB.
+const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A Keras model read from a file: its weights, and how it was compiled where that is one of
+/// our optimizers.
+pub struct KerasModel {
+    pub weights: KerasWeights,
+    pub optimizer: Option<OptimizerConfig>,
+    /// `Keras 3 archive (.keras)` or `legacy HDF5 (.h5)`, for the run's report.
+    pub format: &'static str,
+}
+
+/// The Keras layer class of a cell.
+pub fn layer_class(cell: Cell) -> &'static str {
+    match cell {
+        Cell::Lstm => "LSTM",
+        Cell::Gru => "GRU",
+        Cell::Rnn => "SimpleRNN",
+    }
+}
+
+/// Reads the Keras model in `path`, telling the formats apart by their contents.
+pub fn read_model(path: &Path) -> Result<KerasModel> {
+    let bytes = read_bounded(path, MAX_MODEL_BYTES, "a Keras model")?;
+    let model = if bytes.starts_with(b"PK\x03\x04") {
+        read_archive(bytes)
+    } else if hdf5_pure::is_hdf5_bytes(&bytes) {
+        read_legacy_h5(bytes)
+    } else {
+        Err("not a Keras model file (a .keras archive or a .h5 saved by model.save)".into())
+    };
+    model.map_err(|why| Error::file(path, why))
+}
+
+/// A Keras 3 `.keras` file: a zip of `config.json` and `model.weights.h5`, whose weights are
+/// grouped by the layers' class names (`layers/lstm/cell/vars/0`, `layers/dense/vars/0`).
+fn read_archive(bytes: Vec<u8>) -> std::result::Result<KerasModel, String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not a readable .keras archive: {e}"))?;
+    let config = archive_member(&mut archive, "config.json", MAX_CONFIG_BYTES)?;
+    let config = String::from_utf8(config).map_err(|_| "its config.json is not text")?;
+    let architecture = architecture::parse(&config)?;
+    let h5 = archive_member(&mut archive, "model.weights.h5", MAX_MODEL_BYTES)?;
+    let file = open_h5(h5, "model.weights.h5")?;
+    let weights = weights::from_archive(&file, architecture.cell)?;
+    let root: Value = serde_json::from_str(&config).unwrap_or_default();
+    Ok(KerasModel {
+        weights,
+        optimizer: architecture::compiled_optimizer(&root["compile_config"]["optimizer"]),
+        format: "Keras 3 archive (.keras)",
+    })
+}
+
+/// A legacy `.h5` of a whole model: the config in the root's `model_config` attribute, the
+/// weights under `model_weights/<layer name>/`, listed by each layer's `weight_names`.
+fn read_legacy_h5(bytes: Vec<u8>) -> std::result::Result<KerasModel, String> {
+    let file = open_h5(bytes, "the file")?;
+    let attributes = file
+        .root()
+        .attrs()
+        .map_err(|e| format!("cannot read its attributes: {e}"))?;
+    let text_attribute = |name: &str| attributes.get(name).and_then(|v| v.as_str());
+    let config = text_attribute("model_config").ok_or(
+        "an HDF5 file without a model config: it holds weights only (import needs the whole \
+         model, saved by model.save)",
+    )?;
+    let architecture = architecture::parse(config)?;
+    let weights = weights::from_legacy_h5(&file, &architecture)?;
+    let training: Value = text_attribute("training_config")
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default();
+    Ok(KerasModel {
+        weights,
+        optimizer: architecture::compiled_optimizer(&training["optimizer_config"]),
+        format: "legacy HDF5 (.h5)",
+    })
+}
+
+fn archive_member(
+    archive: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>,
+    name: &str,
+    limit: u64,
+) -> std::result::Result<Vec<u8>, String> {
+    let member = archive
+        .by_name(name)
+        .map_err(|_| format!("a zip without {name}: not a .keras archive"))?;
+    let mut bytes = Vec::new();
+    member
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read its {name}: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("its {name} is larger than {limit} bytes"));
+    }
+    Ok(bytes)
+}
+
+fn open_h5(bytes: Vec<u8>, what: &str) -> std::result::Result<hdf5_pure::File, String> {
+    hdf5_pure::File::from_bytes(bytes).map_err(|e| format!("{what} is not readable HDF5: {e}"))
+}

@@ -1,0 +1,127 @@
+//! The arrays of a Keras model's weights file, in the two layouts Keras writes.
+
+use hdf5_pure::File;
+
+use super::architecture::Architecture;
+use crate::config::Cell;
+use crate::model::{HostMatrix, KerasWeights};
+
+/// The name Keras 3 gives a layer's group in a `.weights.h5`: its class name in snake case.
+pub fn class_group(cell: Cell) -> &'static str {
+    match cell {
+        Cell::Lstm => "lstm",
+        Cell::Gru => "gru",
+        Cell::Rnn => "simple_rnn",
+    }
+}
+
+/// `layers/<cell>/cell/vars/{0,1,2}` and `layers/dense/vars/{0,1}` (Keras 3).
+pub fn from_archive(file: &File, cell: Cell) -> Result<KerasWeights, String> {
+    let recurrent = format!("layers/{}/cell/vars", class_group(cell));
+    let array = |path: String| read_array(file, &path);
+    assemble(
+        cell,
+        [
+            array(format!("{recurrent}/0"))?,
+            array(format!("{recurrent}/1"))?,
+            array(format!("{recurrent}/2"))?,
+            array("layers/dense/vars/0".into())?,
+            array("layers/dense/vars/1".into())?,
+        ],
+    )
+}
+
+/// `model_weights/<layer>/<each of the layer's weight_names>` (legacy `.h5`), in the order
+/// Keras lists them: kernel, recurrent kernel, bias; kernel, bias.
+pub fn from_legacy_h5(file: &File, architecture: &Architecture) -> Result<KerasWeights, String> {
+    let mut arrays = Vec::new();
+    for (layer, count) in [
+        (&architecture.recurrent_name, 3),
+        (&architecture.dense_name, 2),
+    ] {
+        let group = format!("model_weights/{layer}");
+        let names = file
+            .group(&group)
+            .and_then(|g| g.attrs())
+            .ok()
+            .and_then(|attrs| attrs.get("weight_names")?.as_strings().map(<[_]>::to_vec))
+            .ok_or(format!("no weight list for layer `{layer}` ({group})"))?;
+        if names.len() != count {
+            return Err(format!(
+                "layer `{layer}` has {} weights, expected {count}",
+                names.len()
+            ));
+        }
+        for name in names {
+            arrays.push(read_array(file, &format!("{group}/{name}"))?);
+        }
+    }
+    let arrays: [Array; 5] = arrays.try_into().map_err(|_| "wrong number of weights")?;
+    assemble(architecture.cell, arrays)
+}
+
+/// A dataset's shape and values.
+struct Array {
+    path: String,
+    shape: Vec<usize>,
+    values: Vec<f32>,
+}
+
+fn read_array(file: &File, path: &str) -> Result<Array, String> {
+    let dataset = file
+        .dataset(path)
+        .map_err(|_| format!("no weights at {path}"))?;
+    let shape = dataset
+        .shape()
+        .map_err(|e| format!("cannot read the shape of {path}: {e}"))?;
+    let values = dataset
+        .read_f32()
+        .map_err(|e| format!("cannot read {path}: {e}"))?;
+    Ok(Array {
+        path: path.to_string(),
+        shape: shape.into_iter().map(|d| d as usize).collect(),
+        values,
+    })
+}
+
+impl Array {
+    fn matrix(self) -> Result<HostMatrix, String> {
+        match self.shape[..] {
+            [rows, cols] => Ok(HostMatrix {
+                rows,
+                cols,
+                values: self.values,
+            }),
+            _ => Err(format!(
+                "{} has shape {:?}, not a matrix",
+                self.path, self.shape
+            )),
+        }
+    }
+}
+
+/// Kernel, recurrent kernel, bias, Dense kernel, Dense bias, checked to fit together. The
+/// GRU's bias (`reset_after=True`) is `[2, 3·units]`: the input bias, then the recurrent one.
+fn assemble(cell: Cell, arrays: [Array; 5]) -> Result<KerasWeights, String> {
+    let [kernel, recurrent_kernel, bias, dense_kernel, dense_bias] = arrays;
+    let biases = match (cell, &bias.shape[..]) {
+        (Cell::Gru, &[2, width]) => {
+            let (input, recurrent) = bias.values.split_at(width);
+            (input.to_vec(), Some(recurrent.to_vec()))
+        }
+        (Cell::Gru, _) => {
+            return Err(format!(
+                "the GRU's bias has shape {:?}, expected [2, 3·units]",
+                bias.shape
+            ));
+        }
+        _ => (bias.values, None),
+    };
+    KerasWeights::new(
+        cell,
+        kernel.matrix()?,
+        recurrent_kernel.matrix()?,
+        biases,
+        (dense_kernel.matrix()?, dense_bias.values),
+    )
+}

@@ -1,0 +1,259 @@
+//! The classifier's weights in Keras's layout, for `import-keras` and `export-keras`. Keras
+//! keeps each recurrent layer's gates side by side in one kernel, one recurrent kernel and one
+//! bias, in its own gate order (LSTM: input, forget, cell, output; GRU: update, reset, new);
+//! Burn keeps a `Linear` per gate and transform, whose `[inputs, outputs]` weight is the
+//! matching block of Keras's kernel.
+
+use burn::nn::{GateController, Linear};
+use burn::tensor::{Device, Tensor};
+
+use super::init::{HostMatrix, set_linear};
+use super::{DigitClassifier, ROW_FEATURES, RecurrentLayer};
+use crate::config::{Bias, Cell, MAX_HIDDEN, ModelConfig};
+use crate::data::NUM_CLASSES;
+
+/// A classifier's weights as Keras stores them, of shapes that fit one another (checked when
+/// made).
+pub struct KerasWeights {
+    cell: Cell,
+    /// `[28, gates·hidden]`
+    kernel: HostMatrix,
+    /// `[hidden, gates·hidden]`
+    recurrent_kernel: HostMatrix,
+    /// `[gates·hidden]`: the one bias per gate (for the GRU, the input transform's).
+    bias: Vec<f32>,
+    /// `[gates·hidden]`: the GRU's recurrent-transform bias (`reset_after=True` has one);
+    /// none for the LSTM and SimpleRNN.
+    recurrent_bias: Option<Vec<f32>>,
+    /// `[hidden, 10]`
+    dense_kernel: HostMatrix,
+    /// `[10]`
+    dense_bias: Vec<f32>,
+}
+
+/// The Dense layer's kernel and bias.
+pub type DenseWeights = (HostMatrix, Vec<f32>);
+
+impl KerasWeights {
+    /// Checks that the arrays fit together as a `cell` layer and the 10-class head; the error
+    /// says which array has which shape.
+    pub fn new(
+        cell: Cell,
+        kernel: HostMatrix,
+        recurrent_kernel: HostMatrix,
+        (bias, recurrent_bias): (Vec<f32>, Option<Vec<f32>>),
+        (dense_kernel, dense_bias): DenseWeights,
+    ) -> Result<Self, String> {
+        let hidden = recurrent_kernel.rows;
+        if !(1..=MAX_HIDDEN).contains(&hidden) {
+            return Err(format!(
+                "{hidden} units: at most {MAX_HIDDEN} are supported"
+            ));
+        }
+        let width = gate_count(cell) * hidden;
+        let expect = |what: &str, found: &[usize], wanted: &[usize]| {
+            if found == wanted {
+                Ok(())
+            } else {
+                Err(format!("{what} has shape {found:?}, expected {wanted:?}"))
+            }
+        };
+        expect("the kernel", &kernel.dims(), &[ROW_FEATURES, width])?;
+        expect(
+            "the recurrent kernel",
+            &recurrent_kernel.dims(),
+            &[hidden, width],
+        )?;
+        expect("the bias", &[bias.len()], &[width])?;
+        match (&recurrent_bias, cell) {
+            (Some(b), Cell::Gru) => expect("the recurrent bias", &[b.len()], &[width])?,
+            (None, Cell::Gru) => return Err("the GRU has no recurrent bias".into()),
+            (Some(_), _) => return Err("only the GRU has a recurrent bias".into()),
+            (None, _) => {}
+        }
+        expect(
+            "the Dense kernel",
+            &dense_kernel.dims(),
+            &[hidden, NUM_CLASSES],
+        )?;
+        expect("the Dense bias", &[dense_bias.len()], &[NUM_CLASSES])?;
+        Ok(Self {
+            cell,
+            kernel,
+            recurrent_kernel,
+            bias,
+            recurrent_bias,
+            dense_kernel,
+            dense_bias,
+        })
+    }
+
+    /// The architecture these weights are: Keras's biases.
+    pub fn model_config(&self) -> ModelConfig {
+        ModelConfig {
+            cell: self.cell,
+            hidden: self.recurrent_kernel.rows,
+            bias: Bias::Keras,
+        }
+    }
+
+    pub fn kernel(&self) -> &HostMatrix {
+        &self.kernel
+    }
+
+    pub fn recurrent_kernel(&self) -> &HostMatrix {
+        &self.recurrent_kernel
+    }
+
+    pub fn bias(&self) -> &[f32] {
+        &self.bias
+    }
+
+    pub fn recurrent_bias(&self) -> Option<&[f32]> {
+        self.recurrent_bias.as_deref()
+    }
+
+    pub fn dense_kernel(&self) -> &HostMatrix {
+        &self.dense_kernel
+    }
+
+    pub fn dense_bias(&self) -> &[f32] {
+        &self.dense_bias
+    }
+}
+
+fn gate_count(cell: Cell) -> usize {
+    match cell {
+        Cell::Lstm => 4,
+        Cell::Gru => 3,
+        Cell::Rnn => 1,
+    }
+}
+
+impl RecurrentLayer {
+    /// The gates, in Keras's order.
+    pub(super) fn gates_mut(&mut self) -> Vec<&mut GateController> {
+        match self {
+            RecurrentLayer::Lstm(lstm) => vec![
+                &mut lstm.input_gate,
+                lstm.forget_gate
+                    .as_mut()
+                    .expect("the LSTM has a forget gate"),
+                &mut lstm.cell_gate,
+                &mut lstm.output_gate,
+            ],
+            RecurrentLayer::Gru(gru) => {
+                vec![&mut gru.update_gate, &mut gru.reset_gate, &mut gru.new_gate]
+            }
+            RecurrentLayer::Rnn(rnn) => vec![&mut rnn.gate],
+        }
+    }
+
+    fn gates(&self) -> Vec<&GateController> {
+        match self {
+            RecurrentLayer::Lstm(lstm) => vec![
+                &lstm.input_gate,
+                lstm.forget_gate
+                    .as_ref()
+                    .expect("the LSTM has a forget gate"),
+                &lstm.cell_gate,
+                &lstm.output_gate,
+            ],
+            RecurrentLayer::Gru(gru) => vec![&gru.update_gate, &gru.reset_gate, &gru.new_gate],
+            RecurrentLayer::Rnn(rnn) => vec![&rnn.gate],
+        }
+    }
+}
+
+impl DigitClassifier {
+    /// The model holding Keras's `weights`, of their `model_config()`.
+    pub fn from_keras(weights: &KerasWeights, device: &Device) -> Self {
+        let config = weights.model_config();
+        let mut model = Self::new(&config, 0, device);
+        let hidden = config.hidden;
+        for (g, gate) in model.recurrent.gates_mut().into_iter().enumerate() {
+            let block = g * hidden..(g + 1) * hidden;
+            let input_bias = &weights.bias[block.clone()];
+            let kernel = weights.kernel.columns(g * hidden, hidden);
+            set_linear(&mut gate.input_transform, &kernel, Some(input_bias), device);
+            let recurrent_bias = weights.recurrent_bias.as_ref().map(|b| &b[block]);
+            let recurrent = weights.recurrent_kernel.columns(g * hidden, hidden);
+            set_linear(
+                &mut gate.hidden_transform,
+                &recurrent,
+                recurrent_bias,
+                device,
+            );
+        }
+        set_linear(
+            &mut model.head,
+            &weights.dense_kernel,
+            Some(&weights.dense_bias),
+            device,
+        );
+        model
+    }
+
+    /// The weights as Keras stores them. A gate's two biases (Burn's) are always added, so
+    /// Keras's one bias is their sum and the model computes the same function; the GRU's
+    /// recurrent bias stays apart, as Keras keeps it.
+    pub fn keras_weights(&self) -> KerasWeights {
+        let gates = self.recurrent.gates();
+        let is_gru = matches!(self.recurrent, RecurrentLayer::Gru(_));
+        let mut bias = Vec::new();
+        let mut recurrent_bias = Vec::new();
+        for gate in &gates {
+            let input = bias_values(&gate.input_transform);
+            let hidden = bias_values(&gate.hidden_transform);
+            if is_gru {
+                bias.extend(input);
+                recurrent_bias.extend(hidden);
+            } else {
+                bias.extend(input.iter().zip(&hidden).map(|(a, b)| a + b));
+            }
+        }
+        let cell = match self.recurrent {
+            RecurrentLayer::Lstm(_) => Cell::Lstm,
+            RecurrentLayer::Gru(_) => Cell::Gru,
+            RecurrentLayer::Rnn(_) => Cell::Rnn,
+        };
+        let kernels = |pick: fn(&GateController) -> &Linear| {
+            let blocks: Vec<HostMatrix> = gates.iter().map(|g| weight_matrix(pick(g))).collect();
+            HostMatrix::side_by_side(&blocks)
+        };
+        KerasWeights {
+            kernel: kernels(|g| &g.input_transform),
+            recurrent_kernel: kernels(|g| &g.hidden_transform),
+            bias,
+            recurrent_bias: is_gru.then_some(recurrent_bias),
+            dense_kernel: weight_matrix(&self.head),
+            dense_bias: bias_values(&self.head),
+            cell,
+        }
+    }
+}
+
+fn weight_matrix(linear: &Linear) -> HostMatrix {
+    let [rows, cols] = linear.weight.shape().dims();
+    HostMatrix {
+        rows,
+        cols,
+        values: host_values(linear.weight.val()),
+    }
+}
+
+/// The layer's bias; zeros where it has none.
+fn bias_values(linear: &Linear) -> Vec<f32> {
+    match &linear.bias {
+        Some(bias) => host_values(bias.val()),
+        None => vec![0.0; linear.weight.shape().dims::<2>()[1]],
+    }
+}
+
+fn host_values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("weights are f32")
+}
