@@ -16,12 +16,14 @@ use crate::commands::predict::PredictRequest;
 use crate::commands::results::ResultsRequest;
 use crate::commands::robustness::RobustnessRequest;
 use crate::commands::summary::SummaryRequest;
+use crate::commands::sweep::{SweepMode, SweepRequest};
 use crate::commands::{self, Request};
 use crate::config::{Cell, ExperimentConfig, OptimizerKind};
 use crate::error::{Error, Result};
 use crate::model::RecurrentKernel;
 use crate::run_dir::{Naming, check_name};
 use crate::serve::ServeRequest;
+use crate::sweep::emit::Scheduler;
 use crate::training::{RunOptions, TrainRequest};
 
 /// Where runs go when `--artifacts` is not given.
@@ -71,6 +73,36 @@ enum Command {
     ImportKeras(ImportKerasArgs),
     /// Write a run's weights as a .weights.h5 that Keras's model.load_weights reads.
     ExportKeras(ExportKerasArgs),
+    /// Run the points of a sweep file (a grid of configs): here, N at a time; one of them
+    /// (--task, for a cluster task); or print a Slurm or Kubernetes job that runs them all.
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, Args)]
+struct SweepArgs {
+    /// The sweep file (TOML): a base config, [grid] axes and [[points]].
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Points trained at once, the cores split evenly between them.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    jobs: u32,
+    /// Run only point K (0-based), as a cluster task does.
+    #[arg(long, value_name = "K", conflicts_with_all = ["jobs", "emit"])]
+    task: Option<usize>,
+    /// Print a job description that runs every point: a Slurm array script or a Kubernetes
+    /// Indexed Job.
+    #[arg(long, value_enum, value_name = "SCHEDULER", conflicts_with = "jobs")]
+    emit: Option<Scheduler>,
+    /// With --emit: the cores each task asks for.
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "emit", value_parser = clap::value_parser!(u32).range(1..=256))]
+    cpus_per_task: u32,
+    /// Directory holding the run directories; the sweep's runs go to DIR/<sweep>/<point>.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_ARTIFACTS)]
+    artifacts: PathBuf,
+    #[command(flatten)]
+    compute: BackendArg,
+    #[command(flatten)]
+    data: DataDirArg,
 }
 
 #[derive(Debug, Args)]
@@ -516,6 +548,22 @@ impl Cli {
                 model: args.run,
                 output: args.output,
                 overwrite: args.overwrite,
+            }),
+            Some(Command::Sweep(args)) => Request::Sweep(SweepRequest {
+                mode: match (args.task, args.emit) {
+                    (Some(index), _) => SweepMode::Task(index),
+                    (None, Some(scheduler)) => SweepMode::Emit {
+                        scheduler,
+                        cpus_per_task: args.cpus_per_task as usize,
+                    },
+                    (None, None) => SweepMode::Local {
+                        jobs: args.jobs as usize,
+                    },
+                },
+                file: args.file,
+                artifacts: args.artifacts,
+                backend: args.compute.backend,
+                data_dir: args.data.data_dir,
             }),
             Some(Command::Plot(args)) => Request::Plot(PlotRequest {
                 runs: args.runs,

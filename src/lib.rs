@@ -1,7 +1,8 @@
 //! lstm-mnist: train, evaluate and serve recurrent MNIST digit classifiers with Burn.
 //!
 //! Dependencies run one way: `config`, `data`, `model` → `keras` (Keras's files), `run_dir` →
-//! `training`, `evaluation`, `inference` (and `plots`) → `commands` → `cli`.
+//! `training`, `evaluation`, `inference` (and `plots`) → `serve`, `sweep` → `commands` →
+//! `cli`.
 
 pub mod backend;
 pub mod cli;
@@ -20,4 +21,5 @@ pub mod plots;
 pub mod preprocess;
 pub mod run_dir;
 pub mod serve;
+pub mod sweep;
 pub mod training;

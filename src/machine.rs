@@ -10,7 +10,9 @@ pub fn describe() -> String {
             Some(line.split_once(':')?.1.trim().to_string())
         })
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The compute threads (rayon's pool: all cores, or RAYON_NUM_THREADS, which a sweep's
+    // jobs are given).
+    let threads = rayon::current_num_threads();
     format!("{model}{}, {threads} threads", simd_level())
 }
 

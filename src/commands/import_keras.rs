@@ -12,10 +12,9 @@ use crate::data::{MnistData, download};
 use crate::error::{Error, Result};
 use crate::evaluation::{evaluate, percent};
 use crate::keras::{self, KerasModel};
-use crate::machine;
 use crate::model::DigitClassifier;
 use crate::model::summary::thousands;
-use crate::run_dir::{Naming, RunDir, RunReport, check_name};
+use crate::run_dir::{Naming, RunDir, RunReport, TestScores, check_name};
 
 #[derive(Debug, Clone)]
 pub struct ImportKerasRequest {
@@ -58,24 +57,14 @@ pub fn run(request: &ImportKerasRequest) -> Result<()> {
         ..config
     };
     let scores = evaluate(&model, &test, &device);
+    let test = TestScores {
+        samples: scores.images,
+        accuracy: scores.accuracy,
+        loss: scores.loss,
+    };
     let report = RunReport {
-        name: config.name.clone(),
-        cell: config.model.cell,
-        optimizer: config.optimizer.kind,
-        learning_rate: config.optimizer.learning_rate,
-        batch_size: config.training.batch_size,
-        epochs: 0,
-        parameters: model.num_params(),
-        backend: request.backend,
-        train_samples: 0,
-        validation_samples: 0,
-        test_samples: scores.images,
-        test_accuracy: scores.accuracy,
-        test_loss: scores.loss,
-        epoch_seconds: Vec::new(),
-        machine: machine::describe(),
-        restored_epoch: None,
         imported_from: Some(format!("{} ({format})", request.file.display())),
+        ..RunReport::new(&config, model.num_params(), request.backend, test)
     };
     run.write_config(&config)?;
     run.save_model(&model)?;

@@ -12,6 +12,7 @@ pub mod predict;
 pub mod results;
 pub mod robustness;
 pub mod summary;
+pub mod sweep;
 
 use crate::error::{Error, Result};
 use crate::serve::{self, ServeRequest};
@@ -33,6 +34,7 @@ pub enum Request {
     Robustness(robustness::RobustnessRequest),
     AugmentPreview(augment_preview::AugmentPreviewRequest),
     Serve(ServeRequest),
+    Sweep(sweep::SweepRequest),
 }
 
 pub fn run(request: Request) -> Result<()> {
@@ -50,6 +52,7 @@ pub fn run(request: Request) -> Result<()> {
         Request::Robustness(request) => robustness::run(&request),
         Request::AugmentPreview(request) => augment_preview::run(&request),
         Request::Serve(request) => serve::serve(&request),
+        Request::Sweep(request) => sweep::run(&request),
     }
 }
 

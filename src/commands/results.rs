@@ -68,7 +68,7 @@ fn table(runs: &[FinishedRun]) -> Result<String> {
     );
     for run in runs {
         let report = &run.report;
-        let keras = keras_accuracy(&report.name).map_or("—".to_string(), |a| format!("{a:.1}%"));
+        let keras = keras_accuracy(&run.name).map_or("—".to_string(), |a| format!("{a:.1}%"));
         let machine = if report.machine.is_empty() {
             "not recorded"
         } else {
@@ -76,7 +76,7 @@ fn table(runs: &[FinishedRun]) -> Result<String> {
         };
         table.push_str(&format!(
             "| `{}` | {} | {:.2}% | {} | {} | {} | {:.1} | {} | {} |\n",
-            report.name,
+            run.name,
             seed_of(run),
             report.test_accuracy * 100.0,
             robustness_mean(run)?,
@@ -103,7 +103,7 @@ impl SeedGroup<'_> {
     fn name(&self) -> &str {
         self.runs
             .iter()
-            .map(|run| run.report.name.as_str())
+            .map(|run| run.name.as_str())
             .min_by_key(|name| (name.len(), *name))
             .expect("a group has runs")
     }

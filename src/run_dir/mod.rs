@@ -26,7 +26,7 @@ use lock::{LOCK_FILE, RunLock};
 pub use metrics::{EpochMetrics, read_metrics, write_metrics};
 use model_file::save_model;
 pub use name::{NAME_RULE, check_name};
-pub use report::{RunReport, read_report, write_report};
+pub use report::{RunReport, TestScores, read_report, write_report};
 
 /// Files of a run directory.
 pub const CONFIG_FILE: &str = "config.toml";
@@ -38,6 +38,9 @@ pub const CHECKPOINT_DIR: &str = "checkpoint";
 /// Written by `evaluate` beside the model it scored.
 pub const EVALUATION_FILE: &str = "evaluation.json";
 pub const CONFUSION_FILE: &str = "confusion.png";
+/// In a sweep's directory (`<artifacts>/<sweep>/`), whose run directories are its points:
+/// the listing of the runs descends into it.
+pub const SWEEP_RECORD_FILE: &str = "sweep.json";
 /// Written by `robustness` beside the model it scored.
 pub const ROBUSTNESS_FILE: &str = "robustness.json";
 /// Present while `--overwrite` removes an earlier run: if it is still there, the removal was
@@ -160,16 +163,31 @@ impl RunDir {
     /// its row would lose that row. A `metrics.csv` that is there but unreadable is an error
     /// naming it.
     pub fn resume_point(&self) -> Result<ResumePoint> {
-        let mut history = if self.metrics_path().exists() {
-            self.read_metrics()?
-        } else {
-            Vec::new()
-        };
+        let mut history = self.history()?;
         let epoch = last_complete_epoch(&self.checkpoint_dir(), |epoch| {
             history.iter().any(|row| row.epoch == epoch)
         })?;
         history.retain(|row| row.epoch <= epoch);
         Ok(ResumePoint { epoch, history })
+    }
+
+    /// Whether the run can resume ([`resume_point`](Self::resume_point) would find an epoch)
+    /// or must start afresh; a `metrics.csv` that is there but unreadable is an error.
+    pub fn can_resume(&self) -> Result<bool> {
+        let history = self.history()?;
+        Ok(last_complete_epoch(&self.checkpoint_dir(), |epoch| {
+            history.iter().any(|row| row.epoch == epoch)
+        })
+        .is_ok())
+    }
+
+    /// The rows of `metrics.csv`; none before the first epoch has written it.
+    fn history(&self) -> Result<Vec<EpochMetrics>> {
+        if self.metrics_path().exists() {
+            self.read_metrics()
+        } else {
+            Ok(Vec::new())
+        }
     }
 
     /// The model of epoch `epoch`'s checkpoint, in the architecture of `config` (the run's
@@ -466,6 +484,8 @@ pub struct RunListing {
 /// A finished run's report, with the config it trained from where that is readable.
 #[derive(Debug)]
 pub struct FinishedRun {
+    /// Its name in the listing: the directory's, `<sweep>/<point>` for a sweep's point.
+    pub name: String,
     /// The run's directory, as found under the artifacts directory.
     pub dir: PathBuf,
     pub report: RunReport,
@@ -475,7 +495,7 @@ pub struct FinishedRun {
 impl FinishedRun {
     /// The run in `dir`: its report, and its config where it has one. A config that is there
     /// but does not parse is an error naming it, never read as no config.
-    fn read(dir: &Path) -> Result<Self> {
+    fn read(dir: &Path, name: String) -> Result<Self> {
         let report = read_report(&dir.join(REPORT_FILE))?;
         let config_path = dir.join(CONFIG_FILE);
         let config = if config_path.is_file() {
@@ -484,6 +504,7 @@ impl FinishedRun {
             None
         };
         Ok(Self {
+            name,
             dir: dir.to_path_buf(),
             report,
             config,
@@ -502,35 +523,40 @@ impl FinishedRun {
 }
 
 impl RunListing {
-    /// Every directory under `artifacts` that holds a run's config or report.
+    /// Every directory under `artifacts` that holds a run's config or report, and those in
+    /// the sweeps' directories there.
     pub fn of(artifacts: &Path) -> Result<Self> {
-        let entries = std::fs::read_dir(artifacts)
-            .map_err(|e| Error::file(artifacts, format!("cannot list runs: {e}")))?;
+        let mut listing = Self::default();
+        listing.add_dir(artifacts, "")?;
+        listing.finished.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(listing)
+    }
+
+    /// The runs in `dir`, named with `prefix` before their directory's name.
+    fn add_dir(&mut self, dir: &Path, prefix: &str) -> Result<()> {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| Error::file(dir, format!("cannot list runs: {e}")))?;
         let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         dirs.sort();
-        let mut listing = Self::default();
         for dir in dirs {
-            let name = dir
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .to_string();
+            let name = format!(
+                "{prefix}{}",
+                dir.file_name().unwrap_or_default().to_string_lossy()
+            );
             if dir.join(REPLACING_FILE).exists() {
-                listing
-                    .unreadable
+                self.unreadable
                     .push((name, INTERRUPTED_REPLACE.to_string()));
             } else if dir.join(REPORT_FILE).is_file() {
-                match FinishedRun::read(&dir) {
-                    Ok(run) => listing.finished.push(run),
-                    Err(e) => listing.unreadable.push((name, e.to_string())),
+                match FinishedRun::read(&dir, name.clone()) {
+                    Ok(run) => self.finished.push(run),
+                    Err(e) => self.unreadable.push((name, e.to_string())),
                 }
             } else if dir.join(CONFIG_FILE).is_file() {
-                listing.unfinished.push(name);
+                self.unfinished.push(name);
+            } else if dir.join(SWEEP_RECORD_FILE).is_file() && prefix.is_empty() {
+                self.add_dir(&dir, &format!("{name}/"))?;
             }
         }
-        listing
-            .finished
-            .sort_by(|a, b| a.report.name.cmp(&b.report.name));
-        Ok(listing)
+        Ok(())
     }
 }

@@ -5,9 +5,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
-use crate::config::{Cell, OptimizerKind};
+use crate::config::{Cell, ExperimentConfig, OptimizerKind};
 use crate::error::{Error, Result};
 use crate::fsutil::{read_text_bounded, write_atomic};
+use crate::machine;
 
 const MAX_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -37,6 +38,44 @@ pub struct RunReport {
     /// The Keras file a run was imported from (`import-keras`), which trained no epoch here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imported_from: Option<String>,
+}
+
+/// A model's scores on the test set.
+pub struct TestScores {
+    pub samples: usize,
+    pub accuracy: f64,
+    pub loss: f64,
+}
+
+impl RunReport {
+    /// The report of `config`'s model, scored `test` on this machine: what a run that trained
+    /// no epoch here says (an imported model); training adds its epochs.
+    pub fn new(
+        config: &ExperimentConfig,
+        parameters: usize,
+        backend: Backend,
+        test: TestScores,
+    ) -> Self {
+        Self {
+            name: config.name.clone(),
+            cell: config.model.cell,
+            optimizer: config.optimizer.kind,
+            learning_rate: config.optimizer.learning_rate,
+            batch_size: config.training.batch_size,
+            epochs: 0,
+            parameters,
+            backend,
+            train_samples: 0,
+            validation_samples: 0,
+            test_samples: test.samples,
+            test_accuracy: test.accuracy,
+            test_loss: test.loss,
+            epoch_seconds: Vec::new(),
+            machine: machine::describe(),
+            restored_epoch: None,
+            imported_from: None,
+        }
+    }
 }
 
 pub fn write_report(path: &Path, report: &RunReport) -> Result<()> {

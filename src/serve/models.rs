@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::evaluation::robustness::RobustnessReport;
 use crate::inference::class_probabilities;
 use crate::model::{DigitClassifier, ROW_FEATURES};
-use crate::run_dir::{ModelRef, RunListing};
+use crate::run_dir::{ModelRef, RunListing, RunReport};
 
 /// Requests classified in one forward pass at most.
 const MAX_BATCH: usize = 256;
@@ -61,7 +61,10 @@ impl Models {
         let mut runs = Vec::new();
         let mut models = Vec::new();
         for finished in listing.finished {
-            let report = finished.report;
+            let report = RunReport {
+                name: finished.name,
+                ..finished.report
+            };
             let model_ref = match ModelRef::resolve(&finished.dir) {
                 Ok(model_ref) => model_ref,
                 Err(error) => {

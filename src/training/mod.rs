@@ -24,11 +24,11 @@ use crate::data::augment::Augmenter;
 use crate::data::{Examples, MnistData, MnistLoader, download};
 use crate::error::{Error, Result};
 use crate::evaluation::{Evaluation, evaluate, percent};
-use crate::machine;
 use crate::model::{DigitClassifier, INFERENCE_BATCH, RecurrentKernel, check_fits_in_memory};
 use crate::plots::{Curve, curves_png};
 use crate::run_dir::{
-    EpochMetrics, LockedRun, Naming, RECORD_NAMES, ResumePoint, RunDir, RunReport, check_name,
+    EpochMetrics, LockedRun, Naming, RECORD_NAMES, ResumePoint, RunDir, RunReport, TestScores,
+    check_name,
 };
 use checkpoint::AtomicFileCheckpointer;
 use epoch_log::{DivergenceWatch, EpochLog};
@@ -464,24 +464,18 @@ fn finish(
     run.save_model(&trained.model)?;
     let Evaluation { accuracy, loss, .. } = evaluate(&trained.model, &data.test, device);
     let rows = &trained.epochs;
+    let scores = TestScores {
+        samples: data.test.len(),
+        accuracy,
+        loss,
+    };
     let report = RunReport {
-        name: config.name.clone(),
-        cell: config.model.cell,
-        optimizer: config.optimizer.kind,
-        learning_rate: config.optimizer.learning_rate,
-        batch_size: config.training.batch_size,
         epochs: rows.len(),
-        parameters,
-        backend: request.options.backend,
         train_samples: data.train.len(),
         validation_samples: data.validation_samples,
-        test_samples: data.test.len(),
-        test_accuracy: accuracy,
-        test_loss: loss,
         epoch_seconds: rows.iter().map(|row| row.seconds).collect(),
-        machine: machine::describe(),
         restored_epoch: trained.restored_epoch,
-        imported_from: None,
+        ..RunReport::new(config, parameters, request.options.backend, scores)
     };
     run.write_report(&report)?;
     let curve = Curve {

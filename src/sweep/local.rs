@@ -1,0 +1,212 @@
+//! `sweep FILE --jobs N`: the points not yet finished, N at a time on this machine, each in a
+//! process of its own (`sweep FILE --task K`, as a cluster runs them) given an equal share of
+//! the cores. Each point's lines come out prefixed with its name; a summary ends the sweep.
+//! Interrupted (Ctrl-C, a crash), the same command again skips the finished points and resumes
+//! the interrupted ones.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::{PointState, Sweep};
+use crate::error::{Error, Result};
+use crate::run_dir::read_report;
+
+/// How to start one point's process: this program, and the flags before `--task K`.
+pub struct TaskCommand {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+}
+
+/// What became of a point.
+enum Outcome {
+    Done { state: PointState, took: Duration },
+    Failed(String),
+}
+
+pub fn run(sweep: &Sweep, jobs: usize, task: &TaskCommand) -> Result<()> {
+    let states = sweep
+        .points
+        .iter()
+        .map(|point| sweep.state(point))
+        .collect::<Result<Vec<_>>>()?;
+    sweep.write_record()?;
+    let count = |wanted| states.iter().filter(|&&s| s == wanted).count();
+    let threads = threads_per_job(jobs);
+    println!(
+        "Sweep `{}`: {} points in {}: {} finished, {} to resume, {} to train; {jobs} job(s) of \
+         {threads} thread(s)",
+        sweep.name,
+        sweep.points.len(),
+        sweep.dir.display(),
+        count(PointState::Finished),
+        count(PointState::ToResume),
+        count(PointState::ToTrain),
+    );
+    let pending: VecDeque<usize> = (0..states.len())
+        .filter(|&k| states[k] != PointState::Finished)
+        .collect();
+    let queue = Mutex::new(pending);
+    let outcomes: Mutex<Vec<Option<Outcome>>> =
+        Mutex::new((0..states.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                while let Some(k) = queue.lock().expect("queue").pop_front() {
+                    let outcome = run_point(sweep, k, states[k], threads, task);
+                    outcomes.lock().expect("outcomes")[k] = Some(outcome);
+                }
+            });
+        }
+    });
+    let outcomes = outcomes.into_inner().expect("outcomes");
+    print!("{}", summary(sweep, &outcomes));
+    let failed: Vec<&str> = sweep
+        .points
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, outcome)| matches!(outcome, Some(Outcome::Failed(_))))
+        .map(|(point, _)| point.name.as_str())
+        .collect();
+    match failed.len() {
+        0 => Ok(()),
+        n => Err(Error::msg(format!(
+            "{n} of {} points failed: {}",
+            sweep.points.len(),
+            failed.join(", ")
+        ))),
+    }
+}
+
+/// The cores split evenly between the jobs, at least one each.
+pub fn threads_per_job(jobs: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores / jobs.max(1)).max(1)
+}
+
+/// Runs point `k` in a child process, its output lines prefixed with the point's name.
+fn run_point(
+    sweep: &Sweep,
+    k: usize,
+    state: PointState,
+    threads: usize,
+    task: &TaskCommand,
+) -> Outcome {
+    let name = &sweep.points[k].name;
+    println!(
+        "[{name}] {} (point {} of {})",
+        verb(state),
+        k + 1,
+        sweep.points.len()
+    );
+    let started = Instant::now();
+    let mut child = Command::new(&task.program);
+    child
+        .args(&task.args)
+        .arg("--task")
+        .arg(k.to_string())
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // A point's process ends with the sweep (killed or interrupted): its checkpoints are
+    // written atomically, and the next run of the sweep resumes it. SAFETY: between fork and
+    // exec the closure makes one async-signal-safe system call.
+    unsafe {
+        child.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let child = child.spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => return Outcome::Failed(format!("cannot start: {e}")),
+    };
+    let stdout = child.stdout.take().expect("piped");
+    let stderr = child.stderr.take().expect("piped");
+    let last_error = std::thread::scope(|scope| {
+        let errors = scope.spawn(|| forward(stderr, name, true));
+        forward(stdout, name, false);
+        errors.join().unwrap_or_default()
+    });
+    match child.wait() {
+        Ok(status) if status.success() => Outcome::Done {
+            state,
+            took: started.elapsed(),
+        },
+        Ok(status) => Outcome::Failed(last_error.unwrap_or_else(|| status.to_string())),
+        Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
+
+/// Copies a child's lines to ours with the point's name in front; the last one, for errors.
+fn forward(from: impl Read, name: &str, to_stderr: bool) -> Option<String> {
+    let mut last = None;
+    for line in BufReader::new(from)
+        .lines()
+        .map_while(std::result::Result::ok)
+    {
+        if to_stderr {
+            eprintln!("[{name}] {line}");
+        } else {
+            println!("[{name}] {line}");
+        }
+        last = Some(line);
+    }
+    last
+}
+
+fn verb(state: PointState) -> &'static str {
+    match state {
+        PointState::ToTrain => "training",
+        PointState::ToResume => "resuming",
+        PointState::Finished => "finished",
+    }
+}
+
+/// One line per point: how it went, its test accuracy, the time it took here.
+fn summary(sweep: &Sweep, outcomes: &[Option<Outcome>]) -> String {
+    let width = sweep
+        .points
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    let mut text = format!(
+        "\nSweep `{}`\n{:<width$}  {:<16} {:>13} {:>9}\n",
+        sweep.name, "point", "this time", "test accuracy", "took"
+    );
+    let mut finished = 0;
+    for (point, outcome) in sweep.points.iter().zip(outcomes) {
+        let report = read_report(&sweep.point_dir(point).join(crate::run_dir::REPORT_FILE));
+        let accuracy = report.as_ref().map_or("—".to_string(), |r| {
+            format!("{:.2}%", r.test_accuracy * 100.0)
+        });
+        finished += usize::from(report.is_ok());
+        let (what, took) = match outcome {
+            None => ("finished before".to_string(), "—".to_string()),
+            Some(Outcome::Done { state, took }) => {
+                let what = if *state == PointState::ToResume {
+                    "resumed"
+                } else {
+                    "trained"
+                };
+                (what.to_string(), format!("{:.0} s", took.as_secs_f64()))
+            }
+            Some(Outcome::Failed(why)) => (format!("failed: {why}"), "—".to_string()),
+        };
+        text += &format!(
+            "{:<width$}  {what:<16} {accuracy:>13} {took:>9}\n",
+            point.name
+        );
+    }
+    text += &format!("{finished} of {} points finished\n", sweep.points.len());
+    text
+}

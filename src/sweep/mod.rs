@@ -1,0 +1,147 @@
+//! Sweeps: many runs from one file (see `spec`), each an ordinary run directory under
+//! `<artifacts>/<sweep>/<point>`. A point runs in a process of its own (`sweep FILE --task K`),
+//! started by `local` N at a time on this machine or by a cluster's array job (`emit`); run
+//! directories lock, resume and never collide, so any mix of these is safe on shared storage
+//! and running a sweep again finishes what is left.
+
+pub mod emit;
+pub mod local;
+mod spec;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use crate::model::check_fits_in_memory;
+use crate::run_dir::{CONFIG_FILE, Naming, REPORT_FILE, RunDir, SWEEP_RECORD_FILE};
+use crate::training::{self, RunOptions, TrainRequest};
+
+pub use spec::{MAX_POINTS, Point};
+
+/// A sweep file, expanded and checked, and where its runs go.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The sweep file, absolute (cluster tasks run elsewhere).
+    pub file: PathBuf,
+    pub name: String,
+    pub points: Vec<Point>,
+    /// `<artifacts>/<name>`, absolute.
+    pub dir: PathBuf,
+}
+
+/// Where a point stands, from its run directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointState {
+    /// Not started, or stopped before its first checkpoint (then started afresh).
+    ToTrain,
+    /// Interrupted after a checkpoint: resumed from it.
+    ToResume,
+    Finished,
+}
+
+impl Sweep {
+    /// Reads and checks the sweep file; nothing is written.
+    pub fn load(file: &Path, artifacts: &Path) -> Result<Self> {
+        let (name, points) = spec::load(file)?;
+        for point in &points {
+            let config = &point.config;
+            check_fits_in_memory(&config.model, config.training.batch_size)
+                .map_err(|why| Error::file(file, format!("point `{}`: {why}", point.name)))?;
+        }
+        let absolute = |path: &Path| {
+            std::path::absolute(path)
+                .map_err(|e| Error::file(path, format!("cannot resolve the path: {e}")))
+        };
+        Ok(Self {
+            file: absolute(file)?,
+            dir: absolute(&artifacts.join(&name))?,
+            name,
+            points,
+        })
+    }
+
+    pub fn point_dir(&self, point: &Point) -> PathBuf {
+        self.dir.join(&point.name)
+    }
+
+    /// Where a point stands. A run there that another sweep file (or an edit of this one)
+    /// made is refused, so that the sweep's points always hold what the file says.
+    pub fn state(&self, point: &Point) -> Result<PointState> {
+        let dir = self.point_dir(point);
+        if !dir.join(CONFIG_FILE).is_file() {
+            return Ok(PointState::ToTrain);
+        }
+        let run = RunDir::open(&dir)?;
+        let existing = run.read_config()?;
+        if existing != point.config {
+            return Err(Error::file(
+                run.config_path(),
+                format!(
+                    "holds another experiment than point `{}` of {} now says; move the run \
+                     away or give the sweep another name",
+                    point.name,
+                    self.file.display()
+                ),
+            ));
+        }
+        Ok(if dir.join(REPORT_FILE).is_file() {
+            PointState::Finished
+        } else if run.can_resume()? {
+            PointState::ToResume
+        } else {
+            PointState::ToTrain
+        })
+    }
+
+    /// Creates the sweep's directory and its record of the points (the same for every
+    /// process that writes it), which marks the directory as a sweep's.
+    pub fn write_record(&self) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| Error::file(&self.dir, format!("cannot create: {e}")))?;
+        let names: Vec<&str> = self.points.iter().map(|p| p.name.as_str()).collect();
+        let record = serde_json::json!({
+            "sweep": self.name,
+            "file": self.file.display().to_string(),
+            "points": names,
+        });
+        let text = serde_json::to_string_pretty(&record).expect("a record serialises");
+        write_atomic(&self.dir.join(SWEEP_RECORD_FILE), text.as_bytes())
+    }
+
+    /// Runs point `index` in this process: trains it, resumes it, or says it is finished.
+    pub fn run_task(&self, index: usize, options: RunOptions) -> Result<PointState> {
+        let point = self.points.get(index).ok_or_else(|| {
+            Error::file(
+                &self.file,
+                format!(
+                    "task {index}: the sweep has {} points (tasks 0 to {})",
+                    self.points.len(),
+                    self.points.len() - 1
+                ),
+            )
+        })?;
+        self.write_record()?;
+        let state = self.state(point)?;
+        let request = match state {
+            PointState::Finished => {
+                println!("{}: already finished", point.name);
+                return Ok(state);
+            }
+            PointState::ToResume => TrainRequest::resume(&self.point_dir(point), None, options)?,
+            PointState::ToTrain => {
+                // A directory with this point's config and no checkpoint holds less than one
+                // epoch of it: it is started afresh. Anything else there is kept and refused.
+                let naming = if self.point_dir(point).join(CONFIG_FILE).is_file() {
+                    Naming::Replace
+                } else {
+                    Naming::Exact
+                };
+                TrainRequest::new(point.config.clone(), options, self.dir.clone(), naming).map_err(
+                    |why| Error::file(&self.file, format!("point `{}`: {why}", point.name)),
+                )?
+            }
+        };
+        training::train(&request)?;
+        Ok(state)
+    }
+}

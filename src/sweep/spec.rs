@@ -1,0 +1,322 @@
+//! The sweep file: a base config, axes of overrides expanded as a grid, and explicit points;
+//! each point becomes a checked experiment config with a name made from its values.
+//!
+//! ```toml
+//! name = "lr"                          # optional: the file's stem
+//! base = "../lstm-adam.toml"           # optional: the seed experiment
+//! [grid]
+//! seed = [1, 2, 3]
+//! optimizer.learning_rate = [0.01, 0.001]
+//! [[points]]                           # optional, after the grid's points
+//! name = "gru"
+//! model.cell = "gru"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::{Table, Value};
+
+use crate::config::{ExperimentConfig, MAX_CONFIG_BYTES};
+use crate::error::{Error, Result};
+use crate::fsutil::read_text_bounded;
+use crate::run_dir::check_name;
+
+/// More points than this is a typo (or a study for a cluster bigger than this tool's users
+/// have); the sweep is refused before anything runs.
+pub const MAX_POINTS: usize = 1000;
+/// The axis whose values are base config files (relative to the sweep file).
+pub const CONFIG_AXIS: &str = "config";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SweepFile {
+    name: Option<String>,
+    base: Option<PathBuf>,
+    #[serde(default)]
+    grid: Table,
+    #[serde(default)]
+    points: Vec<Table>,
+}
+
+/// One run of a sweep: its name (a run name under the sweep's directory) and experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub name: String,
+    pub config: ExperimentConfig,
+}
+
+/// A setting of one point: a dotted key (`optimizer.learning_rate`) and its value.
+type Override = (String, Value);
+
+/// Reads the sweep file and expands it: the sweep's name and its points, every config checked.
+pub fn load(path: &Path) -> Result<(String, Vec<Point>)> {
+    let text = read_text_bounded(path, MAX_CONFIG_BYTES, "a sweep file")?;
+    let refuse = |why: String| Error::file(path, why);
+    let file: SweepFile =
+        toml::from_str(&text).map_err(|e| refuse(e.message().trim().replace('\n', " ")))?;
+    let name = match &file.name {
+        Some(name) => name.clone(),
+        None => path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default(),
+    };
+    check_name(&name).map_err(|e| refuse(format!("the sweep's `name`: {e}")))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let settings = expand(&file).map_err(refuse)?;
+    let mut points: Vec<Point> = Vec::with_capacity(settings.len());
+    for (point_name, overrides) in settings {
+        let config = point_config(dir, file.base.as_deref(), &point_name, &overrides)
+            .map_err(|why| refuse(format!("point `{point_name}`: {why}")))?;
+        if points.iter().any(|p| p.name == point_name) {
+            return Err(refuse(format!(
+                "two points are named `{point_name}`; name the explicit points apart"
+            )));
+        }
+        points.push(Point {
+            name: point_name,
+            config,
+        });
+    }
+    Ok((name, points))
+}
+
+/// Every point's name and overrides: the grid's (its axes in the file's order, the last
+/// varying fastest), then the explicit points.
+fn expand(file: &SweepFile) -> std::result::Result<Vec<(String, Vec<Override>)>, String> {
+    let mut axes: Vec<(String, Vec<Value>)> = Vec::new();
+    flatten(&file.grid, "", &mut |key, value| match value {
+        Value::Array(values) if values.is_empty() => Err(format!(
+            "grid axis `{key}` is empty: give it at least one value"
+        )),
+        Value::Array(values) => {
+            axes.push((key, values.clone()));
+            Ok(())
+        }
+        other => Err(format!(
+            "grid axis `{key}` must be a list of values, not {} {other}",
+            other.type_str()
+        )),
+    })?;
+    let grid_size = if axes.is_empty() {
+        0
+    } else {
+        axes.iter()
+            .try_fold(1usize, |n, (_, values)| n.checked_mul(values.len()))
+            .unwrap_or(usize::MAX)
+    };
+    let total = grid_size.saturating_add(file.points.len());
+    if total == 0 {
+        return Err("the sweep has no points: give [grid] axes or [[points]]".into());
+    }
+    if total > MAX_POINTS {
+        return Err(format!(
+            "the sweep has {total} points; at most {MAX_POINTS} are allowed"
+        ));
+    }
+    let mut settings = Vec::with_capacity(total);
+    for index in 0..grid_size {
+        let mut rest = index;
+        let mut overrides = Vec::with_capacity(axes.len());
+        for (key, values) in axes.iter().rev() {
+            overrides.push((key.clone(), values[rest % values.len()].clone()));
+            rest /= values.len();
+        }
+        overrides.reverse();
+        settings.push((grid_point_name(&axes, &overrides)?, overrides));
+    }
+    for (index, point) in file.points.iter().enumerate() {
+        let mut overrides = Vec::new();
+        let mut name = None;
+        flatten(point, "", &mut |key, value| {
+            match (key.as_str(), value) {
+                ("name", Value::String(text)) => name = Some(text.clone()),
+                ("name", _) => return Err(format!("point {index}: `name` must be a string")),
+                _ => overrides.push((key, value.clone())),
+            }
+            Ok(())
+        })?;
+        let name = name.unwrap_or_else(|| format!("point-{index}"));
+        check_name(&name).map_err(|e| format!("[[points]] {index}: {e}"))?;
+        settings.push((name, overrides));
+    }
+    Ok(settings)
+}
+
+/// Calls `each` with every leaf of `table` as a dotted key (nested tables are walked, so
+/// `optimizer.learning_rate = …` and `"optimizer.learning_rate" = …` mean the same).
+fn flatten(
+    table: &Table,
+    prefix: &str,
+    each: &mut dyn FnMut(String, &Value) -> std::result::Result<(), String>,
+) -> std::result::Result<(), String> {
+    for (key, value) in table {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            Value::Table(inner) => flatten(inner, &path, each)?,
+            leaf => each(path, leaf)?,
+        }
+    }
+    Ok(())
+}
+
+/// `lstm-adam_seed-1_learning_rate-0.001`: the config axis by its file's stem, other axes as
+/// `<last key part>-<value>`; axes of one value, the same for every point, are left out.
+fn grid_point_name(
+    axes: &[(String, Vec<Value>)],
+    overrides: &[Override],
+) -> std::result::Result<String, String> {
+    let parts: Vec<String> = overrides
+        .iter()
+        .zip(axes)
+        .filter(|(_, (_, values))| values.len() > 1)
+        .map(|((key, value), _)| {
+            let text = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            if key == CONFIG_AXIS {
+                Path::new(&text)
+                    .file_stem()
+                    .map_or(text.clone(), |s| s.to_string_lossy().to_string())
+            } else {
+                let last = key.rsplit('.').next().unwrap_or(key);
+                format!("{last}-{text}")
+            }
+        })
+        .collect();
+    let name = if parts.is_empty() {
+        "point-0".to_string()
+    } else {
+        parts.join("_")
+    };
+    check_name(&name).map_err(|_| {
+        format!(
+            "the grid point `{name}` makes no run name ({}); list such values as [[points]] \
+             with a `name`",
+            crate::run_dir::NAME_RULE
+        )
+    })?;
+    Ok(name)
+}
+
+/// The base config (the point's own `config`, else the sweep's `base`, else the seed
+/// experiment) with the overrides set and the point's name, checked as a config file is.
+fn point_config(
+    dir: &Path,
+    base: Option<&Path>,
+    name: &str,
+    overrides: &[Override],
+) -> std::result::Result<ExperimentConfig, String> {
+    let base_file = overrides
+        .iter()
+        .find(|(key, _)| key == CONFIG_AXIS)
+        .map(|(_, value)| match value {
+            Value::String(path) => Ok(PathBuf::from(path)),
+            other => Err(format!(
+                "`{CONFIG_AXIS}` must be a config file's path, not {other}"
+            )),
+        })
+        .transpose()?
+        .or_else(|| base.map(Path::to_path_buf));
+    let base_config = match base_file {
+        Some(file) => ExperimentConfig::load(&dir.join(file)).map_err(|e| e.to_string())?,
+        None => ExperimentConfig::default(),
+    };
+    let mut table = Table::try_from(&base_config).map_err(|e| e.to_string())?;
+    for (key, value) in overrides.iter().filter(|(key, _)| key != CONFIG_AXIS) {
+        set(&mut table, key, value.clone())?;
+    }
+    table.insert("name".into(), Value::String(name.to_string()));
+    let config: ExperimentConfig = Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| e.message().trim().replace('\n', " "))?;
+    config.validate()?;
+    Ok(config)
+}
+
+/// Sets `value` at the dotted `key`, creating the tables on the way (`data.augment.rotation`
+/// on a config without augmentation).
+fn set(table: &mut Table, key: &str, value: Value) -> std::result::Result<(), String> {
+    let (head, last) = match key.rsplit_once('.') {
+        Some((head, last)) => (Some(head), last),
+        None => (None, key),
+    };
+    let mut current = table;
+    for part in head.into_iter().flat_map(|h| h.split('.')) {
+        let entry = current
+            .entry(part.to_string())
+            .or_insert_with(|| Value::Table(Table::new()));
+        current = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{key}`: `{part}` is a value, not a section"))?;
+    }
+    current.insert(last.to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sweep(text: &str) -> std::result::Result<Vec<Point>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, text).unwrap();
+        load(&path)
+            .map(|(_, points)| points)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_grid_expands_in_key_order_with_names_from_its_values() {
+        let points = sweep(
+            "[grid]\nseed = [1, 2]\noptimizer.learning_rate = [0.01, 0.001]\n\
+             [[points]]\nname = \"gru\"\nmodel.cell = \"gru\"\n",
+        )
+        .unwrap();
+        let names: Vec<&str> = points.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "seed-1_learning_rate-0.01",
+                "seed-1_learning_rate-0.001",
+                "seed-2_learning_rate-0.01",
+                "seed-2_learning_rate-0.001",
+                "gru"
+            ]
+        );
+        assert_eq!(points[1].config.optimizer.learning_rate, 0.001);
+        assert_eq!(points[1].config.seed, 1);
+        assert_eq!(points[1].config.name, "seed-1_learning_rate-0.001");
+        assert_eq!(points[4].config.model.cell, crate::config::Cell::Gru);
+    }
+
+    #[test]
+    fn bad_axes_are_refused_naming_them() {
+        for (text, expected) in [
+            ("[grid]\nmodel.celll = [\"gru\"]\n", "unknown field `celll`"),
+            ("[grid]\nseed = [1, \"two\"]\n", "point `seed-two`"),
+            ("[grid]\nseed = []\n", "grid axis `seed` is empty"),
+            ("[grid]\nseed = 3\n", "must be a list"),
+            (
+                "[grid]\noptimizer.learning_rate = [-1.0]\n",
+                "optimizer.learning_rate",
+            ),
+            ("name = \"x\"\n", "no points"),
+            ("grids = 1\n", "unknown field `grids`"),
+        ] {
+            let error = sweep(text).unwrap_err();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+        let thousands = "[grid]\nseed = [1,2,3,4,5,6,7,8,9,10]\ntraining.epochs = [1,2,3,4,5,6,7,8,9,10]\n\
+             training.batch_size = [1,2,3,4,5,6,7,8,9,10,11]\n";
+        let error = sweep(thousands).unwrap_err();
+        assert!(error.contains("1100 points; at most 1000"), "{error}");
+    }
+}
