@@ -251,8 +251,9 @@ fn the_emitted_slurm_array_job_finishes_every_point() {
     ));
     let script = dir.path().join("small.sbatch");
     std::fs::write(&script, &emitted.stdout).unwrap();
-    let submitted = std::process::Command::new("sbatch")
-        .arg("--wait")
+    // Bounded: a cluster whose node is down would keep the job queued for ever.
+    let submitted = std::process::Command::new("timeout")
+        .args(["600", "sbatch", "--wait"])
         .arg(&script)
         .env("MNIST_DIR", common::mnist_dir())
         .output()

@@ -9,7 +9,9 @@ if sinfo --noheader >/dev/null 2>&1 && [ -n "$(sinfo --noheader --states=idle,mi
   exit 0
 fi
 if ! command -v slurmctld >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
 fi
 
 host=$(hostname -s)
