@@ -381,9 +381,7 @@ impl TrainArgs {
             Some(path) => Error::file(path, message),
             None => Error::msg(message),
         };
-        if let Some(name) = &self.name {
-            check_name(name).map_err(|e| Error::msg(format!("--name: {e}")))?;
-        }
+        check_name_flag(self.name.as_deref())?;
         let naming = match (self.overwrite, self.name.is_some()) {
             (true, _) => Naming::Replace,
             (false, true) => Naming::Exact,
@@ -482,7 +480,7 @@ pub fn run() -> Result<()> {
 }
 
 impl Cli {
-    /// The one place flags become a typed request.
+    /// The one place flags become a typed request: each command's flags make its own.
     fn into_request(self) -> Result<Request> {
         Ok(match self.command {
             None => Request::Train(self.train.into_request()?),
@@ -506,22 +504,7 @@ impl Cli {
                 json: args.json,
                 backend: args.compute.backend,
             }),
-            Some(Command::Bench(args)) if args.serve => Request::LoadCheck(LoadRequest {
-                backend: args.compute.backend,
-                artifacts: args.artifacts,
-                run: args.run,
-                clients: args.clients as usize,
-                seconds: args.seconds,
-                data_dir: args.data_dir,
-                json: args.json,
-            }),
-            Some(Command::Bench(args)) => Request::Bench(BenchRequest {
-                backend: args.compute.backend,
-                cell: args.cell,
-                kernel: args.kernel,
-                batches: args.batches as usize,
-                json: args.json,
-            }),
+            Some(Command::Bench(args)) => args.into_request(),
             Some(Command::Results(args)) => Request::Results(ResultsRequest {
                 artifacts: args.artifacts,
             }),
@@ -531,52 +514,97 @@ impl Cli {
                 addr: args.addr,
                 backend: args.compute.backend,
             }),
-            Some(Command::ImportKeras(args)) => {
-                if let Some(name) = &args.name {
-                    check_name(name).map_err(|e| Error::msg(format!("--name: {e}")))?;
-                }
-                Request::ImportKeras(ImportKerasRequest {
-                    file: args.file,
-                    name: args.name,
-                    artifacts: args.artifacts,
-                    overwrite: args.overwrite,
-                    backend: args.compute.backend,
-                    data_dir: args.data.data_dir,
-                })
-            }
+            Some(Command::ImportKeras(args)) => args.into_request()?,
             Some(Command::ExportKeras(args)) => Request::ExportKeras(ExportKerasRequest {
                 model: args.run,
                 output: args.output,
                 overwrite: args.overwrite,
             }),
-            Some(Command::Sweep(args)) => Request::Sweep(SweepRequest {
-                mode: match (args.task, args.emit) {
-                    (Some(index), _) => SweepMode::Task(index),
-                    (None, Some(scheduler)) => SweepMode::Emit {
-                        scheduler,
-                        cpus_per_task: args.cpus_per_task as usize,
-                    },
-                    (None, None) => SweepMode::Local {
-                        jobs: args.jobs as usize,
-                    },
-                },
-                file: args.file,
-                artifacts: args.artifacts,
-                backend: args.compute.backend,
-                data_dir: args.data.data_dir,
-            }),
+            Some(Command::Sweep(args)) => args.into_request(),
             Some(Command::Plot(args)) => Request::Plot(PlotRequest {
                 runs: args.runs,
                 output: args.output,
             }),
-            Some(Command::Summary(args)) => {
-                let mut config = match &args.config {
-                    Some(path) => ExperimentConfig::load(path)?,
-                    None => ExperimentConfig::default(),
-                };
-                set(&mut config.model.cell, args.cell);
-                Request::Summary(SummaryRequest { config })
-            }
+            Some(Command::Summary(args)) => args.into_request()?,
         })
+    }
+}
+
+impl BenchArgs {
+    /// `bench`, or with `--serve` the server's load check: two modes of their own.
+    fn into_request(self) -> Request {
+        if self.serve {
+            return Request::LoadCheck(LoadRequest {
+                backend: self.compute.backend,
+                artifacts: self.artifacts,
+                run: self.run,
+                clients: self.clients as usize,
+                seconds: self.seconds,
+                data_dir: self.data_dir,
+                json: self.json,
+            });
+        }
+        Request::Bench(BenchRequest {
+            backend: self.compute.backend,
+            cell: self.cell,
+            kernel: self.kernel,
+            batches: self.batches as usize,
+            json: self.json,
+        })
+    }
+}
+
+impl ImportKerasArgs {
+    fn into_request(self) -> Result<Request> {
+        check_name_flag(self.name.as_deref())?;
+        Ok(Request::ImportKeras(ImportKerasRequest {
+            file: self.file,
+            name: self.name,
+            artifacts: self.artifacts,
+            overwrite: self.overwrite,
+            backend: self.compute.backend,
+            data_dir: self.data.data_dir,
+        }))
+    }
+}
+
+impl SweepArgs {
+    fn into_request(self) -> Request {
+        let mode = match (self.task, self.emit) {
+            (Some(index), _) => SweepMode::Task(index),
+            (None, Some(scheduler)) => SweepMode::Emit {
+                scheduler,
+                cpus_per_task: self.cpus_per_task as usize,
+            },
+            (None, None) => SweepMode::Local {
+                jobs: self.jobs as usize,
+            },
+        };
+        Request::Sweep(SweepRequest {
+            mode,
+            file: self.file,
+            artifacts: self.artifacts,
+            backend: self.compute.backend,
+            data_dir: self.data.data_dir,
+        })
+    }
+}
+
+impl SummaryArgs {
+    fn into_request(self) -> Result<Request> {
+        let mut config = match &self.config {
+            Some(path) => ExperimentConfig::load(path)?,
+            None => ExperimentConfig::default(),
+        };
+        set(&mut config.model.cell, self.cell);
+        Ok(Request::Summary(SummaryRequest { config }))
+    }
+}
+
+/// `--name`, where given, must be a run name.
+fn check_name_flag(name: Option<&str>) -> Result<()> {
+    match name {
+        Some(name) => check_name(name).map_err(|e| Error::msg(format!("--name: {e}"))),
+        None => Ok(()),
     }
 }

@@ -11,11 +11,11 @@ use crate::data::NUM_CLASSES;
 use crate::data::idx::IdxImageStream;
 use crate::error::{Error, Result};
 use crate::fsutil::read_bounded;
-use crate::model::{DigitClassifier, INFERENCE_BATCH};
+use crate::model::{Classifier, INFERENCE_BATCH};
 use crate::preprocess::{CANVAS, mnist_style, picture_input};
 
 /// An input image and the MNIST-style 28x28 pixels (0..=1) made from it.
-pub struct DigitImage {
+pub struct InputImage {
     pub name: String,
     pub pixels: Vec<f32>,
 }
@@ -25,15 +25,15 @@ pub const MAX_PICTURE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The digits of one input file, a batch at a time: a picture (PNG, JPEG, ...) is one digit,
 /// an IDX image file holds many.
-pub enum DigitSource {
-    Picture(Option<DigitImage>),
+pub enum ImageSource {
+    Picture(Option<InputImage>),
     Idx {
         stream: IdxImageStream,
         name: String,
     },
 }
 
-impl DigitSource {
+impl ImageSource {
     pub fn open(path: &Path) -> Result<Self> {
         if path.is_dir() {
             return Err(Error::file(path, "is a directory, not an image"));
@@ -43,14 +43,14 @@ impl DigitSource {
             return Ok(Self::Idx { stream, name });
         }
         let bytes = read_bounded(path, MAX_PICTURE_BYTES, "an image")?;
-        Ok(Self::Picture(Some(DigitImage {
+        Ok(Self::Picture(Some(InputImage {
             name: path.display().to_string(),
             pixels: picture_input(&bytes).map_err(|e| Error::file(path, e.to_string()))?,
         })))
     }
 
     /// The next batch of digits (at most one inference batch); empty once all are read.
-    pub fn next_batch(&mut self) -> Result<Vec<DigitImage>> {
+    pub fn next_batch(&mut self) -> Result<Vec<InputImage>> {
         match self {
             Self::Picture(picture) => Ok(picture.take().into_iter().collect()),
             Self::Idx { stream, name } => {
@@ -62,7 +62,7 @@ impl DigitSource {
                     .enumerate()
                     .map(|(offset, pixels)| {
                         let index = first + offset;
-                        Ok(DigitImage {
+                        Ok(InputImage {
                             name: format!("{name}[{index}]"),
                             pixels: idx_input(pixels, rows, cols)
                                 .map_err(|e| Error::msg(format!("{name}: image {index}: {e}")))?,
@@ -89,8 +89,9 @@ fn idx_input(pixels: Vec<u8>, rows: u32, cols: u32) -> std::result::Result<Vec<f
 /// One class and its probability.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Guess {
-    /// The class index: the digit, for MNIST.
-    pub digit: usize,
+    /// The class index: the digit, for MNIST. (`digit` in JSON, as the API has always said.)
+    #[serde(rename = "digit")]
+    pub class: usize,
     /// The class's name, for datasets whose classes are not digits (Fashion-MNIST).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<&'static str>,
@@ -101,14 +102,16 @@ pub struct Guess {
 #[derive(Debug, Clone, Serialize)]
 pub struct Prediction {
     pub path: String,
-    pub digit: usize,
+    /// The most likely class (`digit` in JSON).
+    #[serde(rename = "digit")]
+    pub class: usize,
     pub probability: f32,
     pub top: Vec<Guess>,
 }
 
 /// The ten class probabilities of each model input in `pixels` (28x28 values each, one input
 /// after another), in one forward pass: `NUM_CLASSES` values per input, in input order.
-pub fn class_probabilities(model: &DigitClassifier, pixels: Vec<f32>, device: &Device) -> Vec<f32> {
+pub fn class_probabilities(model: &Classifier, pixels: Vec<f32>, device: &Device) -> Vec<f32> {
     let side = CANVAS as usize;
     let count = pixels.len() / (side * side);
     let batch = Tensor::<3>::from_data(TensorData::new(pixels, [count, side, side]), device);
@@ -122,8 +125,8 @@ pub fn class_probabilities(model: &DigitClassifier, pixels: Vec<f32>, device: &D
 /// Classifies the images in one batch; `top` guesses each, best first, named after
 /// `class_names` where the dataset has them.
 pub fn predict(
-    model: &DigitClassifier,
-    images: &[DigitImage],
+    model: &Classifier,
+    images: &[InputImage],
     top: usize,
     class_names: Option<[&'static str; NUM_CLASSES]>,
     device: &Device,
@@ -145,9 +148,9 @@ pub fn predict(
             let mut ranked: Vec<Guess> = probabilities
                 .iter()
                 .enumerate()
-                .map(|(digit, &probability)| Guess {
-                    digit,
-                    name: class_names.map(|names| names[digit]),
+                .map(|(class, &probability)| Guess {
+                    class,
+                    name: class_names.map(|names| names[class]),
                     probability,
                 })
                 .collect();
@@ -155,7 +158,7 @@ pub fn predict(
             ranked.truncate(top.max(1));
             Prediction {
                 path: image.name.clone(),
-                digit: ranked[0].digit,
+                class: ranked[0].class,
                 probability: ranked[0].probability,
                 top: ranked,
             }
@@ -170,8 +173,8 @@ impl Prediction {
             .top
             .iter()
             .map(|g| match g.name {
-                Some(name) => format!("{} {name} ({:.1}%)", g.digit, g.probability * 100.0),
-                None => format!("{} ({:.1}%)", g.digit, g.probability * 100.0),
+                Some(name) => format!("{} {name} ({:.1}%)", g.class, g.probability * 100.0),
+                None => format!("{} ({:.1}%)", g.class, g.probability * 100.0),
             })
             .collect();
         format!("{}: {}", self.path, guesses.join(", "))

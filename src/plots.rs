@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -93,40 +94,56 @@ pub fn confusion_png(path: &Path, confusion: &[Vec<usize>], title: &str) -> Resu
         for (truth, row) in confusion.iter().enumerate() {
             let y = classes - 1 - truth;
             for (predicted, &count) in row.iter().enumerate() {
-                // Log-scaled shade, so a handful of mistakes still shows against thousands.
-                let shade = ((count as f64 + 1.0).ln() / (peak + 1.0).ln()).clamp(0.0, 1.0);
-                let fill = RGBColor(
-                    (255.0 * (1.0 - 0.85 * shade)) as u8,
-                    (255.0 * (1.0 - 0.6 * shade)) as u8,
-                    255,
-                );
+                let (square, label) = confusion_cell(predicted, y, count, peak);
                 chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [
-                            (SegmentValue::Exact(predicted), SegmentValue::Exact(y)),
-                            (
-                                SegmentValue::Exact(predicted + 1),
-                                SegmentValue::Exact(y + 1),
-                            ),
-                        ],
-                        fill.filled(),
-                    )))
+                    .draw_series(std::iter::once(square))
                     .map_err(|e| e.to_string())?;
-                let ink = if shade > 0.6 { WHITE } else { BLACK };
                 chart
-                    .draw_series(std::iter::once(Text::new(
-                        count.to_string(),
-                        (SegmentValue::CenterOf(predicted), SegmentValue::CenterOf(y)),
-                        ("sans-serif", 15)
-                            .into_font()
-                            .color(&ink)
-                            .pos(Pos::new(HPos::Center, VPos::Center)),
-                    )))
+                    .draw_series(std::iter::once(label))
                     .map_err(|e| e.to_string())?;
             }
         }
         Ok(())
     })
+}
+
+type Cell = (SegmentValue<usize>, SegmentValue<usize>);
+
+/// The heat map's square at column `predicted`, row `y`, and its count, shaded against the
+/// largest count `peak` on a log scale (so a handful of mistakes still shows against
+/// thousands).
+fn confusion_cell(
+    predicted: usize,
+    y: usize,
+    count: usize,
+    peak: f64,
+) -> (Rectangle<Cell>, Text<'static, Cell, String>) {
+    let shade = ((count as f64 + 1.0).ln() / (peak + 1.0).ln()).clamp(0.0, 1.0);
+    let fill = RGBColor(
+        (255.0 * (1.0 - 0.85 * shade)) as u8,
+        (255.0 * (1.0 - 0.6 * shade)) as u8,
+        255,
+    );
+    let square = Rectangle::new(
+        [
+            (SegmentValue::Exact(predicted), SegmentValue::Exact(y)),
+            (
+                SegmentValue::Exact(predicted + 1),
+                SegmentValue::Exact(y + 1),
+            ),
+        ],
+        fill.filled(),
+    );
+    let ink = if shade > 0.6 { WHITE } else { BLACK };
+    let label = Text::new(
+        count.to_string(),
+        (SegmentValue::CenterOf(predicted), SegmentValue::CenterOf(y)),
+        ("sans-serif", 15)
+            .into_font()
+            .color(&ink)
+            .pos(Pos::new(HPos::Center, VPos::Center)),
+    );
+    (square, label)
 }
 
 /// One run's learning curve, as drawn in a curves plot.
@@ -233,6 +250,17 @@ fn draw_panel(
                 });
         }
     }
+    draw_legend(&mut chart, quantity)
+}
+
+type CurvesChart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The series' names, where the curves of `quantity` leave room (losses fall, accuracies rise).
+fn draw_legend<'a, 'b: 'a>(
+    chart: &mut CurvesChart<'a, 'b>,
+    quantity: &str,
+) -> std::result::Result<(), String> {
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))

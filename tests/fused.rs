@@ -8,7 +8,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Tensor};
 use lstm_mnist::config::{Cell, ModelConfig};
 use lstm_mnist::data::{MnistBatch, MnistData};
-use lstm_mnist::model::{DigitClassifier, RecurrentKernel, fused};
+use lstm_mnist::model::{Classifier, RecurrentKernel, fused};
 
 /// `max |actual - expected| / max |expected|`
 fn relative_error<const D: usize>(actual: Tensor<D>, expected: Tensor<D>) -> f64 {
@@ -235,7 +235,7 @@ fn assert_same_loss_curve(cell: Cell) {
         .collect();
 
     let curve = |kernel: RecurrentKernel| {
-        let mut model = DigitClassifier::new(&config, 3, &device).with_kernel(kernel);
+        let mut model = Classifier::new(&config, 3, &device).with_kernel(kernel);
         let mut optimizer = AdamConfig::new().with_epsilon(1e-7).init();
         batches
             .iter()

@@ -3,10 +3,10 @@
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use lstm_mnist::config::{Bias, Cell, ModelConfig};
-use lstm_mnist::model::{DigitClassifier, KerasInit, RecurrentLayer};
+use lstm_mnist::model::{Classifier, KerasInit, RecurrentLayer};
 
-fn model(cell: Cell, hidden: usize) -> DigitClassifier {
-    DigitClassifier::new(
+fn model(cell: Cell, hidden: usize) -> Classifier {
+    Classifier::new(
         &ModelConfig {
             cell,
             hidden,
@@ -39,7 +39,7 @@ fn with_keras_biases_the_counts_are_exactly_keras() {
             hidden: 256,
             bias: Bias::Keras,
         };
-        DigitClassifier::new(&config, 7, &Device::flex()).num_params()
+        Classifier::new(&config, 7, &Device::flex()).num_params()
     };
     assert_eq!(keras(Cell::Lstm), 294_410);
     assert_eq!(keras(Cell::Rnn), 75_530);
@@ -146,14 +146,7 @@ fn same_seed_same_weights_other_seed_other_weights() {
         ..ModelConfig::default()
     };
     let device = Device::flex();
-    let head = |seed| {
-        values(
-            DigitClassifier::new(&config, seed, &device)
-                .head
-                .weight
-                .val(),
-        )
-    };
+    let head = |seed| values(Classifier::new(&config, seed, &device).head.weight.val());
     assert_eq!(head(1), head(1));
     assert_ne!(head(1), head(2));
 }

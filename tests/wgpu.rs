@@ -7,13 +7,13 @@ use burn::tensor::Device;
 use lstm_mnist::backend::Backend;
 use lstm_mnist::config::{Cell, ModelConfig};
 use lstm_mnist::data::{MnistBatch, MnistData};
-use lstm_mnist::model::DigitClassifier;
+use lstm_mnist::model::Classifier;
 
 /// Loss and the head's weight gradient for one batch of 8 test images, from seed-1 weights.
 fn loss_and_head_gradient(device: Device) -> (f32, Vec<f32>) {
     let device = device.autodiff();
     let test = MnistData::load_test(&common::mnist_dir()).unwrap();
-    let model = DigitClassifier::new(
+    let model = Classifier::new(
         &ModelConfig {
             cell: Cell::Lstm,
             hidden: 32,

@@ -15,7 +15,7 @@ use crate::data::MnistBatch;
 use crate::data::augment::Augmenter;
 use crate::error::Result;
 use crate::machine;
-use crate::model::{DigitClassifier, INFERENCE_BATCH, RecurrentKernel, training_step_flops};
+use crate::model::{Classifier, INFERENCE_BATCH, RecurrentKernel, training_step_flops};
 
 /// Steps of one epoch of the 60,000 training images at batch 128.
 const STEPS_PER_EPOCH: usize = 469;
@@ -105,24 +105,8 @@ pub fn measure(
         RecurrentKernel::Stock
     };
 
-    let mut model = DigitClassifier::new(&config, 42, &train_device).with_kernel(kernel);
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-7).init();
-    let batch = random_batch(TRAIN_BATCH, &train_device);
-    let train_ms = time_each(batches, || {
-        let output = model.forward_classification(batch.clone());
-        let loss = output.loss.clone();
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optimizer.step(0.001, model.clone(), grads);
-        // Reading the loss waits for the step to finish, as the training loop's metrics do.
-        loss.into_scalar::<f32>();
-    });
-
-    let inference = DigitClassifier::new(&config, 42, &device).with_kernel(kernel);
-    let images = random_batch(INFERENCE_BATCH, &device).images;
-    let infer_ms = time_each(batches, || {
-        inference.forward(images.clone()).into_data();
-    });
-
+    let train_ms = time_training_steps(&config, kernel, batches, &train_device);
+    let infer_ms = time_inference(&config, kernel, batches, &device);
     let augment_ms = time_augmenting(batches);
 
     let train_median = median(&train_ms);
@@ -147,6 +131,40 @@ pub fn measure(
         fma_peak_gflops: peak,
         train_step_share_of_peak: peak.map(|peak| step_rate / peak),
         augment_batch_ms_median: median(&augment_ms),
+    })
+}
+
+/// Milliseconds of each training step (forward, backward, Adam step) at batch 128.
+fn time_training_steps(
+    config: &ModelConfig,
+    kernel: RecurrentKernel,
+    batches: usize,
+    device: &Device,
+) -> Vec<f64> {
+    let mut model = Classifier::new(config, 42, device).with_kernel(kernel);
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-7).init();
+    let batch = random_batch(TRAIN_BATCH, device);
+    time_each(batches, || {
+        let output = model.forward_classification(batch.clone());
+        let loss = output.loss.clone();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(0.001, model.clone(), grads);
+        // Reading the loss waits for the step to finish, as the training loop's metrics do.
+        loss.into_scalar::<f32>();
+    })
+}
+
+/// Milliseconds of each inference batch of `INFERENCE_BATCH` images.
+fn time_inference(
+    config: &ModelConfig,
+    kernel: RecurrentKernel,
+    batches: usize,
+    device: &Device,
+) -> Vec<f64> {
+    let inference = Classifier::new(config, 42, device).with_kernel(kernel);
+    let images = random_batch(INFERENCE_BATCH, device).images;
+    time_each(batches, || {
+        inference.forward(images.clone()).into_data();
     })
 }
 

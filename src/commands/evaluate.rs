@@ -13,7 +13,7 @@ use crate::data::{Examples, MnistData, download};
 use crate::error::Result;
 use crate::evaluation::{Evaluation, evaluate, percent};
 use crate::fsutil::write_atomic;
-use crate::model::DigitClassifier;
+use crate::model::Classifier;
 use crate::plots::confusion_png;
 use crate::run_dir::{CONFUSION_FILE, EVALUATION_FILE, ModelRef};
 
@@ -38,7 +38,7 @@ struct EvaluationFile<'a> {
 pub struct ModelUnderTest {
     pub model_ref: ModelRef,
     pub config: ExperimentConfig,
-    pub model: DigitClassifier,
+    pub model: Classifier,
     pub test: Examples,
     pub device: Device,
 }

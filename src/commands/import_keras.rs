@@ -12,7 +12,7 @@ use crate::data::{MnistData, download};
 use crate::error::{Error, Result};
 use crate::evaluation::{evaluate, percent};
 use crate::keras::{self, KerasModel};
-use crate::model::DigitClassifier;
+use crate::model::Classifier;
 use crate::model::summary::thousands;
 use crate::run_dir::{Naming, RunDir, RunReport, TestScores, check_name};
 
@@ -44,7 +44,7 @@ pub fn run(request: &ImportKerasRequest) -> Result<()> {
     let source = config.data.dataset.source();
     let data_dir = download::resolve_data_dir(source, request.data_dir.as_deref())?;
     let test = MnistData::load_test(&data_dir)?;
-    let model = DigitClassifier::from_keras(&weights, &device);
+    let model = Classifier::from_keras(&weights, &device);
 
     let naming = match (request.overwrite, request.name.is_some()) {
         (true, _) => Naming::Replace,

@@ -10,8 +10,8 @@ use super::write_stdout;
 use crate::backend::Backend;
 use crate::data::NUM_CLASSES;
 use crate::error::{Error, Result};
-use crate::inference::{DigitSource, predict};
-use crate::model::DigitClassifier;
+use crate::inference::{ImageSource, predict};
+use crate::model::Classifier;
 use crate::run_dir::ModelRef;
 
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ pub fn run(request: &PredictRequest) -> Result<()> {
 /// Where predictions go, and what makes them.
 struct Output<'a> {
     request: &'a PredictRequest,
-    model: &'a DigitClassifier,
+    model: &'a Classifier,
     class_names: Option<[&'static str; NUM_CLASSES]>,
     device: &'a Device,
     /// Predictions printed so far (JSON needs commas between them).
@@ -67,7 +67,7 @@ struct Output<'a> {
 impl Output<'_> {
     /// Classifies every image in one file, printing a batch at a time.
     fn classify_file(&mut self, path: &Path) -> Result<()> {
-        let mut source = DigitSource::open(path)?;
+        let mut source = ImageSource::open(path)?;
         loop {
             let batch = source.next_batch()?;
             if batch.is_empty() {

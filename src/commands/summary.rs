@@ -4,7 +4,7 @@ use super::write_stdout;
 use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::error::Result;
-use crate::model::DigitClassifier;
+use crate::model::Classifier;
 
 #[derive(Debug, Clone)]
 pub struct SummaryRequest {
@@ -13,6 +13,6 @@ pub struct SummaryRequest {
 
 pub fn run(request: &SummaryRequest) -> Result<()> {
     let config = &request.config;
-    let model = DigitClassifier::new(&config.model, config.seed, &Backend::Flex.device()?);
+    let model = Classifier::new(&config.model, config.seed, &Backend::Flex.device()?);
     write_stdout(&model.summary(&config.name))
 }

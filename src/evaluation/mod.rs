@@ -7,7 +7,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Examples, MnistBatch, NUM_CLASSES};
-use crate::model::{DigitClassifier, INFERENCE_BATCH};
+use crate::model::{Classifier, INFERENCE_BATCH};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
@@ -22,7 +22,7 @@ pub struct Evaluation {
 }
 
 /// Scores `model` (in inference mode, on `device`) on every example.
-pub fn evaluate(model: &DigitClassifier, examples: &Examples, device: &Device) -> Evaluation {
+pub fn evaluate(model: &Classifier, examples: &Examples, device: &Device) -> Evaluation {
     let mut confusion = vec![vec![0usize; NUM_CLASSES]; NUM_CLASSES];
     let mut loss_sum = 0.0;
     let indices: Vec<usize> = (0..examples.len()).collect();

@@ -15,7 +15,7 @@ use crate::data::Examples;
 use crate::data::distort::{Distortion, Elastic, Stroke};
 use crate::error::{Error, Result};
 use crate::fsutil::{read_text_bounded, write_atomic};
-use crate::model::DigitClassifier;
+use crate::model::Classifier;
 use crate::run_dir::ROBUSTNESS_FILE;
 
 /// The suite's own seed: changing it changes every figure.
@@ -172,7 +172,7 @@ pub struct RobustnessReport {
 
 /// Scores `model` on `test` clean and under every corruption of the suite.
 pub fn robustness(
-    model: &DigitClassifier,
+    model: &Classifier,
     test: &Examples,
     device: &Device,
     model_name: &str,

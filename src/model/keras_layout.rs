@@ -8,7 +8,7 @@ use burn::nn::{GateController, Linear};
 use burn::tensor::{Device, Tensor};
 
 use super::init::{HostMatrix, set_linear};
-use super::{DigitClassifier, ROW_FEATURES, RecurrentLayer};
+use super::{Classifier, ROW_FEATURES, RecurrentLayer};
 use crate::config::{Bias, Cell, MAX_HIDDEN, ModelConfig};
 use crate::data::NUM_CLASSES;
 
@@ -165,7 +165,7 @@ impl RecurrentLayer {
     }
 }
 
-impl DigitClassifier {
+impl Classifier {
     /// The model holding Keras's `weights`, of their `model_config()`.
     pub fn from_keras(weights: &KerasWeights, device: &Device) -> Self {
         let config = weights.model_config();

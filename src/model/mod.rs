@@ -42,7 +42,7 @@ pub enum RecurrentLayer {
 }
 
 #[derive(Module, Debug)]
-pub struct DigitClassifier {
+pub struct Classifier {
     pub recurrent: RecurrentLayer,
     pub head: Linear,
     /// How the recurrent layer runs; not a parameter, so checkpoints do not record it.
@@ -50,7 +50,7 @@ pub struct DigitClassifier {
     pub kernel: RecurrentKernel,
 }
 
-impl DigitClassifier {
+impl Classifier {
     /// A freshly initialised model (Keras's initialisation, drawn from `seed`).
     pub fn new(config: &ModelConfig, seed: u64, device: &Device) -> Self {
         let hidden = config.hidden;
@@ -130,7 +130,7 @@ fn last_step(outputs: Tensor<3>) -> Tensor<2> {
     outputs.slice(s![.., steps - 1, ..]).squeeze_dim(1)
 }
 
-impl TrainStep for DigitClassifier {
+impl TrainStep for Classifier {
     type Input = MnistBatch;
     type Output = ClassificationOutput;
 
@@ -140,7 +140,7 @@ impl TrainStep for DigitClassifier {
     }
 }
 
-impl InferenceStep for DigitClassifier {
+impl InferenceStep for Classifier {
     type Input = MnistBatch;
     type Output = ClassificationOutput;
 

@@ -4,13 +4,13 @@ use std::fmt::Write;
 
 use burn::module::Module;
 
-use super::{DigitClassifier, ROW_FEATURES, RecurrentLayer};
+use super::{Classifier, ROW_FEATURES, RecurrentLayer};
 use crate::data::NUM_CLASSES;
 
 /// Parameters of the seed's Keras model (LSTM 256 + Dense 10).
 pub const KERAS_PARAMETERS: usize = 294_410;
 
-impl DigitClassifier {
+impl Classifier {
     /// One row per layer: name, output shape, parameter count.
     pub fn layers(&self) -> Vec<(String, String, usize)> {
         let (name, hidden, params) = match &self.recurrent {

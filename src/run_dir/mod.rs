@@ -17,7 +17,7 @@ use crate::config::ExperimentConfig;
 use crate::error::{Error, Result};
 use crate::faults;
 use crate::fsutil::{TEMP_PREFIX, remove_stale_temp_files, write_atomic};
-use crate::model::DigitClassifier;
+use crate::model::{Classifier, RecurrentKernel};
 
 use checkpoints::last_complete_epoch;
 pub use checkpoints::{RECORD_NAMES, checkpoint_path};
@@ -191,15 +191,16 @@ impl RunDir {
     }
 
     /// The model of epoch `epoch`'s checkpoint, in the architecture of `config` (the run's
-    /// own, which the caller holds).
+    /// own, which the caller holds), run by `kernel`.
     pub fn load_checkpoint_model(
         &self,
         epoch: usize,
         config: &ExperimentConfig,
+        kernel: RecurrentKernel,
         device: &Device,
-    ) -> Result<DigitClassifier> {
+    ) -> Result<Classifier> {
         let path = checkpoint_path(&self.checkpoint_dir(), RECORD_NAMES[0], epoch);
-        model_file::load_model(&path, config, &self.config_path(), device)
+        model_file::load_model(&path, config, &self.config_path(), kernel, device)
     }
 
     pub fn is_finished(&self) -> bool {
@@ -410,7 +411,7 @@ impl LockedRun {
         write_report(&self.report_path(), report)
     }
 
-    pub fn save_model(&self, model: &DigitClassifier) -> Result<()> {
+    pub fn save_model(&self, model: &Classifier) -> Result<()> {
         save_model(&self.model_path(), model)
     }
 }
@@ -453,11 +454,13 @@ impl ModelRef {
         })
     }
 
-    /// The run's config and the model loaded into it.
-    pub fn load(&self, device: &Device) -> Result<(ExperimentConfig, DigitClassifier)> {
+    /// The run's config and the model loaded into it, run by the default kernel (the fused
+    /// op where it applies: these models classify, they do not train).
+    pub fn load(&self, device: &Device) -> Result<(ExperimentConfig, Classifier)> {
         let config = self.run.read_config()?;
-        let model =
-            model_file::load_model(&self.model_path, &config, &self.run.config_path(), device)?;
+        let path = &self.model_path;
+        let kernel = RecurrentKernel::default();
+        let model = model_file::load_model(path, &config, &self.run.config_path(), kernel, device)?;
         Ok((config, model))
     }
 

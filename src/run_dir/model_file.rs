@@ -9,9 +9,9 @@ use burn::tensor::Device;
 use crate::config::{Cell, ExperimentConfig};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
-use crate::model::DigitClassifier;
+use crate::model::{Classifier, RecurrentKernel};
 
-pub fn save_model(path: &Path, model: &DigitClassifier) -> Result<()> {
+pub fn save_model(path: &Path, model: &Classifier) -> Result<()> {
     let bytes = model
         .clone()
         .into_record()
@@ -21,13 +21,14 @@ pub fn save_model(path: &Path, model: &DigitClassifier) -> Result<()> {
 }
 
 /// Loads the weights at `path` into the architecture `config` (read from `config_path`)
-/// describes; a file of another architecture is refused saying what it holds.
+/// describes, run by `kernel`; a file of another architecture is refused saying what it holds.
 pub fn load_model(
     path: &Path,
     config: &ExperimentConfig,
     config_path: &Path,
+    kernel: RecurrentKernel,
     device: &Device,
-) -> Result<DigitClassifier> {
+) -> Result<Classifier> {
     if !path.is_file() {
         return Err(Error::file(
             path,
@@ -40,7 +41,8 @@ pub fn load_model(
             format!("not a readable Burn model (burnpack) file: {e}"),
         )
     })?;
-    DigitClassifier::new(&config.model, config.seed, device)
+    Classifier::new(&config.model, config.seed, device)
+        .with_kernel(kernel)
         .try_load_record(record)
         .map_err(|e| {
             // Only a file that does not fit is read a second time, to say what it holds.

@@ -14,8 +14,8 @@ use crate::data::NUM_CLASSES;
 use crate::error::{Error, Result};
 use crate::evaluation::robustness::RobustnessReport;
 use crate::inference::class_probabilities;
-use crate::model::{DigitClassifier, ROW_FEATURES};
-use crate::run_dir::{ModelRef, RunListing, RunReport};
+use crate::model::{Classifier, ROW_FEATURES};
+use crate::run_dir::{FinishedRun, ModelRef, RunListing};
 
 /// Requests classified in one forward pass at most.
 const MAX_BATCH: usize = 256;
@@ -61,44 +61,15 @@ impl Models {
         let mut runs = Vec::new();
         let mut models = Vec::new();
         for finished in listing.finished {
-            let report = RunReport {
-                name: finished.name,
-                ..finished.report
-            };
-            let model_ref = match ModelRef::resolve(&finished.dir) {
-                Ok(model_ref) => model_ref,
-                Err(error) => {
-                    eprintln!("warning: not serving {}: {error}", report.name);
-                    continue;
-                }
-            };
-            // Runs kept for their figures only (the extra seeds) have no model to serve.
-            if !model_ref.model_path.is_file() {
-                continue;
-            }
-            let robustness = match RobustnessReport::mean_in(&finished.dir) {
-                Ok(mean) => mean,
-                Err(error) => {
-                    eprintln!("warning: not serving {}: {error}", report.name);
-                    continue;
-                }
-            };
-            let loaded = model_ref.load(device);
-            match loaded {
-                Ok((config, model)) => {
-                    let source = config.data.dataset.source();
-                    runs.push(RunInfo {
-                        name: report.name,
-                        cell: report.cell,
-                        dataset: source.id.to_string(),
-                        test_accuracy: report.test_accuracy,
-                        robustness,
-                        parameters: report.parameters,
-                        classes: source.class_names,
-                    });
+            let name = finished.name.clone();
+            match load_run(finished, device) {
+                Ok(Some((run, model))) => {
+                    runs.push(run);
                     models.push(model);
                 }
-                Err(error) => eprintln!("warning: not serving {}: {error}", report.name),
+                // Runs kept for their figures only (the extra seeds) have no model to serve.
+                Ok(None) => {}
+                Err(error) => eprintln!("warning: not serving {name}: {error}"),
             }
         }
         if runs.is_empty() {
@@ -138,6 +109,28 @@ impl Models {
 /// a model must still read MNIST as well as the seed's.
 pub const DEFAULT_RUN_MIN_ACCURACY: f64 = 0.985;
 
+/// A finished run's model and what the API says of it; `None` for a run without a model.
+fn load_run(finished: FinishedRun, device: &Device) -> Result<Option<(RunInfo, Classifier)>> {
+    let model_ref = ModelRef::resolve(&finished.dir)?;
+    if !model_ref.model_path.is_file() {
+        return Ok(None);
+    }
+    let robustness = RobustnessReport::mean_in(&finished.dir)?;
+    let (config, model) = model_ref.load(device)?;
+    let source = config.data.dataset.source();
+    let report = finished.report;
+    let run = RunInfo {
+        name: finished.name,
+        cell: report.cell,
+        dataset: source.id.to_string(),
+        test_accuracy: report.test_accuracy,
+        robustness,
+        parameters: report.parameters,
+        classes: source.class_names,
+    };
+    Ok(Some((run, model)))
+}
+
 /// The run `wanted`; without a name, the MNIST run with the best robustness mean among those
 /// at least [`DEFAULT_RUN_MIN_ACCURACY`] accurate, else the most accurate MNIST run.
 fn pick_default(runs: &[RunInfo], wanted: Option<&str>, artifacts: &Path) -> Result<usize> {
@@ -173,7 +166,7 @@ fn pick_default(runs: &[RunInfo], wanted: Option<&str>, artifacts: &Path) -> Res
 
 /// The inference thread: waits for a job, takes whatever else is queued (up to a batch), and
 /// answers each run's share with one forward pass. Ends when the server drops its queue.
-fn run_inference(models: Vec<DigitClassifier>, jobs: mpsc::Receiver<Job>, device: Device) {
+fn run_inference(models: Vec<Classifier>, jobs: mpsc::Receiver<Job>, device: Device) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -193,7 +186,7 @@ fn run_inference(models: Vec<DigitClassifier>, jobs: mpsc::Receiver<Job>, device
     }
 }
 
-fn answer(model: &DigitClassifier, jobs: Vec<Job>, device: &Device) {
+fn answer(model: &Classifier, jobs: Vec<Job>, device: &Device) {
     let inputs = jobs
         .iter()
         .flat_map(|job| job.input.iter().copied())

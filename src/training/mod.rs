@@ -24,7 +24,7 @@ use crate::data::augment::Augmenter;
 use crate::data::{Examples, MnistData, MnistLoader, download};
 use crate::error::{Error, Result};
 use crate::evaluation::{Evaluation, evaluate, percent};
-use crate::model::{DigitClassifier, INFERENCE_BATCH, RecurrentKernel, check_fits_in_memory};
+use crate::model::{Classifier, INFERENCE_BATCH, RecurrentKernel, check_fits_in_memory};
 use crate::plots::{Curve, curves_png};
 use crate::run_dir::{
     EpochMetrics, LockedRun, Naming, RECORD_NAMES, ResumePoint, RunDir, RunReport, TestScores,
@@ -127,7 +127,7 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
     let slot = RunSlot::reserve(&request.destination, &request.config)?;
     let data = RunData::load(&request.config, request.options.data_dir.as_deref())?;
     device.seed(request.config.seed);
-    let model = DigitClassifier::new(
+    let model = Classifier::new(
         &request.config.model,
         request.config.seed,
         &device.clone().autodiff(),
@@ -142,15 +142,14 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
     let parameters = model.num_params();
     let model = fit(&config, &run, model, &data, start, &device)?;
     let epochs = run.read_metrics()?;
-    let kernel = request.options.kernel;
-    let trained = restore_best_weights(&config, &run, model, epochs, kernel, &device)?;
+    let trained = restore_best_weights(&config, &run, model, epochs, &device)?;
     finish(request, &config, &run, &trained, parameters, &data, &device)
 }
 
 /// The model a run ends with, the epoch whose weights it holds when those are not the last
 /// epoch's (`restore_best_weights`), and every epoch's metrics.
 struct Trained {
-    model: DigitClassifier,
+    model: Classifier,
     restored_epoch: Option<usize>,
     epochs: Vec<EpochMetrics>,
 }
@@ -160,17 +159,16 @@ struct Trained {
 fn restore_best_weights(
     config: &ExperimentConfig,
     run: &LockedRun,
-    model: DigitClassifier,
+    model: Classifier,
     epochs: Vec<EpochMetrics>,
-    kernel: RecurrentKernel,
     device: &Device,
 ) -> Result<Trained> {
     let best = match &config.training.early_stopping {
-        Some(stopping) => best_weights(config, stopping, run, &epochs, device)?,
+        Some(stopping) => best_weights(config, stopping, run, &epochs, model.kernel, device)?,
         None => None,
     };
     let (model, restored_epoch) = match best {
-        Some((epoch, best)) => (best.with_kernel(kernel), Some(epoch)),
+        Some((epoch, best)) => (best, Some(epoch)),
         None => (model, None),
     };
     Ok(Trained {
@@ -187,8 +185,9 @@ fn best_weights(
     stopping: &EarlyStoppingConfig,
     run: &LockedRun,
     epochs: &[EpochMetrics],
+    kernel: RecurrentKernel,
     device: &Device,
-) -> Result<Option<(usize, DigitClassifier)>> {
+) -> Result<Option<(usize, Classifier)>> {
     let planned_epochs = config.training.epochs;
     let last_epoch = epochs.last().map(|row| row.epoch);
     if last_epoch.is_some_and(|last| last < planned_epochs) {
@@ -205,7 +204,7 @@ fn best_weights(
     }
     match early_stopping::best_epoch(epochs, stopping.monitor) {
         Some(best) if stopping.restore_best_weights && last_epoch != Some(best) => {
-            let model = run.load_checkpoint_model(best, config, device)?;
+            let model = run.load_checkpoint_model(best, config, kernel, device)?;
             println!(
                 "Restored the weights of epoch {best}, the best {}",
                 stopping.monitor
@@ -319,11 +318,11 @@ impl RunData {
 fn fit(
     config: &ExperimentConfig,
     run: &LockedRun,
-    model: DigitClassifier,
+    model: Classifier,
     data: &RunData,
     start: ResumePoint,
     device: &Device,
-) -> Result<DigitClassifier> {
+) -> Result<Classifier> {
     let learner = Learner::new(model, optimizer(config), config.optimizer.learning_rate);
     let (training, divergence) = supervised_training(config, run, data, start, device);
     let result = training.launch(learner);
@@ -354,7 +353,7 @@ fn supervised_training(
     data: &RunData,
     start: ResumePoint,
     device: &Device,
-) -> (SupervisedTraining<DigitClassifier>, DivergenceWatch) {
+) -> (SupervisedTraining<Classifier>, DivergenceWatch) {
     let (train_loader, valid_loader) = loaders(config, data, start.epoch, device);
     let checkpoint_dir = run.checkpoint_dir();
     let [model_record, optim_record, scheduler_record] = RECORD_NAMES;
@@ -416,9 +415,9 @@ fn loaders(
 /// Which checkpoints are kept (the last two epochs, for resuming; with restore_best_weights,
 /// the best one too) and the early-stopping rule, when the config has one.
 fn with_checkpoints_and_stopping(
-    training: SupervisedTraining<DigitClassifier>,
+    training: SupervisedTraining<Classifier>,
     config: &ExperimentConfig,
-) -> SupervisedTraining<DigitClassifier> {
+) -> SupervisedTraining<Classifier> {
     let keep_last = KeepLastNCheckpoints::new(2);
     let Some(stopping) = config.training.early_stopping.as_ref() else {
         return training.with_checkpointing_strategy(keep_last);

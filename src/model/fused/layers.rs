@@ -23,7 +23,7 @@ pub struct FusedParams {
 /// A Burn recurrent layer the fused op can run.
 pub trait FusedLayer {
     /// Whether this layer has the form the kernel computes (activations, biases, direction, no
-    /// clipping): what `DigitClassifier` builds.
+    /// clipping): what `Classifier` builds.
     fn is_standard(&self) -> bool;
 
     /// The parameters, gathered; only for a standard layer.
