@@ -274,11 +274,7 @@ fn forward_chunk<C: CellMath>(
     let mut hidden_state = vec![0.0; layout.rows * layout.hidden];
     for t in 0..layout.steps {
         let joined_t = &mut joined[slot(t % kept, layout.step_joined)];
-        for (row, joined_row) in joined_t.chunks_exact_mut(layout.joined_width).enumerate() {
-            let (x, h) = joined_row.split_at_mut(layout.input);
-            x.copy_from_slice(&inputs[layout.batch_major(row, t, layout.input)]);
-            h.copy_from_slice(&hidden_state[layout.state(row)]);
-        }
+        join_input_and_state(&layout, t, inputs, &hidden_state, joined_t);
         let acts_t = &mut acts[slot(t % kept, layout.step_acts)];
         matmul(
             acts_t,
@@ -312,6 +308,21 @@ fn forward_chunk<C: CellMath>(
     } else {
         [joined, acts, saved].into_iter().for_each(give_back);
         None
+    }
+}
+
+/// Each row's `[x_t, h_{t-1}]`, the one operand of step `t`'s GEMM.
+fn join_input_and_state(
+    layout: &ChunkLayout,
+    t: usize,
+    inputs: &[f32],
+    hidden_state: &[f32],
+    joined_t: &mut [f32],
+) {
+    for (row, joined_row) in joined_t.chunks_exact_mut(layout.joined_width).enumerate() {
+        let (x, h) = joined_row.split_at_mut(layout.input);
+        x.copy_from_slice(&inputs[layout.batch_major(row, t, layout.input)]);
+        h.copy_from_slice(&hidden_state[layout.state(row)]);
     }
 }
 
@@ -432,9 +443,44 @@ fn backward_chunk<C: CellMath>(
     w_input_t: Option<&[f32]>,
 ) -> ChunkGradients {
     let layout = ChunkLayout::new::<C>(dims);
+    let grad_pre = pre_activation_grads::<C>(&layout, tape, grad_output, w_hidden_t);
 
-    // Pre-activation gradients of every step, `[steps, rows, blocks·hidden]`; the cells
-    // write every element.
+    // Both weight gradients in one GEMM over all timesteps: Σ_t [x_t, h_{t-1}]ᵀ · dz_t.
+    let mut weights = vec![0.0; layout.joined_width * layout.width];
+    matmul(
+        &mut weights,
+        MatRef::transposed(&tape.joined, layout.joined_width),
+        MatRef::row_major(&grad_pre, layout.width),
+        layout.joined_width,
+    );
+    let inputs = w_input_t.map(|w_input_t| {
+        let mut grad = vec![0.0; layout.steps * layout.rows * layout.input];
+        matmul(
+            &mut grad,
+            MatRef::row_major(&grad_pre, layout.width),
+            MatRef::row_major(w_input_t, layout.input),
+            layout.steps * layout.rows,
+        );
+        transpose_blocks(&grad, layout.steps, layout.rows, layout.input)
+    });
+    let bias = column_sums(&grad_pre, layout.width);
+    give_back(grad_pre);
+    ChunkGradients {
+        weights,
+        bias,
+        inputs,
+    }
+}
+
+/// The pre-activation gradients of every step, `[steps, rows, blocks·hidden]`, back through
+/// time from the last step (scratch memory: the caller gives it back).
+fn pre_activation_grads<C: CellMath>(
+    layout: &ChunkLayout,
+    tape: &ChunkTape,
+    grad_output: &[f32],
+    w_hidden_t: &[f32],
+) -> Vec<f32> {
+    // The cells write every element.
     let mut grad_pre = take_scratch(layout.steps * layout.step_acts);
     // Gradients flowing into step t from step t + 1.
     let mut grad_h_next = vec![0.0; layout.rows * layout.hidden];
@@ -473,30 +519,5 @@ fn backward_chunk<C: CellMath>(
             );
         }
     }
-
-    // Both weight gradients in one GEMM over all timesteps: Σ_t [x_t, h_{t-1}]ᵀ · dz_t.
-    let mut weights = vec![0.0; layout.joined_width * layout.width];
-    matmul(
-        &mut weights,
-        MatRef::transposed(&tape.joined, layout.joined_width),
-        MatRef::row_major(&grad_pre, layout.width),
-        layout.joined_width,
-    );
-    let inputs = w_input_t.map(|w_input_t| {
-        let mut grad = vec![0.0; layout.steps * layout.rows * layout.input];
-        matmul(
-            &mut grad,
-            MatRef::row_major(&grad_pre, layout.width),
-            MatRef::row_major(w_input_t, layout.input),
-            layout.steps * layout.rows,
-        );
-        transpose_blocks(&grad, layout.steps, layout.rows, layout.input)
-    });
-    let bias = column_sums(&grad_pre, layout.width);
-    give_back(grad_pre);
-    ChunkGradients {
-        weights,
-        bias,
-        inputs,
-    }
+    grad_pre
 }
