@@ -382,11 +382,7 @@ impl TrainArgs {
             None => Error::msg(message),
         };
         check_name_flag(self.name.as_deref())?;
-        let naming = match (self.overwrite, self.name.is_some()) {
-            (true, _) => Naming::Replace,
-            (false, true) => Naming::Exact,
-            (false, false) => Naming::NextFree,
-        };
+        let naming = Naming::from_flags(self.overwrite, self.name.is_some());
         let artifacts = self
             .artifacts
             .clone()

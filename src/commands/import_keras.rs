@@ -2,7 +2,7 @@
 //! (`config.toml`, `model.bpk`, a `report.json` saying where it came from and how it scores on
 //! the test set) that every other command uses like a trained run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 
@@ -46,11 +46,7 @@ pub fn run(request: &ImportKerasRequest) -> Result<()> {
     let test = MnistData::load_test(&data_dir)?;
     let model = Classifier::from_keras(&weights, &device);
 
-    let naming = match (request.overwrite, request.name.is_some()) {
-        (true, _) => Naming::Replace,
-        (false, true) => Naming::Exact,
-        (false, false) => Naming::NextFree,
-    };
+    let naming = Naming::from_flags(request.overwrite, request.name.is_some());
     let run = RunDir::claim(&request.artifacts, &config.name, naming)?;
     let config = ExperimentConfig {
         name: run.name().to_string(),
@@ -69,21 +65,26 @@ pub fn run(request: &ImportKerasRequest) -> Result<()> {
     run.write_config(&config)?;
     run.save_model(&model)?;
     run.write_report(&report)?;
-    let correct = (scores.accuracy * scores.images as f64).round();
+    print_imported(&config, &report, run.path());
+    Ok(())
+}
+
+/// What was imported, how it scores, and where the run is.
+fn print_imported(config: &ExperimentConfig, report: &RunReport, dir: &Path) {
+    let correct = (report.test_accuracy * report.test_samples as f64).round();
     println!(
-        "Imported {} ({format}): {} with {} units, {} parameters\n\
+        "Imported {}: {} with {} units, {} parameters\n\
          Test accuracy: {} ({correct} of {} images, loss {:.6})\n\
          Saved the run to {}",
-        request.file.display(),
+        report.imported_from.as_deref().unwrap_or_default(),
         keras::layer_class(config.model.cell),
         config.model.hidden,
         thousands(report.parameters),
-        percent(scores.accuracy),
-        scores.images,
-        scores.loss,
-        run.path().display(),
+        percent(report.test_accuracy),
+        report.test_samples,
+        report.test_loss,
+        dir.display(),
     );
-    Ok(())
 }
 
 /// `--name`, or the file's stem (`seed.keras` -> `seed`).

@@ -76,6 +76,17 @@ pub enum Naming {
     Replace,
 }
 
+impl Naming {
+    /// What `--overwrite` and `--name` ask for.
+    pub fn from_flags(overwrite: bool, named: bool) -> Self {
+        match (overwrite, named) {
+            (true, _) => Naming::Replace,
+            (false, true) => Naming::Exact,
+            (false, false) => Naming::NextFree,
+        }
+    }
+}
+
 /// What a directory holds, judged by the files a run writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Contents {
