@@ -100,12 +100,27 @@ struct SeedGroup<'a> {
 }
 
 impl SeedGroup<'_> {
-    fn name(&self) -> &str {
-        self.runs
+    /// The shortest run name, without the seed a sweep's point names carry
+    /// (`seeds/lstm-sgd_seed-42` -> `seeds/lstm-sgd`).
+    fn name(&self) -> String {
+        let shortest = self
+            .runs
             .iter()
             .map(|run| run.name.as_str())
             .min_by_key(|name| (name.len(), *name))
-            .expect("a group has runs")
+            .expect("a group has runs");
+        let Some((sweep, point)) = shortest.split_once('/') else {
+            return shortest.to_string();
+        };
+        let parts: Vec<&str> = point
+            .split('_')
+            .filter(|part| {
+                !part
+                    .strip_prefix("seed-")
+                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+            })
+            .collect();
+        format!("{sweep}/{}", parts.join("_"))
     }
 }
 
@@ -151,13 +166,15 @@ fn spread_table(runs: &[FinishedRun]) -> String {
         let mut seeds: Vec<String> = group.runs.iter().map(|run| seed_of(run)).collect();
         // Numeric order for the digit strings.
         seeds.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
-        let (keras, verdict) = match keras_accuracy(group.name()) {
+        let name = group.name();
+        // A sweep's point of a published config is compared with it too (`seeds/lstm-sgd`).
+        let config_name = name.rsplit('/').next().unwrap_or(&name);
+        let (keras, verdict) = match keras_accuracy(config_name) {
             Some(keras) => (format!("{keras:.1}%"), spread.place(keras).to_string()),
             None => ("—".to_string(), "—".to_string()),
         };
         table.push_str(&format!(
-            "| `{}` | {} | {} | {:.2}% | {:.2} | {:.2}–{:.2}% | {keras} | {verdict} |\n",
-            group.name(),
+            "| `{name}` | {} | {} | {:.2}% | {:.2} | {:.2}–{:.2}% | {keras} | {verdict} |\n",
             accuracies.len(),
             seeds.join(", "),
             spread.mean,
