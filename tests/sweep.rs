@@ -137,7 +137,10 @@ fn an_interrupted_sweep_run_again_finishes_without_training_anything_twice() {
     for point in POINTS {
         assert!(table.contains(&format!("`small/{point}`")), "{table}");
     }
-    assert!(table.contains("| `small/hidden-16` | 2 | 1, 2 |"), "{table}");
+    assert!(
+        table.contains("| `small/hidden-16` | 2 | 1, 2 |"),
+        "{table}"
+    );
 }
 
 #[test]

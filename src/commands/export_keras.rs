@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::keras::{export_weights, layer_class};
+use crate::keras::{check_weights_file_name, export_weights, layer_class};
 use crate::run_dir::ModelRef;
 
 #[derive(Debug, Clone)]
@@ -17,6 +17,7 @@ pub struct ExportKerasRequest {
 }
 
 pub fn run(request: &ExportKerasRequest) -> Result<()> {
+    check_weights_file_name(&request.output)?;
     if request.output.exists() && !request.overwrite {
         return Err(Error::file(
             &request.output,

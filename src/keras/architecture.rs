@@ -39,9 +39,13 @@ fn required_settings(cell: Cell) -> Vec<(&'static str, Value)> {
     settings
 }
 
-pub fn parse(model_config: &str) -> Result<Architecture, String> {
-    let root: Value = serde_json::from_str(model_config)
-        .map_err(|e| format!("its model config is not JSON: {e}"))?;
+/// The model config as JSON.
+pub fn json(model_config: &str) -> Result<Value, String> {
+    serde_json::from_str(model_config).map_err(|e| format!("its model config is not JSON: {e}"))
+}
+
+/// The architecture a model config (`json`) describes, if it is one we compute.
+pub fn parse(root: &Value) -> Result<Architecture, String> {
     let class = root["class_name"].as_str().unwrap_or("unknown");
     if class != "Sequential" {
         return Err(format!(
@@ -191,8 +195,11 @@ fn shape_text(shape: &[Value]) -> String {
 mod tests {
     use super::*;
 
-    fn sequential(layers: &str) -> String {
-        format!(r#"{{"class_name": "Sequential", "config": {{"layers": [{layers}]}}}}"#)
+    fn sequential(layers: &str) -> Value {
+        json(&format!(
+            r#"{{"class_name": "Sequential", "config": {{"layers": [{layers}]}}}}"#
+        ))
+        .unwrap()
     }
 
     const INPUT: &str =
@@ -251,7 +258,8 @@ mod tests {
             let error = parse(&sequential(&format!("{INPUT}, {layer}, {DENSE}"))).unwrap_err();
             assert!(error.contains(expected), "{error}");
         }
-        let error = parse(r#"{"class_name": "Functional", "config": {}}"#).unwrap_err();
+        let functional = json(r#"{"class_name": "Functional", "config": {}}"#).unwrap();
+        let error = parse(&functional).unwrap_err();
         assert!(error.starts_with("a Functional model"), "{error}");
         let error = parse(&sequential(DENSE)).unwrap_err();
         assert!(error.contains("no input shape"), "{error}");

@@ -15,13 +15,20 @@ use crate::model::{HostMatrix, KerasWeights};
 /// Keras's `load_weights` reads only files named so.
 pub const WEIGHTS_SUFFIX: &str = ".weights.h5";
 
-pub fn export_weights(weights: &KerasWeights, path: &Path) -> Result<()> {
-    if !path.to_string_lossy().ends_with(WEIGHTS_SUFFIX) {
-        return Err(Error::file(
+/// Refuses a name Keras's `load_weights` would not read.
+pub fn check_weights_file_name(path: &Path) -> Result<()> {
+    if path.to_string_lossy().ends_with(WEIGHTS_SUFFIX) {
+        Ok(())
+    } else {
+        Err(Error::file(
             path,
             format!("Keras's load_weights reads only files named *{WEIGHTS_SUFFIX}"),
-        ));
+        ))
     }
+}
+
+pub fn export_weights(weights: &KerasWeights, path: &Path) -> Result<()> {
+    check_weights_file_name(path)?;
     let bytes = weights_file(weights)
         .map_err(|e| Error::file(path, format!("cannot make the HDF5 file: {e}")))?;
     write_atomic(path, &bytes)

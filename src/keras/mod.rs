@@ -18,7 +18,7 @@ use crate::fsutil::read_bounded;
 use crate::model::KerasWeights;
 
 pub use architecture::Architecture;
-pub use export::{WEIGHTS_SUFFIX, export_weights};
+pub use export::{check_weights_file_name, export_weights};
 
 /// Past this a file is not a model of the seed's kind (an LSTM of 4096 units is 300 MB).
 const MAX_MODEL_BYTES: u64 = 1024 * 1024 * 1024;
@@ -63,11 +63,11 @@ fn read_archive(bytes: Vec<u8>) -> std::result::Result<KerasModel, String> {
         .map_err(|e| format!("not a readable .keras archive: {e}"))?;
     let config = archive_member(&mut archive, "config.json", MAX_CONFIG_BYTES)?;
     let config = String::from_utf8(config).map_err(|_| "its config.json is not text")?;
-    let architecture = architecture::parse(&config)?;
+    let root = architecture::json(&config)?;
+    let architecture = architecture::parse(&root)?;
     let h5 = archive_member(&mut archive, "model.weights.h5", MAX_MODEL_BYTES)?;
     let file = open_h5(h5, "model.weights.h5")?;
     let weights = weights::from_archive(&file, architecture.cell)?;
-    let root: Value = serde_json::from_str(&config).unwrap_or_default();
     Ok(KerasModel {
         weights,
         optimizer: architecture::compiled_optimizer(&root["compile_config"]["optimizer"]),
@@ -88,7 +88,7 @@ fn read_legacy_h5(bytes: Vec<u8>) -> std::result::Result<KerasModel, String> {
         "an HDF5 file without a model config: it holds weights only (import needs the whole \
          model, saved by model.save)",
     )?;
-    let architecture = architecture::parse(config)?;
+    let architecture = architecture::parse(&architecture::json(config)?)?;
     let weights = weights::from_legacy_h5(&file, &architecture)?;
     let training: Value = text_attribute("training_config")
         .and_then(|text| serde_json::from_str(text).ok())
