@@ -281,8 +281,8 @@ fn the_seeds_sweep_is_the_shipped_seed_study() {
         Path::new("artifacts"),
     )
     .unwrap();
-    assert_eq!(sweep.points.len(), 15);
-    for point in &sweep.points {
+    assert_eq!(sweep.points().len(), 15);
+    for point in sweep.points() {
         let (config, seed) = point.name.split_once("_seed-").unwrap();
         let shipped = match seed {
             "42" => config.to_string(),

@@ -69,15 +69,11 @@ pub fn run(request: &SweepRequest) -> Result<()> {
 
 /// `lstm-mnist sweep FILE --artifacts DIR [--backend B] [--data-dir D]`, all paths absolute.
 fn task_command(request: &SweepRequest, sweep: &Sweep) -> Result<TaskCommand> {
-    let artifacts = sweep
-        .dir
-        .parent()
-        .expect("a sweep dir is under the artifacts");
     let mut args: Vec<OsString> = vec![
         "sweep".into(),
-        sweep.file.clone().into(),
+        sweep.file().into(),
         "--artifacts".into(),
-        artifacts.into(),
+        sweep.artifacts().into(),
     ];
     args.extend(task_flags(request)?);
     Ok(TaskCommand {

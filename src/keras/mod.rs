@@ -17,7 +17,6 @@ use crate::error::{Error, Result};
 use crate::fsutil::read_bounded;
 use crate::model::KerasWeights;
 
-pub use architecture::Architecture;
 pub use export::{check_weights_file_name, export_weights};
 
 /// Past this a file is not a model of the seed's kind (an LSTM of 4096 units is 300 MB).
@@ -30,8 +29,25 @@ const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 pub struct KerasModel {
     pub weights: KerasWeights,
     pub optimizer: Option<OptimizerConfig>,
-    /// `Keras 3 archive (.keras)` or `legacy HDF5 (.h5)`, for the run's report.
-    pub format: &'static str,
+    pub format: KerasFormat,
+}
+
+/// The two files Keras saves a whole model in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KerasFormat {
+    /// Keras 3's `.keras`: a zip of `config.json` and `model.weights.h5`.
+    Archive,
+    /// `model.save("x.h5")`: one HDF5 file, the config in an attribute.
+    LegacyH5,
+}
+
+impl std::fmt::Display for KerasFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            KerasFormat::Archive => "Keras 3 archive (.keras)",
+            KerasFormat::LegacyH5 => "legacy HDF5 (.h5)",
+        })
+    }
 }
 
 /// The Keras layer class of a cell.
@@ -71,7 +87,7 @@ fn read_archive(bytes: Vec<u8>) -> std::result::Result<KerasModel, String> {
     Ok(KerasModel {
         weights,
         optimizer: architecture::compiled_optimizer(&root["compile_config"]["optimizer"]),
-        format: "Keras 3 archive (.keras)",
+        format: KerasFormat::Archive,
     })
 }
 
@@ -96,7 +112,7 @@ fn read_legacy_h5(bytes: Vec<u8>) -> std::result::Result<KerasModel, String> {
     Ok(KerasModel {
         weights,
         optimizer: architecture::compiled_optimizer(&training["optimizer_config"]),
-        format: "legacy HDF5 (.h5)",
+        format: KerasFormat::LegacyH5,
     })
 }
 

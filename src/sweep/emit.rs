@@ -42,7 +42,7 @@ fn quote(word: &str) -> String {
 }
 
 fn task_command(sweep: &Sweep, settings: &JobSettings, index_variable: &str) -> String {
-    let artifacts = sweep.dir.parent().unwrap_or(Path::new("/"));
+    let artifacts = sweep.artifacts();
     let mut words = vec![
         quote(&settings.program.display().to_string()),
         "sweep".into(),

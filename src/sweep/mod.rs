@@ -18,15 +18,16 @@ use crate::training::{self, RunOptions, TrainRequest};
 
 pub use spec::{MAX_POINTS, Point};
 
-/// A sweep file, expanded and checked, and where its runs go.
+/// A sweep file, expanded and checked (`load` is the only way to make one), and where its
+/// runs go.
 #[derive(Debug, Clone)]
 pub struct Sweep {
     /// The sweep file, absolute (cluster tasks run elsewhere).
-    pub file: PathBuf,
-    pub name: String,
-    pub points: Vec<Point>,
+    file: PathBuf,
+    name: String,
+    points: Vec<Point>,
     /// `<artifacts>/<name>`, absolute.
-    pub dir: PathBuf,
+    dir: PathBuf,
 }
 
 /// Where a point stands, from its run directory.
@@ -58,6 +59,22 @@ impl Sweep {
             name,
             points,
         })
+    }
+
+    pub fn points(&self) -> &[Point] {
+        &self.points
+    }
+
+    /// The sweep file, absolute.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The artifacts directory the sweep's directory is in, absolute.
+    pub fn artifacts(&self) -> &Path {
+        self.dir
+            .parent()
+            .expect("a sweep's directory is under the artifacts")
     }
 
     pub fn point_dir(&self, point: &Point) -> PathBuf {
