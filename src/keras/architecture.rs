@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use super::layer_class;
 use crate::config::{Cell, OptimizerConfig, OptimizerKind};
 use crate::model::{ROW_FEATURES, STEPS};
 
@@ -102,17 +103,15 @@ fn input_shape(layers: &[Value]) -> Result<(Vec<Value>, &[Value]), String> {
 
 fn check_recurrent(layer: &Value) -> Result<Cell, String> {
     let class = class_name(layer);
-    let cell = match class {
-        "LSTM" => Cell::Lstm,
-        "GRU" => Cell::Gru,
-        "SimpleRNN" => Cell::Rnn,
-        other => {
-            return Err(format!(
-                "a {other} layer where the recurrent layer should be: only LSTM, GRU and \
+    let cell = [Cell::Lstm, Cell::Gru, Cell::Rnn]
+        .into_iter()
+        .find(|&cell| layer_class(cell) == class)
+        .ok_or_else(|| {
+            format!(
+                "a {class} layer where the recurrent layer should be: only LSTM, GRU and \
                  SimpleRNN are supported"
-            ));
-        }
-    };
+            )
+        })?;
     let config = &layer["config"];
     for (key, supported) in required_settings(cell) {
         let value = &config[key];

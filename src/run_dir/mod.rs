@@ -175,9 +175,7 @@ impl RunDir {
     /// naming it.
     pub fn resume_point(&self) -> Result<ResumePoint> {
         let mut history = self.history()?;
-        let epoch = last_complete_epoch(&self.checkpoint_dir(), |epoch| {
-            history.iter().any(|row| row.epoch == epoch)
-        })?;
+        let epoch = self.resumable_epoch(&history)?;
         history.retain(|row| row.epoch <= epoch);
         Ok(ResumePoint { epoch, history })
     }
@@ -185,11 +183,14 @@ impl RunDir {
     /// Whether the run can resume ([`resume_point`](Self::resume_point) would find an epoch)
     /// or must start afresh; a `metrics.csv` that is there but unreadable is an error.
     pub fn can_resume(&self) -> Result<bool> {
-        let history = self.history()?;
-        Ok(last_complete_epoch(&self.checkpoint_dir(), |epoch| {
+        Ok(self.resumable_epoch(&self.history()?).is_ok())
+    }
+
+    /// The newest epoch with a complete checkpoint and a row in `history`.
+    fn resumable_epoch(&self, history: &[EpochMetrics]) -> Result<usize> {
+        last_complete_epoch(&self.checkpoint_dir(), |epoch| {
             history.iter().any(|row| row.epoch == epoch)
         })
-        .is_ok())
     }
 
     /// The rows of `metrics.csv`; none before the first epoch has written it.

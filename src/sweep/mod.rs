@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::model::check_fits_in_memory;
-use crate::run_dir::{CONFIG_FILE, Naming, REPORT_FILE, RunDir, SWEEP_RECORD_FILE};
+use crate::run_dir::{CONFIG_FILE, Naming, RunDir, SWEEP_RECORD_FILE};
 use crate::training::{self, RunOptions, TrainRequest};
 
 pub use spec::{MAX_POINTS, Point};
@@ -101,7 +101,7 @@ impl Sweep {
                 ),
             ));
         }
-        Ok(if dir.join(REPORT_FILE).is_file() {
+        Ok(if run.is_finished() {
             PointState::Finished
         } else if run.can_resume()? {
             PointState::ToResume
