@@ -8,8 +8,8 @@ use crate::backend::Backend;
 use crate::commands::augment_preview::AugmentPreviewRequest;
 use crate::commands::bench::BenchRequest;
 use crate::commands::evaluate::EvaluateRequest;
-use crate::commands::export_keras::ExportKerasRequest;
-use crate::commands::import_keras::ImportKerasRequest;
+use crate::commands::export::{ExportFormat, ExportRequest};
+use crate::commands::import::{ImportFormat, ImportRequest};
 use crate::commands::load_check::LoadRequest;
 use crate::commands::plot::PlotRequest;
 use crate::commands::predict::PredictRequest;
@@ -29,12 +29,94 @@ use crate::training::{RunOptions, TrainRequest};
 /// Where runs go when `--artifacts` is not given.
 const DEFAULT_ARTIFACTS: &str = "artifacts";
 
+// The examples each command's --help ends with (README's cheat-sheet has the common ones).
+const EXAMPLES_TRAIN: &str = "\
+Examples:
+  lstm-mnist train --config configs/lstm-adam.toml
+  lstm-mnist train --epochs 1 --train-samples 2000 --name quick
+  lstm-mnist train --resume artifacts/quick --epochs 3";
+const EXAMPLES_EVALUATE: &str = "\
+Examples:
+  lstm-mnist evaluate --checkpoint artifacts/lstm-adam
+  lstm-mnist evaluate --checkpoint artifacts/lstm-adam/checkpoint/model-12.bpk --data-dir ~/mnist";
+const EXAMPLES_PREDICT: &str = "\
+Examples:
+  lstm-mnist predict --checkpoint artifacts/lstm-adam my-digit.png
+  lstm-mnist predict --checkpoint artifacts/lstm-adam --top 3 --json *.png
+  lstm-mnist predict --checkpoint artifacts/lstm-adam t10k-images-idx3-ubyte.gz";
+const EXAMPLES_SUMMARY: &str = "\
+Examples:
+  lstm-mnist summary
+  lstm-mnist summary --config configs/gru-adam.toml
+  lstm-mnist summary --cell rnn";
+const EXAMPLES_BENCH: &str = "\
+Examples:
+  lstm-mnist bench
+  lstm-mnist bench --cell gru --kernel stock --batches 10 --json
+  lstm-mnist bench --serve --clients 64 --seconds 20";
+const EXAMPLES_PLOT: &str = "\
+Examples:
+  lstm-mnist plot artifacts/lstm-sgd artifacts/lstm-adam
+  lstm-mnist plot artifacts/rnn-adam artifacts/gru-adam --output rnn-vs-gru.png";
+const EXAMPLES_RESULTS: &str = "\
+Examples:
+  lstm-mnist results
+  lstm-mnist results --artifacts artifacts/seeds";
+const EXAMPLES_ROBUSTNESS: &str = "\
+Examples:
+  lstm-mnist robustness --checkpoint artifacts/lstm-adam-robust
+  lstm-mnist robustness --checkpoint artifacts/lstm-adam --json";
+const EXAMPLES_AUGMENT_PREVIEW: &str = "\
+Examples:
+  lstm-mnist augment-preview --config configs/lstm-adam-robust.toml
+  lstm-mnist augment-preview --config mine.toml --images 4 --distortions 12 --output preview.png";
+const EXAMPLES_SERVE: &str = "\
+Examples:
+  lstm-mnist serve
+  lstm-mnist serve --run gru-adam --addr 0.0.0.0:8080
+  lstm-mnist serve --addr 127.0.0.1:0 --artifacts my-runs";
+const EXAMPLES_IMPORT_KERAS: &str = "\
+Examples:
+  lstm-mnist import-keras seed.keras
+  lstm-mnist import-keras model.h5 --name keras-lstm --overwrite";
+const EXAMPLES_EXPORT_KERAS: &str = "\
+Examples:
+  lstm-mnist export-keras artifacts/lstm-adam lstm-adam.weights.h5
+  lstm-mnist export-keras artifacts/gru-adam gru.weights.h5 --overwrite";
+const EXAMPLES_EXPORT_ONNX: &str = "\
+Examples:
+  lstm-mnist export-onnx artifacts/lstm-adam lstm-adam.onnx
+  lstm-mnist export-onnx artifacts/gru-adam gru.onnx --overwrite";
+const EXAMPLES_EXPORT_TORCH: &str = "\
+Examples:
+  lstm-mnist export-torch artifacts/lstm-adam lstm-adam.safetensors
+  lstm-mnist export-torch artifacts/rnn-adam/checkpoint/model-20.bpk rnn.safetensors";
+const EXAMPLES_IMPORT_TORCH: &str = "\
+Examples:
+  lstm-mnist import-torch lstm.safetensors --cell lstm
+  lstm-mnist import-torch fine-tuned.safetensors --cell gru --name gru-tuned --overwrite";
+const EXAMPLES_SWEEP: &str = "\
+Examples:
+  lstm-mnist sweep configs/sweeps/seeds.toml
+  lstm-mnist sweep configs/sweeps/bias.toml --jobs 2
+  lstm-mnist sweep configs/sweeps/seeds.toml --emit slurm > seeds.sbatch";
+const EXAMPLES_TOP: &str = "\
+Examples:
+  lstm-mnist --config configs/lstm-adam.toml
+  lstm-mnist serve
+  lstm-mnist predict --checkpoint artifacts/lstm-adam-robust my-digit.png";
+
 /// Train, evaluate and use recurrent MNIST classifiers (the Keras LSTM example, in Burn).
 ///
 /// With no subcommand, `train` runs: `lstm-mnist --backend wgpu` trains the default
 /// experiment (configs/lstm-sgd.toml, the seed's LSTM with SGD) on the GPU.
 #[derive(Debug, Parser)]
-#[command(name = "lstm-mnist", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "lstm-mnist",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = EXAMPLES_TOP
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -45,36 +127,61 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Train a model (the default command).
+    #[command(after_help = EXAMPLES_TRAIN)]
     Train(TrainArgs),
     /// Score a trained model on the test set: accuracy, per-class accuracy, confusion matrix.
+    #[command(after_help = EXAMPLES_EVALUATE)]
     Evaluate(EvaluateArgs),
     /// Classify your own digit images (PNG, JPEG, ... or an IDX image file).
+    #[command(after_help = EXAMPLES_PREDICT)]
     Predict(PredictArgs),
     /// Print a Keras-style table of the model's layers and parameter counts.
+    #[command(after_help = EXAMPLES_SUMMARY)]
     Summary(SummaryArgs),
     /// Time training steps, inference and the derived epoch and evaluation times (or, with
     /// --serve, load-check the server).
+    #[command(after_help = EXAMPLES_BENCH)]
     Bench(BenchArgs),
     /// Overlay the learning curves of several runs in one picture.
+    #[command(after_help = EXAMPLES_PLOT)]
     Plot(PlotArgs),
     /// Print the Markdown table of the finished runs (README's results table).
+    #[command(after_help = EXAMPLES_RESULTS)]
     Results(ResultsArgs),
     /// Score a trained model on the test set under a fixed suite of corruptions (rotation,
     /// shear, scale, shift, thick and thin strokes, blur, noise, elastic warp); writes
     /// robustness.json beside the model.
+    #[command(after_help = EXAMPLES_ROBUSTNESS)]
     Robustness(RobustnessArgs),
     /// Draw a grid of training images beside the random distortions a config's
     /// [data.augment] gives them.
+    #[command(after_help = EXAMPLES_AUGMENT_PREVIEW)]
     AugmentPreview(AugmentPreviewArgs),
     /// Serve a page to draw digits on and a JSON API, answering with the trained runs.
+    #[command(after_help = EXAMPLES_SERVE)]
     Serve(ServeArgs),
     /// Import a Keras model of the seed's architecture (one LSTM, GRU or SimpleRNN layer over
     /// (28, 28), Dense(10) softmax) from a .keras or legacy .h5 file as a run.
+    #[command(after_help = EXAMPLES_IMPORT_KERAS)]
     ImportKeras(ImportKerasArgs),
     /// Write a run's weights as a .weights.h5 that Keras's model.load_weights reads.
-    ExportKeras(ExportKerasArgs),
+    #[command(after_help = EXAMPLES_EXPORT_KERAS)]
+    ExportKeras(ExportArgs),
+    /// Write a run's model as an ONNX graph (opset 17: ONNX's own LSTM/GRU/RNN operators,
+    /// Gemm, Softmax), input `images` [N, 28, 28], output `probabilities` [N, 10]; checked
+    /// against the model in tract before it is kept.
+    #[command(after_help = EXAMPLES_EXPORT_ONNX)]
+    ExportOnnx(ExportArgs),
+    /// Write a run's weights as the state_dict (safetensors) of a PyTorch module with
+    /// `recurrent` = nn.LSTM/GRU/RNN(28, hidden, batch_first=True) and `head` = nn.Linear.
+    #[command(after_help = EXAMPLES_EXPORT_TORCH)]
+    ExportTorch(ExportArgs),
+    /// Import a PyTorch state_dict (safetensors) of that module as a run.
+    #[command(after_help = EXAMPLES_IMPORT_TORCH)]
+    ImportTorch(ImportTorchArgs),
     /// Run the points of a sweep file (a grid of configs): here, N at a time; one of them
     /// (--task, for a cluster task); or print a Slurm or Kubernetes job that runs them all.
+    #[command(after_help = EXAMPLES_SWEEP)]
     Sweep(SweepArgs),
 }
 
@@ -110,6 +217,27 @@ struct ImportKerasArgs {
     /// The Keras model: a .keras file (Keras 3) or a .h5 saved by model.save.
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    #[command(flatten)]
+    run: ImportedRunArgs,
+}
+
+#[derive(Debug, Args)]
+struct ImportTorchArgs {
+    /// The state_dict: a .safetensors file with the keys recurrent.weight_ih_l0,
+    /// recurrent.weight_hh_l0, recurrent.bias_ih_l0, recurrent.bias_hh_l0, head.weight,
+    /// head.bias.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The module's recurrent layer: nn.LSTM, nn.GRU or nn.RNN (tanh).
+    #[arg(long, value_enum)]
+    cell: Cell,
+    #[command(flatten)]
+    run: ImportedRunArgs,
+}
+
+/// Where an imported model's run goes, and what scores it.
+#[derive(Debug, Args)]
+struct ImportedRunArgs {
     /// The run's name [default: the file's name without its extension].
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
@@ -126,11 +254,11 @@ struct ImportKerasArgs {
 }
 
 #[derive(Debug, Args)]
-struct ExportKerasArgs {
+struct ExportArgs {
     /// A run directory (artifacts/<name>) or one of its checkpoint/model-N.bpk files.
     #[arg(value_name = "RUN")]
     run: PathBuf,
-    /// Where to write the weights: a file named *.weights.h5.
+    /// The file to write (for Keras, named *.weights.h5).
     #[arg(value_name = "OUTPUT")]
     output: PathBuf,
     /// Replace OUTPUT if it exists.
@@ -510,12 +638,15 @@ impl Cli {
                 addr: args.addr,
                 backend: args.compute.backend,
             }),
-            Some(Command::ImportKeras(args)) => args.into_request()?,
-            Some(Command::ExportKeras(args)) => Request::ExportKeras(ExportKerasRequest {
-                model: args.run,
-                output: args.output,
-                overwrite: args.overwrite,
-            }),
+            Some(Command::ImportKeras(args)) => {
+                args.run.into_request(ImportFormat::Keras, args.file)?
+            }
+            Some(Command::ImportTorch(args)) => args
+                .run
+                .into_request(ImportFormat::Torch(args.cell), args.file)?,
+            Some(Command::ExportKeras(args)) => args.into_request(ExportFormat::Keras),
+            Some(Command::ExportOnnx(args)) => args.into_request(ExportFormat::Onnx),
+            Some(Command::ExportTorch(args)) => args.into_request(ExportFormat::Torch),
             Some(Command::Sweep(args)) => args.into_request(),
             Some(Command::Plot(args)) => Request::Plot(PlotRequest {
                 runs: args.runs,
@@ -550,11 +681,23 @@ impl BenchArgs {
     }
 }
 
-impl ImportKerasArgs {
-    fn into_request(self) -> Result<Request> {
+impl ExportArgs {
+    fn into_request(self, format: ExportFormat) -> Request {
+        Request::Export(ExportRequest {
+            format,
+            model: self.run,
+            output: self.output,
+            overwrite: self.overwrite,
+        })
+    }
+}
+
+impl ImportedRunArgs {
+    fn into_request(self, format: ImportFormat, file: PathBuf) -> Result<Request> {
         check_name_flag(self.name.as_deref())?;
-        Ok(Request::ImportKeras(ImportKerasRequest {
-            file: self.file,
+        Ok(Request::Import(ImportRequest {
+            format,
+            file,
             name: self.name,
             artifacts: self.artifacts,
             overwrite: self.overwrite,
@@ -602,5 +745,30 @@ fn check_name_flag(name: Option<&str>) -> Result<()> {
     match name {
         Some(name) => check_name(name).map_err(|e| Error::msg(format!("--name: {e}"))),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every example a `--help` shows is a command line that parses (shell redirections aside).
+    #[test]
+    fn every_help_example_parses() {
+        let cli = Cli::command();
+        let helps = std::iter::once(&cli).chain(cli.get_subcommands());
+        let examples: Vec<String> = helps
+            .filter_map(|command| command.get_after_help().map(|help| help.to_string()))
+            .flat_map(|help| help.lines().skip(1).map(str::to_string).collect::<Vec<_>>())
+            .collect();
+        assert!(examples.len() >= 30, "{examples:?}");
+        for example in examples {
+            let words = example.split_whitespace().take_while(|word| *word != ">");
+            if let Err(error) = Cli::try_parse_from(words) {
+                panic!("{example}: {error}");
+            }
+        }
     }
 }

@@ -14,6 +14,9 @@ pub enum Error {
     /// The problems were printed already, each on its own line (`predict` goes on past an
     /// unreadable file); only the exit status is left to give.
     AlreadyReported,
+    /// Standard output's reader went away (`| head`): the program ends quietly, with
+    /// success, as `head` expects of a writer.
+    ReaderGone,
 }
 
 impl Error {
@@ -39,6 +42,7 @@ impl fmt::Display for Error {
             }
             Error::Message(message) => f.write_str(&one_line(message)),
             Error::AlreadyReported => f.write_str("see the errors above"),
+            Error::ReaderGone => f.write_str("standard output was closed"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! lstm-mnist: train, evaluate and serve recurrent MNIST digit classifiers with Burn.
 //!
-//! Dependencies run one way: `config`, `data`, `model` → `keras` (Keras's files), `run_dir` →
+//! Dependencies run one way: `config`, `data`, `model` → `keras`, `onnx`, `torch` (other
+//! frameworks' files), `run_dir` →
 //! `training`, `evaluation`, `inference` (and `plots`) → `serve`, `sweep` → `commands` →
 //! `cli`.
 
@@ -17,9 +18,12 @@ pub mod inference;
 pub mod keras;
 pub mod machine;
 pub mod model;
+pub mod onnx;
+pub mod output;
 pub mod plots;
 pub mod preprocess;
 pub mod run_dir;
 pub mod serve;
 pub mod sweep;
+pub mod torch;
 pub mod training;

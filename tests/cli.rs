@@ -37,6 +37,49 @@ fn help_explains_every_flag() {
     assert!(help.contains("flex") && help.contains("wgpu") && help.contains("ndarray"));
 }
 
+/// The subcommands `lstm-mnist --help` lists (clap's own `help` aside).
+fn subcommands() -> Vec<String> {
+    let help = String::from_utf8(succeeded(lstm_mnist(&["--help"])).stdout).unwrap();
+    let listed = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap();
+    // A command's line starts with its name after two spaces; a wrapped description's lines
+    // are indented further.
+    listed
+        .lines()
+        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_command_s_help_ends_with_examples_of_itself() {
+    let commands = subcommands();
+    assert!(commands.len() >= 14, "{commands:?}");
+    for command in commands {
+        let help = String::from_utf8(succeeded(lstm_mnist(&[&command, "--help"])).stdout).unwrap();
+        let examples = help
+            .rsplit_once("Examples:\n")
+            .unwrap_or_else(|| panic!("`{command} --help` has no examples:\n{help}"))
+            .1;
+        let lines: Vec<&str> = examples.lines().collect();
+        assert!((2..=3).contains(&lines.len()), "{command}: {examples}");
+        let prefix = format!("  lstm-mnist {command}");
+        for line in lines {
+            assert!(
+                line == prefix || line.starts_with(&format!("{prefix} ")),
+                "{command}: {line:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn with_keras_biases_summary_counts_the_seed_models_parameters() {
     let dir = tempfile::tempdir().unwrap();

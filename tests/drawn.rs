@@ -8,6 +8,7 @@ mod common;
 
 use std::f64::consts::TAU;
 
+use common::needs::{Need, met};
 use common::page::{Browser, Server};
 use serde_json::Value;
 
@@ -381,6 +382,12 @@ fn scores() -> Vec<(String, usize, usize, Vec<String>)> {
 
 #[test]
 fn digits_drawn_in_people_s_styles_are_read_on_the_page() {
+    if !met(
+        Need::Chromium,
+        "digits_drawn_in_people_s_styles_are_read_on_the_page",
+    ) {
+        return;
+    }
     let scores = scores();
     for (run, right, drawings, misread) in &scores {
         eprintln!(

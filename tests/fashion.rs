@@ -3,11 +3,15 @@
 
 mod common;
 
+use common::needs::{Need, met};
 use common::succeeded;
 use lstm_mnist::data::{FASHION_MNIST, MnistData, download, idx, locate};
 
 #[test]
 fn the_system_package_is_found_and_its_files_match_their_checksums() {
+    if !met(Need::FashionMnist, "the_system_package_is_found") {
+        return;
+    }
     let system_dir = common::fashion_mnist_dir();
     let dir = download::resolve_data_dir(&FASHION_MNIST, None).unwrap();
     assert_eq!(dir, system_dir, "set FASHION_MNIST_DIR only to override");
@@ -24,7 +28,12 @@ fn the_system_package_is_found_and_its_files_match_their_checksums() {
 
 #[test]
 fn a_fashion_config_trains_on_fashion_mnist() {
-    common::fashion_mnist_dir();
+    if !met(
+        Need::FashionMnist,
+        "a_fashion_config_trains_on_fashion_mnist",
+    ) {
+        return;
+    }
     let artifacts = tempfile::tempdir().unwrap();
     let output = common::bare_lstm_mnist()
         .args([
@@ -52,6 +61,12 @@ fn a_fashion_config_trains_on_fashion_mnist() {
 
 #[test]
 fn predict_on_the_test_file_scores_what_the_shipped_fashion_run_reports() {
+    if !met(
+        Need::FashionMnist,
+        "predict_on_the_test_file_scores_what_the_shipped_fashion_run_reports",
+    ) {
+        return;
+    }
     let dir = common::fashion_mnist_dir();
     let test = MnistData::load_test(&dir).unwrap();
     let images = locate(&dir, lstm_mnist::data::TEST_IMAGES).unwrap();

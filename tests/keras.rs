@@ -7,11 +7,9 @@ mod common;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use common::{assert_one_line_error, run, succeeded};
+use common::{assert_one_line_error, largest_difference, our_probabilities, run, succeeded};
 
 const FIXTURES: &str = "tests/fixtures/keras";
-/// The first 20 MNIST test images, which the fixtures' probabilities are Keras's answers for.
-const IMAGES: &str = "tests/fixtures/keras/mnist-test-20.idx3-ubyte";
 const CELLS: [&str; 3] = ["lstm", "gru", "rnn"];
 
 fn fixture(name: &str) -> PathBuf {
@@ -23,43 +21,6 @@ fn keras_probabilities(file: &str) -> Vec<Vec<f64>> {
     let text = std::fs::read_to_string(fixture(file)).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     serde_json::from_value(json["probabilities"].clone()).unwrap()
-}
-
-/// Our probabilities for the 20 images, by class, from `predict --json --top 10`.
-fn our_probabilities(run_dir: &Path) -> Vec<Vec<f64>> {
-    let output = succeeded(run(&[
-        "predict",
-        "--json",
-        "--top",
-        "10",
-        "--checkpoint",
-        run_dir.to_str().unwrap(),
-        IMAGES,
-    ]));
-    let predictions: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let predictions = predictions.as_array().unwrap();
-    assert_eq!(predictions.len(), 20);
-    predictions
-        .iter()
-        .map(|prediction| {
-            let mut by_class = vec![f64::NAN; 10];
-            for guess in prediction["top"].as_array().unwrap() {
-                let class = guess["digit"].as_u64().unwrap() as usize;
-                by_class[class] = guess["probability"].as_f64().unwrap();
-            }
-            by_class
-        })
-        .collect()
-}
-
-/// The largest difference between two sets of probabilities.
-fn largest_difference(ours: &[Vec<f64>], theirs: &[Vec<f64>]) -> f64 {
-    assert_eq!(ours.len(), theirs.len());
-    ours.iter()
-        .flatten()
-        .zip(theirs.iter().flatten())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max)
 }
 
 fn import(file: &Path, artifacts: &Path, name: &str) -> std::process::Output {

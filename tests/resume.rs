@@ -369,3 +369,28 @@ fn resuming_with_an_unreadable_history_stops_and_keeps_it() {
         "the history was rewritten"
     );
 }
+
+/// Hides every GPU from wgpu: no Vulkan driver, no EGL vendor (its GL fallback).
+fn without_a_gpu(command: &mut Command) -> &mut Command {
+    command
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+        .env("__EGL_VENDOR_LIBRARY_DIRS", "/nonexistent")
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json")
+}
+
+#[test]
+fn an_adam_run_resumes_on_a_machine_without_a_gpu() {
+    // Burn reads an Adam state back onto its default device, which is the GPU wherever wgpu
+    // is compiled in and one is found: the program pins it to flex (`BURN_DEVICE`).
+    let artifacts = tempfile::tempdir().unwrap();
+    let mut first = command(artifacts.path());
+    first.args(["--name", "cpu-only"]);
+    common::succeeded(without_a_gpu(&mut first).output().unwrap());
+    let run = artifacts.path().join("cpu-only");
+    let mut again = common::lstm_mnist();
+    // Trained further than its 3 epochs: epoch 3's checkpoint, Adam's state with it, is read.
+    again.arg("--resume").arg(&run).args(["--epochs", "4"]);
+    common::succeeded(without_a_gpu(&mut again).output().unwrap());
+    assert_eq!(learning_curve(&run).len(), 4);
+}

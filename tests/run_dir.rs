@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::needs::{Need, met};
 use common::{assert_one_line_error, succeeded, write_tiny_dataset};
 
 /// A tiny dataset (20 blank images) and an artifacts root, both temporary.
@@ -392,6 +393,9 @@ fn resume_refuses_a_run_without_complete_checkpoints() {
 
 #[test]
 fn on_a_terminal_the_result_stays_on_screen_after_the_dashboard_closes() {
+    if !met(Need::Terminal, "on_a_terminal_the_result_stays_on_screen") {
+        return;
+    }
     let sandbox = Sandbox::new();
     let train = sandbox.train(&["--name", "tty"]);
     // A pseudo-terminal starts at 0x0; the dashboard needs room to draw.

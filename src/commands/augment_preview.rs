@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use super::write_stdout;
 use crate::config::ExperimentConfig;
 use crate::data::augment::Augmenter;
 use crate::data::{MnistData, download};
 use crate::error::{Error, Result};
+use crate::output;
 use crate::plots::digit_grid_png;
 
 #[derive(Debug, Clone)]
@@ -51,5 +51,6 @@ pub fn run(request: &AugmentPreviewRequest) -> Result<()> {
         request.config_path.display()
     );
     digit_grid_png(&request.output, &title, &headings, &rows)?;
-    write_stdout(&format!("wrote {}\n", request.output.display()))
+    output::line(format_args!("wrote {}", request.output.display()));
+    Ok(())
 }

@@ -8,7 +8,7 @@ use burn::tensor::{Device, Distribution, Int, Tensor};
 use image::{GrayImage, Luma};
 use serde::Serialize;
 
-use super::{median, write_stdout};
+use super::median;
 use crate::backend::Backend;
 use crate::config::{AugmentConfig, Cell, ModelConfig};
 use crate::data::MnistBatch;
@@ -16,6 +16,7 @@ use crate::data::augment::Augmenter;
 use crate::error::Result;
 use crate::machine;
 use crate::model::{Classifier, INFERENCE_BATCH, RecurrentKernel, training_step_flops};
+use crate::output;
 
 /// Steps of one epoch of the 60,000 training images at batch 128.
 const STEPS_PER_EPOCH: usize = 469;
@@ -42,10 +43,11 @@ pub fn run(request: &BenchRequest) -> Result<()> {
         request.batches,
     )?;
     if request.json {
-        write_stdout(&(serde_json::to_string(&report).expect("a report serialises") + "\n"))
+        output::line(serde_json::to_string(&report).expect("a report serialises"));
     } else {
-        write_stdout(&report.table())
+        output::print(&report.table());
     }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize)]

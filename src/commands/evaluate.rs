@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use burn::tensor::Device;
 use serde::Serialize;
 
-use super::write_stdout;
 use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::data::{Examples, MnistData, download};
@@ -14,6 +13,7 @@ use crate::error::Result;
 use crate::evaluation::{Evaluation, evaluate, percent};
 use crate::fsutil::write_atomic;
 use crate::model::Classifier;
+use crate::output;
 use crate::plots::confusion_png;
 use crate::run_dir::{CONFUSION_FILE, EVALUATION_FILE, ModelRef};
 
@@ -90,5 +90,6 @@ pub fn run(request: &EvaluateRequest) -> Result<()> {
         &evaluation.confusion,
         &title,
     )?;
-    write_stdout(&evaluation.table())
+    output::print(&evaluation.table());
+    Ok(())
 }

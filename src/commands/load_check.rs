@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use image::{GrayImage, ImageFormat};
 use serde::Serialize;
 
-use super::write_stdout;
 use crate::backend::Backend;
 use crate::data::{MNIST, MnistData, download};
 use crate::error::{Error, Result};
 use crate::machine;
+use crate::output;
 
 /// Test images the clients cycle through.
 const IMAGES: usize = 1000;
@@ -62,10 +62,11 @@ pub fn run(request: &LoadRequest) -> Result<()> {
     drop(server);
     let report = outcome.report(request, peak);
     if request.json {
-        write_stdout(&(serde_json::to_string(&report).expect("a report serialises") + "\n"))
+        output::line(serde_json::to_string(&report).expect("a report serialises"));
     } else {
-        write_stdout(&report.table())
+        output::print(&report.table());
     }
+    Ok(())
 }
 
 fn png(pixels: &[u8]) -> Vec<u8> {

@@ -4,8 +4,8 @@
 pub mod augment_preview;
 pub mod bench;
 pub mod evaluate;
-pub mod export_keras;
-pub mod import_keras;
+pub mod export;
+pub mod import;
 pub mod load_check;
 pub mod plot;
 pub mod predict;
@@ -14,7 +14,7 @@ pub mod robustness;
 pub mod summary;
 pub mod sweep;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::serve::{self, ServeRequest};
 use crate::training::{self, TrainRequest};
 
@@ -23,8 +23,8 @@ use crate::training::{self, TrainRequest};
 pub enum Request {
     Train(TrainRequest),
     Evaluate(evaluate::EvaluateRequest),
-    ImportKeras(import_keras::ImportKerasRequest),
-    ExportKeras(export_keras::ExportKerasRequest),
+    Import(import::ImportRequest),
+    Export(export::ExportRequest),
     Predict(predict::PredictRequest),
     Summary(summary::SummaryRequest),
     Bench(bench::BenchRequest),
@@ -41,8 +41,8 @@ pub fn run(request: Request) -> Result<()> {
     match request {
         Request::Train(request) => training::train(&request).map(drop),
         Request::Evaluate(request) => evaluate::run(&request),
-        Request::ImportKeras(request) => import_keras::run(&request),
-        Request::ExportKeras(request) => export_keras::run(&request),
+        Request::Import(request) => import::run(&request),
+        Request::Export(request) => export::run(&request),
         Request::Predict(request) => predict::run(&request),
         Request::Summary(request) => summary::run(&request),
         Request::Bench(request) => bench::run(&request),
@@ -65,16 +65,5 @@ pub fn median(values: &[f64]) -> f64 {
         0 => 0.0,
         n if n % 2 == 1 => sorted[n / 2],
         n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-    }
-}
-
-/// Prints `text`; a reader that went away (`| head`) is not an error.
-pub fn write_stdout(text: &str) -> Result<()> {
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::msg(format!("cannot write to standard output: {e}")))
-        }
-        _ => Ok(()),
     }
 }

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::write_stdout;
 use crate::error::Result;
+use crate::output;
 use crate::plots::{Curve, curves_png};
 use crate::run_dir::{METRICS_FILE, read_metrics};
 
@@ -32,5 +32,6 @@ pub fn run(request: &PlotRequest) -> Result<()> {
         .map(|(name, epochs)| Curve { name, epochs })
         .collect();
     curves_png(&request.output, &curves, "learning curves")?;
-    write_stdout(&format!("wrote {}\n", request.output.display()))
+    output::line(format_args!("wrote {}", request.output.display()));
+    Ok(())
 }

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 
-use super::write_stdout;
 use crate::backend::Backend;
 use crate::data::NUM_CLASSES;
 use crate::error::{Error, Result};
 use crate::inference::{ImageSource, predict};
 use crate::model::Classifier;
+use crate::output;
 use crate::run_dir::ModelRef;
 
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ pub fn run(request: &PredictRequest) -> Result<()> {
         printed: 0,
     };
     if request.json {
-        write_stdout("[")?;
+        output::print("[");
     }
     let mut unreadable = 0;
     for path in &request.images {
@@ -46,7 +46,7 @@ pub fn run(request: &PredictRequest) -> Result<()> {
         }
     }
     if request.json {
-        write_stdout("\n]\n")?;
+        output::print("\n]\n");
     }
     match unreadable {
         0 => Ok(()),
@@ -90,7 +90,7 @@ impl Output<'_> {
                 }
                 self.printed += 1;
             }
-            write_stdout(&text)?;
+            output::print(&text);
         }
     }
 }

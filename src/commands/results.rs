@@ -6,10 +6,11 @@
 
 use std::path::PathBuf;
 
-use super::{median, write_stdout};
+use super::median;
 use crate::config::ExperimentConfig;
 use crate::error::Result;
 use crate::evaluation::robustness::RobustnessReport;
+use crate::output;
 use crate::run_dir::{FinishedRun, RunListing};
 
 #[derive(Debug, Clone)]
@@ -37,7 +38,8 @@ pub fn run(request: &ResultsRequest) -> Result<()> {
     for (name, why) in &listing.unreadable {
         text += &format!("\nUnreadable: {name}: {why}\n");
     }
-    write_stdout(&text)
+    output::print(&text);
+    Ok(())
 }
 
 fn keras_accuracy(name: &str) -> Option<f64> {

@@ -3,9 +3,9 @@
 //! model.
 
 use super::evaluate::{EvaluateRequest, ModelUnderTest};
-use super::write_stdout;
 use crate::error::Result;
 use crate::evaluation::robustness::robustness;
+use crate::output;
 use crate::run_dir::ROBUSTNESS_FILE;
 
 #[derive(Debug, Clone)]
@@ -28,8 +28,9 @@ pub fn run(request: &RobustnessRequest) -> Result<()> {
     report.write(&model_ref.beside_model(ROBUSTNESS_FILE))?;
     if request.json {
         let json = serde_json::to_string_pretty(&report).expect("a report always serialises");
-        write_stdout(&format!("{json}\n"))
+        output::line(json);
     } else {
-        write_stdout(&report.table())
+        output::print(&report.table());
     }
+    Ok(())
 }

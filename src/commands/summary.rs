@@ -1,10 +1,10 @@
 //! `lstm-mnist summary`: the model of a config, described as Keras's `model.summary()` does.
 
-use super::write_stdout;
 use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::error::Result;
 use crate::model::Classifier;
+use crate::output;
 
 #[derive(Debug, Clone)]
 pub struct SummaryRequest {
@@ -14,5 +14,6 @@ pub struct SummaryRequest {
 pub fn run(request: &SummaryRequest) -> Result<()> {
     let config = &request.config;
     let model = Classifier::new(&config.model, config.seed, &Backend::Flex.device()?);
-    write_stdout(&model.summary(&config.name))
+    output::print(&model.summary(&config.name));
+    Ok(())
 }

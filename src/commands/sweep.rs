@@ -4,10 +4,10 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use super::write_stdout;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::model::RecurrentKernel;
+use crate::output;
 use crate::sweep::Sweep;
 use crate::sweep::emit::{self, JobSettings, Scheduler};
 use crate::sweep::local::{self, TaskCommand};
@@ -62,7 +62,8 @@ pub fn run(request: &SweepRequest) -> Result<()> {
                     .collect(),
                 cpus_per_task,
             };
-            write_stdout(&emit::job(&sweep, scheduler, &settings))
+            output::print(&emit::job(&sweep, scheduler, &settings));
+            Ok(())
         }
     }
 }

@@ -33,6 +33,38 @@ impl HostMatrix {
         }
     }
 
+    /// Rows `range`, as a new matrix.
+    pub fn rows(&self, range: std::ops::Range<usize>) -> HostMatrix {
+        HostMatrix {
+            rows: range.len(),
+            cols: self.cols,
+            values: self.values[range.start * self.cols..range.end * self.cols].to_vec(),
+        }
+    }
+
+    /// The matrices one below the other (all with the same columns).
+    pub fn stacked(parts: &[&HostMatrix]) -> HostMatrix {
+        HostMatrix {
+            rows: parts.iter().map(|m| m.rows).sum(),
+            cols: parts[0].cols,
+            values: parts
+                .iter()
+                .flat_map(|m| m.values.iter().copied())
+                .collect(),
+        }
+    }
+
+    pub fn transposed(&self) -> HostMatrix {
+        let values = (0..self.cols)
+            .flat_map(|c| (0..self.rows).map(move |r| self.values[r * self.cols + c]))
+            .collect();
+        HostMatrix {
+            rows: self.cols,
+            cols: self.rows,
+            values,
+        }
+    }
+
     pub fn dims(&self) -> [usize; 2] {
         [self.rows, self.cols]
     }

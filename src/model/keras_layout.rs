@@ -7,6 +7,7 @@
 use burn::nn::{GateController, Linear};
 use burn::tensor::{Device, Tensor};
 
+use super::gate_layout::gate_count;
 use super::init::{HostMatrix, set_linear};
 use super::{Classifier, ROW_FEATURES, RecurrentLayer};
 use crate::config::{Bias, Cell, MAX_HIDDEN, ModelConfig};
@@ -122,14 +123,6 @@ impl KerasWeights {
     }
 }
 
-fn gate_count(cell: Cell) -> usize {
-    match cell {
-        Cell::Lstm => 4,
-        Cell::Gru => 3,
-        Cell::Rnn => 1,
-    }
-}
-
 impl RecurrentLayer {
     /// The gates, in Keras's order.
     pub(super) fn gates_mut(&mut self) -> Vec<&mut GateController> {
@@ -149,7 +142,7 @@ impl RecurrentLayer {
         }
     }
 
-    fn gates(&self) -> Vec<&GateController> {
+    pub(super) fn gates(&self) -> Vec<&GateController> {
         match self {
             RecurrentLayer::Lstm(lstm) => vec![
                 &lstm.input_gate,
@@ -212,11 +205,7 @@ impl Classifier {
                 bias.extend(input.iter().zip(&hidden).map(|(a, b)| a + b));
             }
         }
-        let cell = match self.recurrent {
-            RecurrentLayer::Lstm(_) => Cell::Lstm,
-            RecurrentLayer::Gru(_) => Cell::Gru,
-            RecurrentLayer::Rnn(_) => Cell::Rnn,
-        };
+        let cell = self.cell();
         let kernels = |pick: fn(&GateController) -> &Linear| {
             let blocks: Vec<HostMatrix> = gates.iter().map(|g| weight_matrix(pick(g))).collect();
             HostMatrix::side_by_side(&blocks)
@@ -233,7 +222,8 @@ impl Classifier {
     }
 }
 
-fn weight_matrix(linear: &Linear) -> HostMatrix {
+/// A linear layer's weight as Burn keeps it, `[inputs, outputs]`.
+pub(super) fn weight_matrix(linear: &Linear) -> HostMatrix {
     let [rows, cols] = linear.weight.shape().dims();
     HostMatrix {
         rows,
@@ -243,7 +233,7 @@ fn weight_matrix(linear: &Linear) -> HostMatrix {
 }
 
 /// The layer's bias; zeros where it has none.
-fn bias_values(linear: &Linear) -> Vec<f32> {
+pub(super) fn bias_values(linear: &Linear) -> Vec<f32> {
     match &linear.bias {
         Some(bias) => host_values(bias.val()),
         None => vec![0.0; linear.weight.shape().dims::<2>()[1]],

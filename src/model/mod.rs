@@ -3,6 +3,7 @@
 
 mod arithmetic;
 pub mod fused;
+mod gate_layout;
 mod init;
 mod keras_layout;
 mod memory;
@@ -19,6 +20,7 @@ use crate::data::{MnistBatch, NUM_CLASSES};
 
 pub use arithmetic::training_step_flops;
 pub use fused::RecurrentKernel;
+pub use gate_layout::{Gate, GateWeights, StackedGates};
 pub use init::{HostMatrix, KerasInit};
 pub use keras_layout::{DenseWeights, KerasWeights};
 pub use memory::{check_fits_in_memory, training_bytes};

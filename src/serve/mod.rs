@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
+use crate::output;
 use models::Models;
 
 #[derive(Debug, Clone)]
@@ -57,12 +58,14 @@ async fn run_server(models: Arc<Models>, addr: &str) -> Result<()> {
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(models);
-    println!("Serving {served} runs at http://{local}/ (Ctrl-C stops)");
+    output::line(format_args!(
+        "Serving {served} runs at http://{local}/ (Ctrl-C stops)"
+    ));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::msg(format!("the server failed: {e}")))?;
-    println!("Stopped");
+    output::line(format_args!("Stopped"));
     Ok(())
 }
 

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::{PointState, Sweep};
 use crate::error::{Error, Result};
+use crate::output;
 use crate::run_dir::read_report;
 
 /// How to start one point's process: this program, and the flags before `--task K`.
@@ -38,7 +39,7 @@ pub fn run(sweep: &Sweep, jobs: usize, task: &TaskCommand) -> Result<()> {
     sweep.write_record()?;
     let count = |wanted| states.iter().filter(|&&s| s == wanted).count();
     let threads = threads_per_job(jobs);
-    println!(
+    output::line(format_args!(
         "Sweep `{}`: {} points in {}: {} finished, {} to resume, {} to train; {jobs} job(s) of \
          {threads} thread(s)",
         sweep.name,
@@ -47,7 +48,7 @@ pub fn run(sweep: &Sweep, jobs: usize, task: &TaskCommand) -> Result<()> {
         count(PointState::Finished),
         count(PointState::ToResume),
         count(PointState::ToTrain),
-    );
+    ));
     let pending: VecDeque<usize> = (0..states.len())
         .filter(|&k| states[k] != PointState::Finished)
         .collect();
@@ -65,7 +66,7 @@ pub fn run(sweep: &Sweep, jobs: usize, task: &TaskCommand) -> Result<()> {
         }
     });
     let outcomes = outcomes.into_inner().expect("outcomes");
-    print!("{}", summary(sweep, &outcomes));
+    output::print(&summary(sweep, &outcomes));
     let failed: Vec<&str> = sweep
         .points
         .iter()
@@ -98,12 +99,12 @@ fn run_point(
     task: &TaskCommand,
 ) -> Outcome {
     let name = &sweep.points[k].name;
-    println!(
+    output::line(format_args!(
         "[{name}] {} (point {} of {})",
         verb(state),
         k + 1,
         sweep.points.len()
-    );
+    ));
     let started = Instant::now();
     let mut child = Command::new(&task.program);
     child
@@ -155,7 +156,7 @@ fn forward(from: impl Read, name: &str, to_stderr: bool) -> Option<String> {
         if to_stderr {
             eprintln!("[{name}] {line}");
         } else {
-            println!("[{name}] {line}");
+            output::line(format_args!("[{name}] {line}"));
         }
         last = Some(line);
     }

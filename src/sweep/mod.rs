@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::model::check_fits_in_memory;
+use crate::output;
 use crate::run_dir::{CONFIG_FILE, Naming, RunDir, SWEEP_RECORD_FILE};
 use crate::training::{self, RunOptions, TrainRequest};
 
@@ -141,7 +142,7 @@ impl Sweep {
         let state = self.state(point)?;
         let request = match state {
             PointState::Finished => {
-                println!("{}: already finished", point.name);
+                output::line(format_args!("{}: already finished", point.name));
                 return Ok(state);
             }
             PointState::ToResume => TrainRequest::resume(&self.point_dir(point), None, options)?,

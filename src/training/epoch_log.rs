@@ -14,7 +14,11 @@ use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 
 use crate::error::Error;
+use crate::output;
 use crate::run_dir::{EpochMetrics, LockedRun, ResumePoint, write_metrics};
+
+/// The reason training gives Burn's interrupter when standard output's reader went away.
+pub const READER_GONE: &str = "standard output was closed";
 
 /// Where the loss first stopped being a finite number.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -129,6 +133,8 @@ pub struct EpochLog {
     /// Training batches seen in the current epoch.
     batches: usize,
     divergence: DivergenceWatch,
+    /// Stops training when the progress lines' reader goes away.
+    interrupter: Interrupter,
 }
 
 impl EpochLog {
@@ -138,6 +144,7 @@ impl EpochLog {
         rows: Vec<EpochMetrics>,
         total_epochs: usize,
         divergence: DivergenceWatch,
+        interrupter: Interrupter,
     ) -> Self {
         Self {
             path: path.to_path_buf(),
@@ -149,6 +156,7 @@ impl EpochLog {
             print_lines: !std::io::stdout().is_terminal(),
             batches: 0,
             divergence,
+            interrupter,
         }
     }
 
@@ -174,13 +182,16 @@ impl EpochLog {
             valid_accuracy: percent(self.value(true, Tracked::Accuracy)),
             seconds: self.epoch_started.elapsed().as_secs_f64(),
         };
-        if self.print_lines {
-            println!("{}", row.progress_line(self.total_epochs));
-        }
+        let line = format!("{}\n", row.progress_line(self.total_epochs));
         self.rows.retain(|r| r.epoch < epoch);
         self.rows.push(row);
         if let Err(e) = write_metrics(&self.path, &self.rows) {
             eprintln!("warning: {e}");
+        }
+        // `| head`: the run stops after this epoch, its checkpoints complete, and resumes later.
+        if self.print_lines && output::try_print(&line).is_err() {
+            self.print_lines = false;
+            self.interrupter.stop(Some(READER_GONE));
         }
         self.latest.clear();
         self.epoch_started = Instant::now();

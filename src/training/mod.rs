@@ -25,6 +25,7 @@ use crate::data::{Examples, MnistData, MnistLoader, download};
 use crate::error::{Error, Result};
 use crate::evaluation::{Evaluation, evaluate, percent};
 use crate::model::{Classifier, INFERENCE_BATCH, RecurrentKernel, check_fits_in_memory};
+use crate::output;
 use crate::plots::{Curve, curves_png};
 use crate::run_dir::{
     EpochMetrics, LockedRun, Naming, RECORD_NAMES, ResumePoint, RunDir, RunReport, TestScores,
@@ -191,7 +192,7 @@ fn best_weights(
     let planned_epochs = config.training.epochs;
     let last_epoch = epochs.last().map(|row| row.epoch);
     if last_epoch.is_some_and(|last| last < planned_epochs) {
-        println!(
+        output::line(format_args!(
             "Early stopping: {} did not improve for {}; stopped after epoch {} of {}",
             stopping.monitor,
             match stopping.patience {
@@ -200,15 +201,15 @@ fn best_weights(
             },
             last_epoch.unwrap_or_default(),
             planned_epochs
-        );
+        ));
     }
     match early_stopping::best_epoch(epochs, stopping.monitor) {
         Some(best) if stopping.restore_best_weights && last_epoch != Some(best) => {
             let model = run.load_checkpoint_model(best, config, kernel, device)?;
-            println!(
+            output::line(format_args!(
                 "Restored the weights of epoch {best}, the best {}",
                 stopping.monitor
-            );
+            ));
             Ok(Some((best, model)))
         }
         _ => Ok(None),
@@ -279,11 +280,11 @@ fn lock_for_resume(run: &RunDir, config: &ExperimentConfig) -> Result<(LockedRun
 fn claim_new_run(artifacts: &Path, name: &str, naming: Naming) -> Result<LockedRun> {
     let run = RunDir::claim(artifacts, name, naming)?;
     if run.name() != name {
-        println!(
+        output::line(format_args!(
             "{} is taken: this run goes to {} (--overwrite replaces the old one instead)",
             artifacts.join(name).display(),
             run.path().display()
-        );
+        ));
     }
     Ok(run)
 }
@@ -336,6 +337,9 @@ fn fit(
         return Err(Error::msg(format!("training failed: {error}")));
     }
     if let Some(interruption) = result.interrupted {
+        if interruption.reason.as_deref() == Some(epoch_log::READER_GONE) {
+            return Err(Error::ReaderGone);
+        }
         return Err(Error::msg(format!(
             "training stopped early ({}); continue with --resume {}",
             interruption.reason.as_deref().unwrap_or("interrupted"),
@@ -370,12 +374,14 @@ fn supervised_training(
             .num_epochs(config.training.epochs);
     let mut training = with_checkpoints_and_stopping(training, config);
     let divergence = DivergenceWatch::new(training.interrupter());
+    let interrupter = training.interrupter();
     // A resumed run's history was read back whole when its resume point was found.
     training = training.with_metric_logger(EpochLog::new(
         &run.metrics_path(),
         start.history,
         config.training.epochs,
         divergence.clone(),
+        interrupter,
     ));
     if start.epoch > 0 {
         training = training.checkpoint(start.epoch);
@@ -483,7 +489,7 @@ fn finish(
     };
     let title = format!("{}: learning curves", config.name);
     curves_png(&run.curves_path(), &[curve], &title)?;
-    println!("Test accuracy: {}", percent(accuracy));
-    println!("Saved to {}", run.path().display());
+    output::line(format_args!("Test accuracy: {}", percent(accuracy)));
+    output::line(format_args!("Saved to {}", run.path().display()));
     Ok(report)
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod needs;
 pub mod page;
 
 use std::io::{BufRead, BufReader, Write};
@@ -22,15 +23,11 @@ pub fn mnist_dir() -> PathBuf {
     .clone()
 }
 
-/// Fashion-MNIST from Debian's package; a machine without it fails saying what to install.
+/// Fashion-MNIST from Debian's package (check `needs::Need::FashionMnist` first).
 pub fn fashion_mnist_dir() -> PathBuf {
     let dir = FASHION_MNIST
         .system_dir
         .expect("Fashion-MNIST has a system package");
-    assert!(
-        Path::new(dir).is_dir(),
-        "{dir} is missing: install Debian's package: apt-get install dataset-fashion-mnist"
-    );
     PathBuf::from(dir)
 }
 
@@ -177,4 +174,45 @@ pub fn serve(files: PathBuf, requests: usize) -> String {
         }
     });
     address
+}
+
+/// The first 20 MNIST test images, which the Keras and PyTorch fixtures' probabilities are
+/// those frameworks' answers for.
+pub const PROBE_IMAGES: &str = "tests/fixtures/keras/mnist-test-20.idx3-ubyte";
+
+/// A run's probabilities for the 20 probe images, by class, from `predict --json --top 10`.
+pub fn our_probabilities(run_dir: &Path) -> Vec<Vec<f64>> {
+    let output = succeeded(run(&[
+        "predict",
+        "--json",
+        "--top",
+        "10",
+        "--checkpoint",
+        run_dir.to_str().unwrap(),
+        PROBE_IMAGES,
+    ]));
+    let predictions: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let predictions = predictions.as_array().unwrap();
+    assert_eq!(predictions.len(), 20);
+    predictions
+        .iter()
+        .map(|prediction| {
+            let mut by_class = vec![f64::NAN; 10];
+            for guess in prediction["top"].as_array().unwrap() {
+                let class = guess["digit"].as_u64().unwrap() as usize;
+                by_class[class] = guess["probability"].as_f64().unwrap();
+            }
+            by_class
+        })
+        .collect()
+}
+
+/// The largest difference between two sets of probabilities.
+pub fn largest_difference(ours: &[Vec<f64>], theirs: &[Vec<f64>]) -> f64 {
+    assert_eq!(ours.len(), theirs.len());
+    ours.iter()
+        .flatten()
+        .zip(theirs.iter().flatten())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max)
 }

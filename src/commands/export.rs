@@ -1,0 +1,138 @@
+//! `export-keras`, `export-onnx`, `export-torch`: a run's model in another framework's file,
+//! written only after the whole request was checked, and never over an existing file without
+//! `--overwrite`.
+
+use std::path::PathBuf;
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::inference::class_probabilities;
+use crate::keras::{check_weights_file_name, export_weights, layer_class};
+use crate::model::{Classifier, ROW_FEATURES, STEPS};
+use crate::output;
+use crate::run_dir::ModelRef;
+use crate::{fsutil, onnx, torch};
+
+/// Where a model can go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// A `.weights.h5` for Keras's `model.load_weights`.
+    Keras,
+    /// An ONNX graph of ONNX's own recurrent operators.
+    Onnx,
+    /// A PyTorch state_dict as safetensors.
+    Torch,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    pub format: ExportFormat,
+    /// A run directory or one of its checkpoint files.
+    pub model: PathBuf,
+    pub output: PathBuf,
+    /// Replace an existing output file.
+    pub overwrite: bool,
+}
+
+/// How far the ONNX graph may stray from the model, in probability: float32 arithmetic in
+/// another order differs by about 1e-7.
+const ONNX_TOLERANCE: f32 = 1e-5;
+/// Inputs the written graph is checked on.
+const PROBE_IMAGES: usize = 16;
+
+pub fn run(request: &ExportRequest) -> Result<()> {
+    if request.format == ExportFormat::Keras {
+        check_weights_file_name(&request.output)?;
+    }
+    if request.output.exists() && !request.overwrite {
+        return Err(Error::file(
+            &request.output,
+            "already exists; pass --overwrite to replace it",
+        ));
+    }
+    let device = Backend::Flex.device()?;
+    let (config, model) = ModelRef::resolve(&request.model)?.load(&device)?;
+    let (cell, hidden, out) = (
+        config.model.cell,
+        config.model.hidden,
+        request.output.display(),
+    );
+    match request.format {
+        ExportFormat::Keras => {
+            export_weights(&model.keras_weights(), &request.output)?;
+            output::line(format_args!(
+                "Wrote {out}. In Keras 3:\n  model = keras.Sequential([keras.Input((28, 28)), \
+                 keras.layers.{}({hidden}), keras.layers.Dense(10, activation=\"softmax\")])\n  \
+                 model.load_weights(\"{out}\")",
+                layer_class(cell),
+            ));
+        }
+        ExportFormat::Onnx => {
+            let bytes = onnx::model_bytes(&model.gate_weights(), &config.name);
+            let difference = onnx_difference(&bytes, &model, &device)
+                .map_err(|why| Error::file(&request.output, format!("not written: {why}")))?;
+            fsutil::write_atomic(&request.output, &bytes)?;
+            output::line(format_args!(
+                "Wrote {out} ({} bytes): ONNX opset {}, {} with {hidden} units; tract runs it \
+                 within {difference:.1e} of this model's probabilities. With onnxruntime:\n  \
+                 session = onnxruntime.InferenceSession(\"{out}\")\n  \
+                 probabilities = session.run([\"{}\"], {{\"{}\": images}})[0]  # images: float32 [N, 28, 28] in [0, 1]",
+                bytes.len(),
+                onnx::OPSET,
+                onnx::operator(cell),
+                onnx::OUTPUT,
+                onnx::INPUT,
+            ));
+        }
+        ExportFormat::Torch => {
+            torch::write_state_dict(&model.gate_weights(), &request.output)?;
+            output::line(format_args!(
+                "Wrote {out}. In PyTorch (safetensors.torch.load_file reads it):\n  \
+                 model.recurrent = {}(28, {hidden}, batch_first=True); model.head = \
+                 nn.Linear({hidden}, 10)\n  model.load_state_dict(load_file(\"{out}\"), strict=True)",
+                torch::module_class(cell),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The largest difference between the probabilities tract computes from the ONNX graph and
+/// the model's own, on fixed probe inputs; an error where they differ by more than float32
+/// rounding, or where tract cannot run the graph.
+fn onnx_difference(
+    bytes: &[u8],
+    model: &Classifier,
+    device: &burn::tensor::Device,
+) -> std::result::Result<f32, String> {
+    let images = probe_images();
+    let expected = class_probabilities(model, images.clone(), device);
+    let found =
+        onnx::run(bytes, &images).map_err(|e| format!("tract cannot run the graph: {e}"))?;
+    let difference = expected
+        .iter()
+        .zip(&found)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    if found.len() != expected.len() || difference.is_nan() || difference > ONNX_TOLERANCE {
+        return Err(format!(
+            "tract's run of the graph differs from the model by {difference} (over {ONNX_TOLERANCE})"
+        ));
+    }
+    Ok(difference)
+}
+
+/// Fixed inputs in [0, 1] that exercise every pixel: a blurred diagonal stroke on a faint,
+/// varying background, different in each image.
+fn probe_images() -> Vec<f32> {
+    (0..PROBE_IMAGES)
+        .flat_map(|k| {
+            (0..STEPS * ROW_FEATURES).map(move |p| {
+                let (row, col) = ((p / ROW_FEATURES) as f32, (p % ROW_FEATURES) as f32);
+                let stroke = (-(row - col * (0.5 + k as f32 / 16.0) - 4.0).powi(2) / 8.0).exp();
+                let background = 0.05 * (((p * 7 + k * 13) % 11) as f32 / 10.0);
+                (stroke + background).min(1.0)
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,231 @@
+//! The classifier's weights gate by gate with both biases, as PyTorch and ONNX keep them: each
+//! recurrent transform's weight `[outputs, inputs]`, the gates stacked along the rows in the
+//! format's own order, and a bias for the input and for the hidden transform of every gate.
+//! Burn's recurrent layers have exactly these parameters, so a run maps onto them without
+//! loss; a run with Keras's single bias has zeros for the hidden transform's.
+
+use burn::nn::Linear;
+use burn::tensor::Device;
+
+use super::init::{HostMatrix, set_linear};
+use super::keras_layout::{bias_values, weight_matrix};
+use super::{Classifier, ROW_FEATURES, RecurrentLayer};
+use crate::config::{Bias, Cell, MAX_HIDDEN, ModelConfig};
+use crate::data::NUM_CLASSES;
+
+/// One gate's two transforms, weights as `[outputs, inputs]`.
+pub struct Gate {
+    /// `[hidden, 28]`
+    pub input_weight: HostMatrix,
+    /// `[hidden, hidden]`
+    pub hidden_weight: HostMatrix,
+    pub input_bias: Vec<f32>,
+    pub hidden_bias: Vec<f32>,
+}
+
+/// The gates of a layer stacked along the rows in some format's order.
+pub struct StackedGates {
+    /// `[gates·hidden, 28]`
+    pub input_weight: HostMatrix,
+    /// `[gates·hidden, hidden]`
+    pub hidden_weight: HostMatrix,
+    /// `[gates·hidden]`
+    pub input_bias: Vec<f32>,
+    /// `[gates·hidden]`
+    pub hidden_bias: Vec<f32>,
+}
+
+/// A classifier's weights, gate by gate in Burn's order (Keras's: LSTM input, forget, cell,
+/// output; GRU update, reset, new), of shapes that fit one another (checked when made).
+pub struct GateWeights {
+    cell: Cell,
+    hidden: usize,
+    gates: Vec<Gate>,
+    /// `[10, hidden]`
+    head_weight: HostMatrix,
+    /// `[10]`
+    head_bias: Vec<f32>,
+}
+
+impl GateWeights {
+    /// Takes the layer's gates apart from `stacked`, whose gate `k` is Burn's gate
+    /// `order[k]`; the error says which array has which shape.
+    pub fn from_stacked(
+        cell: Cell,
+        stacked: StackedGates,
+        order: &[usize],
+        (head_weight, head_bias): (HostMatrix, Vec<f32>),
+    ) -> Result<Self, String> {
+        let count = gate_count(cell);
+        assert_eq!(order.len(), count, "a gate order names every gate");
+        let hidden = stacked.hidden_weight.cols;
+        if !(1..=MAX_HIDDEN).contains(&hidden) {
+            return Err(format!(
+                "{hidden} units: at most {MAX_HIDDEN} are supported"
+            ));
+        }
+        let rows = count * hidden;
+        expect(
+            "the input weight",
+            &stacked.input_weight.dims(),
+            &[rows, ROW_FEATURES],
+        )?;
+        expect(
+            "the hidden weight",
+            &stacked.hidden_weight.dims(),
+            &[rows, hidden],
+        )?;
+        expect("the input bias", &[stacked.input_bias.len()], &[rows])?;
+        expect("the hidden bias", &[stacked.hidden_bias.len()], &[rows])?;
+        expect(
+            "the head's weight",
+            &head_weight.dims(),
+            &[NUM_CLASSES, hidden],
+        )?;
+        expect("the head's bias", &[head_bias.len()], &[NUM_CLASSES])?;
+        let mut gates: Vec<Option<Gate>> = (0..count).map(|_| None).collect();
+        for (k, &burn_gate) in order.iter().enumerate() {
+            let block = k * hidden..(k + 1) * hidden;
+            gates[burn_gate] = Some(Gate {
+                input_weight: stacked.input_weight.rows(block.clone()),
+                hidden_weight: stacked.hidden_weight.rows(block.clone()),
+                input_bias: stacked.input_bias[block.clone()].to_vec(),
+                hidden_bias: stacked.hidden_bias[block].to_vec(),
+            });
+        }
+        Ok(Self {
+            cell,
+            hidden,
+            gates: gates
+                .into_iter()
+                .map(|g| g.expect("each gate once"))
+                .collect(),
+            head_weight,
+            head_bias,
+        })
+    }
+
+    /// The gates stacked along the rows, Burn's gate `order[k]` at place `k`.
+    pub fn stacked(&self, order: &[usize]) -> StackedGates {
+        let pick = |part: fn(&Gate) -> &HostMatrix| {
+            HostMatrix::stacked(
+                &order
+                    .iter()
+                    .map(|&g| part(&self.gates[g]))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let biases = |part: fn(&Gate) -> &[f32]| {
+            order
+                .iter()
+                .flat_map(|&g| part(&self.gates[g]))
+                .copied()
+                .collect()
+        };
+        StackedGates {
+            input_weight: pick(|g| &g.input_weight),
+            hidden_weight: pick(|g| &g.hidden_weight),
+            input_bias: biases(|g| &g.input_bias),
+            hidden_bias: biases(|g| &g.hidden_bias),
+        }
+    }
+
+    /// The architecture these weights are: Burn's two biases.
+    pub fn model_config(&self) -> ModelConfig {
+        ModelConfig {
+            cell: self.cell,
+            hidden: self.hidden,
+            bias: Bias::Burn,
+        }
+    }
+
+    pub fn cell(&self) -> Cell {
+        self.cell
+    }
+
+    pub fn hidden(&self) -> usize {
+        self.hidden
+    }
+
+    pub fn head_weight(&self) -> &HostMatrix {
+        &self.head_weight
+    }
+
+    pub fn head_bias(&self) -> &[f32] {
+        &self.head_bias
+    }
+}
+
+fn expect(what: &str, found: &[usize], wanted: &[usize]) -> Result<(), String> {
+    if found == wanted {
+        Ok(())
+    } else {
+        Err(format!("{what} has shape {found:?}, expected {wanted:?}"))
+    }
+}
+
+pub(super) fn gate_count(cell: Cell) -> usize {
+    match cell {
+        Cell::Lstm => 4,
+        Cell::Gru => 3,
+        Cell::Rnn => 1,
+    }
+}
+
+impl Classifier {
+    /// The weights gate by gate; a transform without a bias (Keras's single bias) gives zeros.
+    pub fn gate_weights(&self) -> GateWeights {
+        let outputs_by_inputs = |linear: &Linear| weight_matrix(linear).transposed();
+        let gates = self
+            .recurrent
+            .gates()
+            .into_iter()
+            .map(|gate| Gate {
+                input_weight: outputs_by_inputs(&gate.input_transform),
+                hidden_weight: outputs_by_inputs(&gate.hidden_transform),
+                input_bias: bias_values(&gate.input_transform),
+                hidden_bias: bias_values(&gate.hidden_transform),
+            })
+            .collect();
+        GateWeights {
+            cell: self.cell(),
+            hidden: self.head.weight.shape().dims::<2>()[0],
+            gates,
+            head_weight: outputs_by_inputs(&self.head),
+            head_bias: bias_values(&self.head),
+        }
+    }
+
+    /// The model holding `weights`, of their `model_config()`.
+    pub fn from_gate_weights(weights: &GateWeights, device: &Device) -> Self {
+        let mut model = Self::new(&weights.model_config(), 0, device);
+        for (gate, from) in model.recurrent.gates_mut().into_iter().zip(&weights.gates) {
+            let input = from.input_weight.transposed();
+            set_linear(
+                &mut gate.input_transform,
+                &input,
+                Some(&from.input_bias),
+                device,
+            );
+            let hidden = from.hidden_weight.transposed();
+            set_linear(
+                &mut gate.hidden_transform,
+                &hidden,
+                Some(&from.hidden_bias),
+                device,
+            );
+        }
+        let head = weights.head_weight.transposed();
+        set_linear(&mut model.head, &head, Some(&weights.head_bias), device);
+        model
+    }
+
+    /// The recurrent layer's cell.
+    pub fn cell(&self) -> Cell {
+        match self.recurrent {
+            RecurrentLayer::Lstm(_) => Cell::Lstm,
+            RecurrentLayer::Gru(_) => Cell::Gru,
+            RecurrentLayer::Rnn(_) => Cell::Rnn,
+        }
+    }
+}
