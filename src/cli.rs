@@ -145,7 +145,7 @@ enum Command {
     /// Overlay the learning curves of several runs in one picture.
     #[command(after_help = EXAMPLES_PLOT)]
     Plot(PlotArgs),
-    /// Print the Markdown table of the finished runs (README's results table).
+    /// Print the Markdown table of the finished runs (the guide's results table).
     #[command(after_help = EXAMPLES_RESULTS)]
     Results(ResultsArgs),
     /// Score a trained model on the test set under a fixed suite of corruptions (rotation,

@@ -334,7 +334,7 @@ fn answer_with(browser: &mut Browser, run: &str) -> u64 {
 }
 
 /// The runs scored: the plain and the robust LSTM, or those `LSTM_MNIST_DRAWN_RUNS` names
-/// (comma-separated, or `all` for every MNIST run served; README's table is made so).
+/// (comma-separated, or `all` for every MNIST run served; docs/handwriting.md's table is made so).
 fn runs_to_score(browser: &mut Browser) -> Vec<String> {
     let wanted = std::env::var("LSTM_MNIST_DRAWN_RUNS")
         .unwrap_or_else(|_| "lstm-adam,lstm-adam-robust".into());
@@ -404,7 +404,7 @@ fn digits_drawn_in_people_s_styles_are_read_on_the_page() {
         *right as f64 / *drawings as f64
     };
     assert!(scores.iter().all(|(_, _, drawings, _)| *drawings >= 60));
-    // Thresholds a little under what was measured (README, "Reading real handwriting"): the
+    // Thresholds a little under what was measured (docs/handwriting.md): the
     // robust run read 167 of the 168 drawings, the plain one 161.
     assert!(score("lstm-adam-robust") >= DRAWN_ROBUST, "{scores:?}");
     assert!(score("lstm-adam") >= DRAWN_PLAIN, "{scores:?}");

@@ -320,7 +320,7 @@ fn a_digit_drawn_on_the_page_gets_the_answer_predict_gives() {
         10
     );
 
-    // For README: LSTM_MNIST_SCREENSHOT=path saves what the page looks like now.
+    // For the guide: LSTM_MNIST_SCREENSHOT=path saves what the page looks like now.
     if let Ok(path) = std::env::var("LSTM_MNIST_SCREENSHOT") {
         use base64::Engine;
         let shot = browser.call("Page.captureScreenshot", json!({ "format": "png" }));

@@ -1,5 +1,5 @@
 //! The trained models shipped under artifacts/: one per config, complete, loadable, scoring
-//! what their report.json says, and the README's results table made from those reports.
+//! what their report.json says, and the guide's results table made from those reports.
 
 mod common;
 

@@ -272,7 +272,7 @@ fn the_emitted_slurm_array_job_finishes_every_point() {
     assert_eq!(finished(&artifacts).len(), 4, "{logs}");
 }
 
-/// configs/sweeps/seeds.toml is the seed study README's results come from: its 15 points are
+/// configs/sweeps/seeds.toml is the seed study docs/results.md's figures come from: its 15 points are
 /// exactly the shipped runs' experiments (config and seed; only the names differ).
 #[test]
 fn the_seeds_sweep_is_the_shipped_seed_study() {

@@ -1,7 +1,7 @@
 //! `lstm-mnist results`: one row per finished run in an artifacts directory, every figure read
 //! from the run's report.json, beside the Keras example's published accuracy; then, for every
 //! experiment trained with several random seeds, the spread of its test accuracy over them.
-//! The runs that have no readable report are named below. README.md embeds the output, and a
+//! The runs that have no readable report are named below. docs/results.md embeds the output, and a
 //! test keeps the two equal.
 
 use std::path::PathBuf;
