@@ -28,7 +28,7 @@ const BIAS_HH: &str = "recurrent.bias_hh_l0";
 const HEAD_WEIGHT: &str = "head.weight";
 const HEAD_BIAS: &str = "head.bias";
 /// Every key of the state_dict.
-pub const KEYS: [&str; 6] = [
+const KEYS: [&str; 6] = [
     WEIGHT_IH,
     WEIGHT_HH,
     BIAS_IH,

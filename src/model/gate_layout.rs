@@ -9,7 +9,7 @@ use burn::tensor::Device;
 
 use super::init::{HostMatrix, set_linear};
 use super::keras_layout::{bias_values, weight_matrix};
-use super::{Classifier, ROW_FEATURES, RecurrentLayer};
+use super::{Classifier, ROW_FEATURES};
 use crate::config::{Bias, Cell, MAX_HIDDEN, ModelConfig};
 use crate::data::NUM_CLASSES;
 
@@ -65,24 +65,24 @@ impl GateWeights {
             ));
         }
         let rows = count * hidden;
-        expect(
+        expect_shape(
             "the input weight",
             &stacked.input_weight.dims(),
             &[rows, ROW_FEATURES],
         )?;
-        expect(
+        expect_shape(
             "the hidden weight",
             &stacked.hidden_weight.dims(),
             &[rows, hidden],
         )?;
-        expect("the input bias", &[stacked.input_bias.len()], &[rows])?;
-        expect("the hidden bias", &[stacked.hidden_bias.len()], &[rows])?;
-        expect(
+        expect_shape("the input bias", &[stacked.input_bias.len()], &[rows])?;
+        expect_shape("the hidden bias", &[stacked.hidden_bias.len()], &[rows])?;
+        expect_shape(
             "the head's weight",
             &head_weight.dims(),
             &[NUM_CLASSES, hidden],
         )?;
-        expect("the head's bias", &[head_bias.len()], &[NUM_CLASSES])?;
+        expect_shape("the head's bias", &[head_bias.len()], &[NUM_CLASSES])?;
         let mut gates: Vec<Option<Gate>> = (0..count).map(|_| None).collect();
         for (k, &burn_gate) in order.iter().enumerate() {
             let block = k * hidden..(k + 1) * hidden;
@@ -156,7 +156,8 @@ impl GateWeights {
     }
 }
 
-fn expect(what: &str, found: &[usize], wanted: &[usize]) -> Result<(), String> {
+/// `Ok` where an array's shape is the one wanted, else an error naming both.
+pub(super) fn expect_shape(what: &str, found: &[usize], wanted: &[usize]) -> Result<(), String> {
     if found == wanted {
         Ok(())
     } else {
@@ -218,14 +219,5 @@ impl Classifier {
         let head = weights.head_weight.transposed();
         set_linear(&mut model.head, &head, Some(&weights.head_bias), device);
         model
-    }
-
-    /// The recurrent layer's cell.
-    pub fn cell(&self) -> Cell {
-        match self.recurrent {
-            RecurrentLayer::Lstm(_) => Cell::Lstm,
-            RecurrentLayer::Gru(_) => Cell::Gru,
-            RecurrentLayer::Rnn(_) => Cell::Rnn,
-        }
     }
 }

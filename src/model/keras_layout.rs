@@ -7,7 +7,7 @@
 use burn::nn::{GateController, Linear};
 use burn::tensor::{Device, Tensor};
 
-use super::gate_layout::gate_count;
+use super::gate_layout::{expect_shape, gate_count};
 use super::init::{HostMatrix, set_linear};
 use super::{Classifier, ROW_FEATURES, RecurrentLayer};
 use crate::config::{Bias, Cell, MAX_HIDDEN, ModelConfig};
@@ -52,32 +52,25 @@ impl KerasWeights {
             ));
         }
         let width = gate_count(cell) * hidden;
-        let expect = |what: &str, found: &[usize], wanted: &[usize]| {
-            if found == wanted {
-                Ok(())
-            } else {
-                Err(format!("{what} has shape {found:?}, expected {wanted:?}"))
-            }
-        };
-        expect("the kernel", &kernel.dims(), &[ROW_FEATURES, width])?;
-        expect(
+        expect_shape("the kernel", &kernel.dims(), &[ROW_FEATURES, width])?;
+        expect_shape(
             "the recurrent kernel",
             &recurrent_kernel.dims(),
             &[hidden, width],
         )?;
-        expect("the bias", &[bias.len()], &[width])?;
+        expect_shape("the bias", &[bias.len()], &[width])?;
         match (&recurrent_bias, cell) {
-            (Some(b), Cell::Gru) => expect("the recurrent bias", &[b.len()], &[width])?,
+            (Some(b), Cell::Gru) => expect_shape("the recurrent bias", &[b.len()], &[width])?,
             (None, Cell::Gru) => return Err("the GRU has no recurrent bias".into()),
             (Some(_), _) => return Err("only the GRU has a recurrent bias".into()),
             (None, _) => {}
         }
-        expect(
+        expect_shape(
             "the Dense kernel",
             &dense_kernel.dims(),
             &[hidden, NUM_CLASSES],
         )?;
-        expect("the Dense bias", &[dense_bias.len()], &[NUM_CLASSES])?;
+        expect_shape("the Dense bias", &[dense_bias.len()], &[NUM_CLASSES])?;
         Ok(Self {
             cell,
             kernel,

@@ -92,6 +92,15 @@ impl Classifier {
         }
     }
 
+    /// The recurrent layer's cell.
+    pub fn cell(&self) -> Cell {
+        match self.recurrent {
+            RecurrentLayer::Lstm(_) => Cell::Lstm,
+            RecurrentLayer::Gru(_) => Cell::Gru,
+            RecurrentLayer::Rnn(_) => Cell::Rnn,
+        }
+    }
+
     pub fn with_kernel(mut self, kernel: RecurrentKernel) -> Self {
         self.kernel = kernel;
         self
