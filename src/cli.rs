@@ -38,11 +38,12 @@ Examples:
 const EXAMPLES_EVALUATE: &str = "\
 Examples:
   lstm-mnist evaluate --checkpoint artifacts/lstm-adam
+  lstm-mnist evaluate --checkpoint artifacts/lstm-adam --steps
   lstm-mnist evaluate --checkpoint artifacts/lstm-adam/checkpoint/model-12.bpk --data-dir ~/mnist";
 const EXAMPLES_PREDICT: &str = "\
 Examples:
   lstm-mnist predict --checkpoint artifacts/lstm-adam my-digit.png
-  lstm-mnist predict --checkpoint artifacts/lstm-adam --top 3 --json *.png
+  lstm-mnist predict --checkpoint artifacts/lstm-adam --steps my-digit.png
   lstm-mnist predict --checkpoint artifacts/lstm-adam t10k-images-idx3-ubyte.gz";
 const EXAMPLES_SUMMARY: &str = "\
 Examples:
@@ -131,7 +132,7 @@ enum Command {
     Train(TrainArgs),
     /// Score a trained model on the test set: accuracy, per-class accuracy, confusion matrix.
     #[command(after_help = EXAMPLES_EVALUATE)]
-    Evaluate(EvaluateArgs),
+    Evaluate(EvaluateCommandArgs),
     /// Classify your own digit images (PNG, JPEG, ... or an IDX image file).
     #[command(after_help = EXAMPLES_PREDICT)]
     Predict(PredictArgs),
@@ -300,6 +301,16 @@ struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
+struct EvaluateCommandArgs {
+    #[command(flatten)]
+    scored: EvaluateArgs,
+    /// Also the test accuracy after each row (how early the model knows): in evaluation.json
+    /// as accuracy_after_row, and drawn as reading.png beside the model.
+    #[arg(long)]
+    steps: bool,
+}
+
+#[derive(Debug, Args)]
 struct RobustnessArgs {
     #[command(flatten)]
     scored: EvaluateArgs,
@@ -409,6 +420,10 @@ struct PredictArgs {
     /// Show the K most likely digits of each image.
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10))]
     top: u32,
+    /// Also show the model's reading row by row: the rows after which its leading class
+    /// changes (with --json, the ten probabilities after each of the 28 rows).
+    #[arg(long)]
+    steps: bool,
     /// Print the predictions as JSON.
     #[arg(long)]
     json: bool,
@@ -486,6 +501,7 @@ impl EvaluateArgs {
             model: self.checkpoint,
             backend: self.compute.backend,
             data_dir: self.data.data_dir,
+            steps: false,
         }
     }
 }
@@ -609,7 +625,10 @@ impl Cli {
         Ok(match self.command {
             None => Request::Train(self.train.into_request()?),
             Some(Command::Train(args)) => Request::Train(args.into_request()?),
-            Some(Command::Evaluate(args)) => Request::Evaluate(args.into_request()),
+            Some(Command::Evaluate(args)) => Request::Evaluate(EvaluateRequest {
+                steps: args.steps,
+                ..args.scored.into_request()
+            }),
             Some(Command::Robustness(args)) => Request::Robustness(RobustnessRequest {
                 scored: args.scored.into_request(),
                 json: args.json,
@@ -625,6 +644,7 @@ impl Cli {
                 model: args.checkpoint,
                 images: args.images,
                 top: args.top as usize,
+                steps: args.steps,
                 json: args.json,
                 backend: args.compute.backend,
             }),

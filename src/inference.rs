@@ -11,7 +11,7 @@ use crate::data::NUM_CLASSES;
 use crate::data::idx::IdxImageStream;
 use crate::error::{Error, Result};
 use crate::fsutil::read_bounded;
-use crate::model::{Classifier, INFERENCE_BATCH};
+use crate::model::{Classifier, INFERENCE_BATCH, STEPS};
 use crate::preprocess::{CANVAS, mnist_style, picture_input};
 
 /// An input image and the MNIST-style 28x28 pixels (0..=1) made from it.
@@ -107,44 +107,85 @@ pub struct Prediction {
     pub class: usize,
     pub probability: f32,
     pub top: Vec<Guess>,
+    /// With `--steps`: the ten probabilities after each of the 28 rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<Vec<f32>>>,
 }
 
 /// The ten class probabilities of each model input in `pixels` (28x28 values each, one input
 /// after another), in one forward pass: `NUM_CLASSES` values per input, in input order.
 pub fn class_probabilities(model: &Classifier, pixels: Vec<f32>, device: &Device) -> Vec<f32> {
+    host_values(softmax(model.forward(input_batch(pixels, device)), 1))
+}
+
+/// The ten class probabilities after each of the 28 rows of each model input in `pixels`, in
+/// one forward pass: `STEPS × NUM_CLASSES` values per input, row by row, in input order.
+pub fn step_probabilities(model: &Classifier, pixels: Vec<f32>, device: &Device) -> Vec<f32> {
+    host_values(softmax(model.forward_steps(input_batch(pixels, device)), 2))
+}
+
+/// Model inputs (28x28 values each, one after another) as a batch `[count, 28, 28]`.
+fn input_batch(pixels: Vec<f32>, device: &Device) -> Tensor<3> {
     let side = CANVAS as usize;
     let count = pixels.len() / (side * side);
-    let batch = Tensor::<3>::from_data(TensorData::new(pixels, [count, side, side]), device);
-    softmax(model.forward(batch), 1)
+    Tensor::<3>::from_data(TensorData::new(pixels, [count, side, side]), device)
+}
+
+fn host_values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
         .into_data()
         .convert::<f32>()
         .try_into_vec::<f32>()
         .expect("probabilities are f32")
 }
 
-/// Classifies the images in one batch; `top` guesses each, best first, named after
-/// `class_names` where the dataset has them.
+/// What `predict` says of each image.
+#[derive(Debug, Clone, Copy)]
+pub struct PredictOptions {
+    /// Guesses per image, best first.
+    pub top: usize,
+    /// Names for the classes, where the dataset has them.
+    pub class_names: Option<[&'static str; NUM_CLASSES]>,
+    /// Also the probabilities after each row.
+    pub steps: bool,
+}
+
+/// Classifies the images in one batch.
 pub fn predict(
     model: &Classifier,
     images: &[InputImage],
-    top: usize,
-    class_names: Option<[&'static str; NUM_CLASSES]>,
+    options: PredictOptions,
     device: &Device,
 ) -> Vec<Prediction> {
-    let probabilities: Vec<f32> = images
-        .chunks(INFERENCE_BATCH)
-        .flat_map(|chunk| {
-            let pixels = chunk
-                .iter()
-                .flat_map(|i| i.pixels.iter().copied())
-                .collect();
-            class_probabilities(model, pixels, device)
-        })
-        .collect();
+    let in_chunks = |compute: fn(&Classifier, Vec<f32>, &Device) -> Vec<f32>| -> Vec<f32> {
+        images
+            .chunks(INFERENCE_BATCH)
+            .flat_map(|chunk| {
+                let pixels = chunk
+                    .iter()
+                    .flat_map(|i| i.pixels.iter().copied())
+                    .collect();
+                compute(model, pixels, device)
+            })
+            .collect()
+    };
+    let probabilities = in_chunks(class_probabilities);
+    let steps = options.steps.then(|| in_chunks(step_probabilities));
+    let per_image = STEPS * NUM_CLASSES;
+    let PredictOptions {
+        top, class_names, ..
+    } = options;
     images
         .iter()
         .zip(probabilities.chunks(NUM_CLASSES))
-        .map(|(image, probabilities)| {
+        .enumerate()
+        .map(|(k, (image, probabilities))| {
+            let steps = steps.as_ref().map(|all: &Vec<f32>| {
+                all[k * per_image..(k + 1) * per_image]
+                    .chunks(NUM_CLASSES)
+                    .map(<[f32]>::to_vec)
+                    .collect()
+            });
             let mut ranked: Vec<Guess> = probabilities
                 .iter()
                 .enumerate()
@@ -161,6 +202,7 @@ pub fn predict(
                 class: ranked[0].class,
                 probability: ranked[0].probability,
                 top: ranked,
+                steps,
             }
         })
         .collect()
@@ -177,6 +219,33 @@ impl Prediction {
                 None => format!("{} ({:.1}%)", g.class, g.probability * 100.0),
             })
             .collect();
-        format!("{}: {}", self.path, guesses.join(", "))
+        let mut line = format!("{}: {}", self.path, guesses.join(", "));
+        for (row, class, probability) in self.reading() {
+            line += &format!("\n  row {row}: {class} ({:.0}%)", probability * 100.0);
+        }
+        line
     }
+
+    /// With steps: the rows (from 1) after which the leading class changes, and the last row,
+    /// each with the class leading then and its probability.
+    pub fn reading(&self) -> Vec<(usize, usize, f32)> {
+        let Some(steps) = &self.steps else {
+            return Vec::new();
+        };
+        let leaders: Vec<(usize, f32)> = steps.iter().map(|row| leading(row)).collect();
+        (0..leaders.len())
+            .filter(|&r| r == 0 || r + 1 == leaders.len() || leaders[r].0 != leaders[r - 1].0)
+            .map(|r| (r + 1, leaders[r].0, leaders[r].1))
+            .collect()
+    }
+}
+
+/// The most likely class of ten probabilities, and its probability.
+pub fn leading(probabilities: &[f32]) -> (usize, f32) {
+    probabilities
+        .iter()
+        .copied()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("ten probabilities")
 }

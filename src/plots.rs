@@ -275,6 +275,47 @@ fn draw_legend<'a, 'b: 'a>(
         .map_err(|e| e.to_string())
 }
 
+/// Test accuracy after each row (from 1): how early each model knows the digit.
+pub fn accuracy_by_row_png(path: &Path, runs: &[(&str, &[f64])], title: &str) -> Result<()> {
+    render_png(path, (720, 480), |root| {
+        let root = root
+            .titled(title, ("sans-serif", 22))
+            .map_err(|e| e.to_string())?;
+        let rows = runs.iter().map(|(_, a)| a.len()).max().unwrap_or(2).max(2);
+        let mut chart = ChartBuilder::on(&root)
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(1f64..rows as f64, 0f64..1f64)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("rows read")
+            .y_desc("test accuracy")
+            .x_labels(rows / 2)
+            .x_label_formatter(&|row| format!("{row:.0}"))
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (index, (name, accuracies)) in runs.iter().enumerate() {
+            let color = PALETTE[index % PALETTE.len()];
+            let points = accuracies
+                .iter()
+                .enumerate()
+                .map(|(r, &a)| ((r + 1) as f64, a));
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        draw_legend(&mut chart, "accuracy")
+    })
+}
+
 /// Pixels per image pixel in [`digit_grid_png`].
 const GRID_ZOOM: u32 = 4;
 const GRID_GAP: u32 = 8;

@@ -150,3 +150,31 @@ fn same_seed_same_weights_other_seed_other_weights() {
     assert_eq!(head(1), head(1));
     assert_ne!(head(1), head(2));
 }
+
+/// The belief after each row comes from the same forward pass: its last row is the ordinary
+/// answer, for every cell on both kernels.
+#[test]
+fn the_probabilities_after_the_last_row_are_the_answer_for_every_cell_and_kernel() {
+    use burn::tensor::activation::softmax;
+    use lstm_mnist::model::RecurrentKernel;
+    let device = Device::flex();
+    let images = Tensor::<3>::random([5, 28, 28], Distribution::Uniform(0.0, 1.0), &device);
+    for cell in [Cell::Lstm, Cell::Gru, Cell::Rnn] {
+        for kernel in [RecurrentKernel::Fused, RecurrentKernel::Stock] {
+            let model = model(cell, 32).with_kernel(kernel);
+            let answer = values(softmax(model.forward(images.clone()), 1));
+            let steps = softmax(model.forward_steps(images.clone()), 2);
+            assert_eq!(steps.dims(), [5, 28, 10]);
+            let steps = steps.into_data().try_to_vec::<f32>().unwrap();
+            for image in 0..5 {
+                let last = &steps[(image * 28 + 27) * 10..(image * 28 + 28) * 10];
+                for (a, b) in last.iter().zip(&answer[image * 10..(image + 1) * 10]) {
+                    assert!((a - b).abs() <= 1e-5, "{cell:?} {kernel:?}: {a} vs {b}");
+                }
+                // Earlier rows are a belief of their own, a distribution over the classes.
+                let first: f32 = steps[image * 280..image * 280 + 10].iter().sum();
+                assert!((first - 1.0).abs() < 1e-5);
+            }
+        }
+    }
+}

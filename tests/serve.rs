@@ -106,6 +106,22 @@ fn the_api_lists_runs_and_classifies_images_and_pixels_like_predict() {
     let body = json!({ "pixels": pixels }).to_string();
     let (status, from_pixels) = server.predict("", body.as_bytes());
     assert_eq!((status, &from_pixels["digit"]), (200, &json!(label)));
+    assert!(answer.get("steps").is_none(), "steps only when asked");
+
+    // ?steps=true: the belief after each of the 28 rows, the last one the answer.
+    let (status, read) = server.predict("?steps=true", &png);
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read["probabilities"], answer["probabilities"]);
+    let steps: Vec<Vec<f64>> = serde_json::from_value(read["steps"].clone()).unwrap();
+    assert_eq!((steps.len(), steps[0].len()), (28, 10));
+    for (a, b) in steps[27].iter().zip(&probabilities) {
+        assert!((a - b).abs() <= 1e-5, "{a} vs {b}");
+    }
+    assert!(
+        steps
+            .iter()
+            .all(|row| (row.iter().sum::<f64>() - 1.0).abs() < 1e-4)
+    );
 
     // Another run, by name; a Fashion-MNIST run names its classes.
     let (status, gru) = server.predict("?run=gru-adam", &png);
@@ -319,6 +335,42 @@ fn a_digit_drawn_on_the_page_gets_the_answer_predict_gives() {
         browser.eval("document.querySelectorAll('#bars .track').length"),
         10
     );
+
+    // The reading row by row: the page's leading class after each row is the API's for the
+    // same input, the last row's is the answer, and the slider shows any earlier row.
+    let leaders = browser.eval("document.body.dataset.leaders");
+    let leaders: Vec<u64> = leaders
+        .as_str()
+        .unwrap()
+        .split(',')
+        .map(|k| k.parse().unwrap())
+        .collect();
+    assert_eq!((leaders.len(), leaders[27]), (28, page_digit));
+    let input = browser.eval("JSON.stringify(reading.input)");
+    let body = format!("{{\"pixels\": {}}}", input.as_str().unwrap());
+    let (_, api) = server.predict(&format!("?run={DEFAULT_RUN}&steps=true"), body.as_bytes());
+    let api_leaders: Vec<u64> = api["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let row: Vec<f64> = serde_json::from_value(row.clone()).unwrap();
+            (0..10).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap() as u64
+        })
+        .collect();
+    assert_eq!(leaders, api_leaders);
+    let detail = browser.eval(
+        "(() => { const s = document.getElementById('row'); s.value = '10'; \
+         s.dispatchEvent(new Event('input')); \
+         return document.getElementById('row-detail').textContent; })()",
+    );
+    let detail = detail.as_str().unwrap();
+    assert!(
+        detail.starts_with(&format!("after row 10: {} (", leaders[9])),
+        "{detail}"
+    );
+    browser.eval("document.getElementById('replay').click()");
+    browser.wait_for("document.body.dataset.row === '28' ? true : null");
 
     // For the guide: LSTM_MNIST_SCREENSHOT=path saves what the page looks like now.
     if let Ok(path) = std::env::var("LSTM_MNIST_SCREENSHOT") {

@@ -10,12 +10,12 @@ use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::data::{Examples, MnistData, download};
 use crate::error::Result;
-use crate::evaluation::{Evaluation, evaluate, percent};
+use crate::evaluation::{Evaluation, accuracy_after_each_row, evaluate, percent};
 use crate::fsutil::write_atomic;
 use crate::model::Classifier;
 use crate::output;
-use crate::plots::confusion_png;
-use crate::run_dir::{CONFUSION_FILE, EVALUATION_FILE, ModelRef};
+use crate::plots::{accuracy_by_row_png, confusion_png};
+use crate::run_dir::{CONFUSION_FILE, EVALUATION_FILE, ModelRef, READING_FILE};
 
 #[derive(Debug, Clone)]
 pub struct EvaluateRequest {
@@ -23,6 +23,9 @@ pub struct EvaluateRequest {
     pub model: PathBuf,
     pub backend: Backend,
     pub data_dir: Option<PathBuf>,
+    /// Also the accuracy after each row (`evaluation.json`'s `accuracy_after_row`, and
+    /// `reading.png`).
+    pub steps: bool,
 }
 
 /// What `evaluation.json` holds: the scores and which model they belong to.
@@ -32,6 +35,9 @@ struct EvaluationFile<'a> {
     backend: String,
     #[serde(flatten)]
     evaluation: &'a Evaluation,
+    /// With `--steps`: the accuracy after each of the 28 rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accuracy_after_row: Option<Vec<f64>>,
 }
 
 /// A model, and the test images its run was evaluated on.
@@ -72,11 +78,15 @@ pub fn run(request: &EvaluateRequest) -> Result<()> {
         device,
     } = request.load()?;
     let evaluation = evaluate(&model, &test, &device);
+    let accuracy_after_row = request
+        .steps
+        .then(|| accuracy_after_each_row(&model, &test, &device));
 
     let file = EvaluationFile {
         model: model_ref.model_path.display().to_string(),
         backend: request.backend.to_string(),
         evaluation: &evaluation,
+        accuracy_after_row: accuracy_after_row.clone(),
     };
     let json = serde_json::to_string_pretty(&file).expect("an evaluation always serialises");
     write_atomic(&model_ref.beside_model(EVALUATION_FILE), json.as_bytes())?;
@@ -91,5 +101,21 @@ pub fn run(request: &EvaluateRequest) -> Result<()> {
         &title,
     )?;
     output::print(&evaluation.table());
+    if let Some(accuracies) = accuracy_after_row {
+        let path = model_ref.beside_model(READING_FILE);
+        let title = format!("{}: accuracy after each row", config.name);
+        accuracy_by_row_png(&path, &[(config.name.as_str(), &accuracies)], &title)?;
+        output::print(&reading_table(&accuracies));
+    }
     Ok(())
+}
+
+/// `Accuracy after row  7: 31.4%` for every seventh row.
+fn reading_table(accuracies: &[f64]) -> String {
+    let mut text =
+        String::from("\nHow early it knows (test accuracy after reading the first rows):\n");
+    for row in (7..=accuracies.len()).step_by(7) {
+        text += &format!("  after row {row:2}: {}\n", percent(accuracies[row - 1]));
+    }
+    text
 }

@@ -9,7 +9,7 @@ use burn::tensor::Device;
 use crate::backend::Backend;
 use crate::data::NUM_CLASSES;
 use crate::error::{Error, Result};
-use crate::inference::{ImageSource, predict};
+use crate::inference::{ImageSource, PredictOptions, predict};
 use crate::model::Classifier;
 use crate::output;
 use crate::run_dir::ModelRef;
@@ -21,6 +21,8 @@ pub struct PredictRequest {
     pub images: Vec<PathBuf>,
     /// How many of the most likely classes to show.
     pub top: usize,
+    /// Also the model's belief after each row.
+    pub steps: bool,
     pub json: bool,
     pub backend: Backend,
 }
@@ -73,13 +75,12 @@ impl Output<'_> {
             if batch.is_empty() {
                 return Ok(());
             }
-            let predictions = predict(
-                self.model,
-                &batch,
-                self.request.top,
-                self.class_names,
-                self.device,
-            );
+            let options = PredictOptions {
+                top: self.request.top,
+                class_names: self.class_names,
+                steps: self.request.steps,
+            };
+            let predictions = predict(self.model, &batch, options, self.device);
             let mut text = String::new();
             for prediction in predictions {
                 if self.request.json {

@@ -7,7 +7,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Examples, MnistBatch, NUM_CLASSES};
-use crate::model::{Classifier, INFERENCE_BATCH};
+use crate::model::{Classifier, INFERENCE_BATCH, STEPS};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
@@ -19,6 +19,36 @@ pub struct Evaluation {
     pub per_class_accuracy: Vec<f64>,
     /// `confusion[true][predicted]` counts.
     pub confusion: Vec<Vec<usize>>,
+}
+
+/// The fraction of `examples` whose leading class after each row is their label: how early
+/// the model knows (`STEPS` values, the last one the ordinary accuracy).
+pub fn accuracy_after_each_row(
+    model: &Classifier,
+    examples: &Examples,
+    device: &Device,
+) -> Vec<f64> {
+    let mut correct = vec![0usize; STEPS];
+    let indices: Vec<usize> = (0..examples.len()).collect();
+    for chunk in indices.chunks(INFERENCE_BATCH) {
+        let batch = MnistBatch::from_examples(examples, chunk, device);
+        let leading = model
+            .forward_steps(batch.images)
+            .argmax(2)
+            .into_data()
+            .convert::<i64>();
+        let leading = leading.as_slice::<i64>().expect("classes are i64");
+        for (k, &index) in chunk.iter().enumerate() {
+            let label = i64::from(examples.label(index));
+            for (row, count) in correct.iter_mut().enumerate() {
+                *count += usize::from(leading[k * STEPS + row] == label);
+            }
+        }
+    }
+    correct
+        .into_iter()
+        .map(|count| count as f64 / examples.len().max(1) as f64)
+        .collect()
 }
 
 /// Scores `model` (in inference mode, on `device`) on every example.

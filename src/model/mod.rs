@@ -108,22 +108,34 @@ impl Classifier {
 
     /// Class logits `[batch, 10]` for images `[batch, rows, 28]`.
     pub fn forward(&self, images: Tensor<3>) -> Tensor<2> {
+        self.head.forward(last_step(self.hidden_states(images)))
+    }
+
+    /// Class logits after each row, `[batch, rows, 10]`: the head applied to the hidden state
+    /// after every row, in the same forward pass. The head was trained on the last state only,
+    /// so the earlier rows are the model's guess so far, not a model of their own; the last
+    /// row is `forward`'s answer.
+    pub fn forward_steps(&self, images: Tensor<3>) -> Tensor<3> {
+        self.head.forward(self.hidden_states(images))
+    }
+
+    /// The recurrent layer's hidden state after every row, `[batch, rows, hidden]`.
+    fn hidden_states(&self, images: Tensor<3>) -> Tensor<3> {
         let fused = self.kernel == RecurrentKernel::Fused;
-        let last_hidden = match &self.recurrent {
+        match &self.recurrent {
             RecurrentLayer::Lstm(lstm) if fused && fused::applies(lstm, &images) => {
-                last_step(fused::forward(lstm, images))
+                fused::forward(lstm, images)
             }
             RecurrentLayer::Gru(gru) if fused && fused::applies(gru, &images) => {
-                last_step(fused::forward(gru, images))
+                fused::forward(gru, images)
             }
             RecurrentLayer::Rnn(rnn) if fused && fused::applies(rnn, &images) => {
-                last_step(fused::forward(rnn, images))
+                fused::forward(rnn, images)
             }
-            RecurrentLayer::Lstm(lstm) => lstm.forward(images, None).1.hidden,
-            RecurrentLayer::Rnn(rnn) => rnn.forward(images, None).1.hidden,
-            RecurrentLayer::Gru(gru) => last_step(gru.forward(images, None)),
-        };
-        self.head.forward(last_hidden)
+            RecurrentLayer::Lstm(lstm) => lstm.forward(images, None).0,
+            RecurrentLayer::Rnn(rnn) => rnn.forward(images, None).0,
+            RecurrentLayer::Gru(gru) => gru.forward(images, None),
+        }
     }
 
     pub fn forward_classification(&self, batch: MnistBatch) -> ClassificationOutput {

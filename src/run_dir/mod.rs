@@ -38,6 +38,8 @@ pub const CHECKPOINT_DIR: &str = "checkpoint";
 /// Written by `evaluate` beside the model it scored.
 pub const EVALUATION_FILE: &str = "evaluation.json";
 pub const CONFUSION_FILE: &str = "confusion.png";
+/// `evaluate --steps`: test accuracy after each row.
+pub const READING_FILE: &str = "reading.png";
 /// In a sweep's directory (`<artifacts>/<sweep>/`), whose run directories are its points:
 /// the listing of the runs descends into it.
 pub const SWEEP_RECORD_FILE: &str = "sweep.json";

@@ -11,7 +11,7 @@ use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::models::{INPUT_LEN, Models, RunInfo};
+use super::models::{INPUT_LEN, Models, Reading, RunInfo};
 use crate::preprocess::{PictureError, picture_input};
 
 /// Request bodies larger than this are refused (a drawing is a few kilobytes).
@@ -64,6 +64,9 @@ pub async fn runs(State(models): State<Arc<Models>>) -> Response {
 #[derive(Deserialize)]
 pub struct PredictQuery {
     run: Option<String>,
+    /// `steps=true`: the answer also holds the probabilities after each row.
+    #[serde(default)]
+    steps: bool,
 }
 
 /// `{"pixels": [784 values]}`: a 28x28 model input, row by row, white (1) digit on black (0),
@@ -86,6 +89,10 @@ pub struct PredictResponse {
     probabilities: Vec<f32>,
     /// The 28x28 input the model received, row by row, in [0, 1].
     input: Vec<f32>,
+    /// With `?steps=true`: the ten probabilities after each of the 28 rows (the head applied
+    /// to the hidden state after that row; the last is `probabilities`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    steps: Option<Vec<Vec<f32>>>,
 }
 
 /// The request body, at most [`MAX_BODY_BYTES`]; a larger one is read on (up to
@@ -139,8 +146,11 @@ pub async fn predict(
     let input = tokio::task::spawn_blocking(move || model_input(&body))
         .await
         .map_err(|_| ApiError::bad_request("the image could not be processed"))??;
-    let probabilities = models
-        .classify(run, input.clone())
+    let Reading {
+        probabilities,
+        steps,
+    } = models
+        .classify(run, input.clone(), query.steps)
         .await
         .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     let digit = (0..probabilities.len())
@@ -153,6 +163,7 @@ pub async fn predict(
         name: info.classes.map(|names| names[digit]),
         probabilities,
         input,
+        steps,
     }))
 }
 

@@ -13,8 +13,8 @@ use crate::config::Cell;
 use crate::data::NUM_CLASSES;
 use crate::error::{Error, Result};
 use crate::evaluation::robustness::RobustnessReport;
-use crate::inference::class_probabilities;
-use crate::model::{Classifier, ROW_FEATURES};
+use crate::inference::{class_probabilities, step_probabilities};
+use crate::model::{Classifier, ROW_FEATURES, STEPS};
 use crate::run_dir::{FinishedRun, ModelRef, RunListing};
 
 /// Requests classified in one forward pass at most.
@@ -40,7 +40,17 @@ pub struct RunInfo {
 struct Job {
     run: usize,
     input: Vec<f32>,
-    reply: oneshot::Sender<Vec<f32>>,
+    /// Also the probabilities after each row.
+    steps: bool,
+    reply: oneshot::Sender<Reading>,
+}
+
+/// A model's answer for one input.
+pub struct Reading {
+    /// The ten class probabilities.
+    pub probabilities: Vec<f32>,
+    /// Where asked for: the ten probabilities after each of the 28 rows, row by row.
+    pub steps: Option<Vec<Vec<f32>>>,
 }
 
 /// The served runs and the queue to their inference thread.
@@ -94,12 +104,18 @@ impl Models {
         self.runs.iter().position(|run| run.name == name)
     }
 
-    /// The ten class probabilities of `input` (28x28 values in [0, 1]) under run `run`.
-    pub async fn classify(&self, run: usize, input: Vec<f32>) -> Result<Vec<f32>> {
+    /// The ten class probabilities of `input` (28x28 values in [0, 1]) under run `run`, and
+    /// with `steps` those after each row.
+    pub async fn classify(&self, run: usize, input: Vec<f32>, steps: bool) -> Result<Reading> {
         let (reply, answer) = oneshot::channel();
         let stopped = || Error::msg("the inference thread has stopped");
         self.queue
-            .send(Job { run, input, reply })
+            .send(Job {
+                run,
+                input,
+                steps,
+                reply,
+            })
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())
     }
@@ -186,14 +202,32 @@ fn run_inference(models: Vec<Classifier>, jobs: mpsc::Receiver<Job>, device: Dev
     }
 }
 
+/// One forward pass for every job's answer, and one more for the rows of those that asked.
 fn answer(model: &Classifier, jobs: Vec<Job>, device: &Device) {
-    let inputs = jobs
-        .iter()
-        .flat_map(|job| job.input.iter().copied())
-        .collect();
-    let probabilities = class_probabilities(model, inputs, device);
+    let inputs = |wanted: fn(&Job) -> bool| -> Vec<f32> {
+        jobs.iter()
+            .filter(|&job| wanted(job))
+            .flat_map(|job| job.input.iter().copied())
+            .collect()
+    };
+    let probabilities = class_probabilities(model, inputs(|_| true), device);
+    let with_steps = inputs(|job| job.steps);
+    let steps = if with_steps.is_empty() {
+        Vec::new()
+    } else {
+        step_probabilities(model, with_steps, device)
+    };
+    let mut steps = steps.chunks(STEPS * NUM_CLASSES);
     for (job, probabilities) in jobs.into_iter().zip(probabilities.chunks(NUM_CLASSES)) {
+        let steps = job.steps.then(|| {
+            let rows = steps.next().expect("one reading per job that asked");
+            rows.chunks(NUM_CLASSES).map(<[f32]>::to_vec).collect()
+        });
+        let reading = Reading {
+            probabilities: probabilities.to_vec(),
+            steps,
+        };
         // A client that went away no longer waits for its answer.
-        let _ = job.reply.send(probabilities.to_vec());
+        let _ = job.reply.send(reading);
     }
 }
