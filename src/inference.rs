@@ -124,6 +124,11 @@ pub fn step_probabilities(model: &Classifier, pixels: Vec<f32>, device: &Device)
     host_values(softmax(model.forward_steps(input_batch(pixels, device)), 2))
 }
 
+/// One input's share of `step_probabilities` (`STEPS × NUM_CLASSES` values) as its rows of ten.
+pub fn step_rows(values: &[f32]) -> Vec<Vec<f32>> {
+    values.chunks(NUM_CLASSES).map(<[f32]>::to_vec).collect()
+}
+
 /// Model inputs (28x28 values each, one after another) as a batch `[count, 28, 28]`.
 fn input_batch(pixels: Vec<f32>, device: &Device) -> Tensor<3> {
     let side = CANVAS as usize;
@@ -180,12 +185,9 @@ pub fn predict(
         .zip(probabilities.chunks(NUM_CLASSES))
         .enumerate()
         .map(|(k, (image, probabilities))| {
-            let steps = steps.as_ref().map(|all: &Vec<f32>| {
-                all[k * per_image..(k + 1) * per_image]
-                    .chunks(NUM_CLASSES)
-                    .map(<[f32]>::to_vec)
-                    .collect()
-            });
+            let steps = steps
+                .as_ref()
+                .map(|all: &Vec<f32>| step_rows(&all[k * per_image..(k + 1) * per_image]));
             let mut ranked: Vec<Guess> = probabilities
                 .iter()
                 .enumerate()

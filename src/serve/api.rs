@@ -12,6 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::models::{INPUT_LEN, Models, Reading, RunInfo};
+use crate::inference::leading;
 use crate::preprocess::{PictureError, picture_input};
 
 /// Request bodies larger than this are refused (a drawing is a few kilobytes).
@@ -153,9 +154,7 @@ pub async fn predict(
         .classify(run, input.clone(), query.steps)
         .await
         .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let digit = (0..probabilities.len())
-        .max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]))
-        .expect("ten probabilities");
+    let (digit, _) = leading(&probabilities);
     let info = &models.runs[run];
     Ok(Json(PredictResponse {
         run: info.name.clone(),

@@ -13,7 +13,7 @@ use crate::config::Cell;
 use crate::data::NUM_CLASSES;
 use crate::error::{Error, Result};
 use crate::evaluation::robustness::RobustnessReport;
-use crate::inference::{class_probabilities, step_probabilities};
+use crate::inference::{class_probabilities, step_probabilities, step_rows};
 use crate::model::{Classifier, ROW_FEATURES, STEPS};
 use crate::run_dir::{FinishedRun, ModelRef, RunListing};
 
@@ -219,10 +219,9 @@ fn answer(model: &Classifier, jobs: Vec<Job>, device: &Device) {
     };
     let mut steps = steps.chunks(STEPS * NUM_CLASSES);
     for (job, probabilities) in jobs.into_iter().zip(probabilities.chunks(NUM_CLASSES)) {
-        let steps = job.steps.then(|| {
-            let rows = steps.next().expect("one reading per job that asked");
-            rows.chunks(NUM_CLASSES).map(<[f32]>::to_vec).collect()
-        });
+        let steps = job
+            .steps
+            .then(|| step_rows(steps.next().expect("one reading per job that asked")));
         let reading = Reading {
             probabilities: probabilities.to_vec(),
             steps,
