@@ -540,6 +540,7 @@ impl TrainArgs {
             backend: self.compute.backend,
             kernel: self.kernel,
             data_dir: self.data.data_dir.clone(),
+            experiment: None,
         }
     }
 
@@ -789,6 +790,38 @@ mod tests {
             if let Err(error) = Cli::try_parse_from(words) {
                 panic!("{example}: {error}");
             }
+        }
+    }
+
+    /// A sweep task's arguments, as the program writes them for its own tasks, parse back
+    /// into the very task.
+    #[test]
+    fn a_sweep_tasks_arguments_are_the_inverse_of_its_flags() {
+        use crate::sweep::SweepTask;
+        for data_dir in [None, Some(PathBuf::from("/data/it's mnist"))] {
+            let task = SweepTask {
+                file: "/shared/sweeps/lr grid.toml".into(),
+                artifacts: "/shared/artifacts".into(),
+                backend: Backend::Wgpu,
+                data_dir: data_dir.clone(),
+            };
+            let mut words = vec![std::ffi::OsString::from("lstm-mnist")];
+            words.extend(task.to_args());
+            words.extend(["--task".into(), "3".into()]);
+            let parsed = Cli::try_parse_from(words).unwrap().into_request().unwrap();
+            let Request::Sweep(request) = parsed else {
+                panic!("not a sweep: {parsed:?}");
+            };
+            assert_eq!(request.mode, SweepMode::Task(3));
+            assert_eq!(
+                (
+                    request.file,
+                    request.artifacts,
+                    request.backend,
+                    request.data_dir
+                ),
+                (task.file, task.artifacts, task.backend, data_dir)
+            );
         }
     }
 }

@@ -35,6 +35,19 @@ pub struct ExperimentConfig {
     pub training: TrainingConfig,
     #[serde(default)]
     pub data: DataConfig,
+    /// `[tracking]`: where training also logs the run; off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<TrackingConfig>,
+}
+
+/// `[tracking]`: experiment trackers that training logs to, beside the run directory (which
+/// stays complete either way).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingConfig {
+    /// An MLflow tracking server's URI (`http://host:5000`); `$MLFLOW_TRACKING_URI` wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlflow: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,6 +162,31 @@ pub struct AugmentConfig {
     /// Probability that a 1 gets a flag (with or without a base) and a 7 a bar across its
     /// stem, styles that MNIST's writers rarely used (default 0.3).
     pub styles: f64,
+    /// Probability of a low resolution (default 0)...
+    pub low_resolution: f64,
+    /// ...the image shrunk to a square of a size drawn from this range, in pixels, and
+    /// enlarged back (default [7, 16]).
+    pub low_resolution_size: [u32; 2],
+    /// Probability of a grey background and faint ink (default 0)...
+    pub contrast: f64,
+    /// ...the background's level drawn from [0, contrast_background] of full intensity
+    /// (default 0.4)...
+    pub contrast_background: f64,
+    /// ...and full ink's from [contrast_ink, 1] (default 0.5; above `contrast_background`).
+    pub contrast_ink: f64,
+    /// Probability of Gaussian noise (default 0)...
+    pub noise: f64,
+    /// ...of a standard deviation drawn from [noise_sigma / 2, noise_sigma] of full
+    /// intensity (default 0.3).
+    pub noise_sigma: f64,
+    /// Probability of salt-and-pepper noise (default 0)...
+    pub salt_pepper: f64,
+    /// ...on a fraction of the pixels drawn from [amount / 2, amount] (default 0.1).
+    pub salt_pepper_amount: f64,
+    /// Probability of JPEG compression (default 0)...
+    pub jpeg: f64,
+    /// ...at a quality drawn from this range, 1 to 100 (default [10, 50]).
+    pub jpeg_quality: [u8; 2],
 }
 
 impl Default for AugmentConfig {
@@ -166,6 +204,17 @@ impl Default for AugmentConfig {
             elastic_alpha: 34.0,
             elastic_sigma: 4.0,
             styles: 0.3,
+            low_resolution: 0.0,
+            low_resolution_size: [7, 16],
+            contrast: 0.0,
+            contrast_background: 0.4,
+            contrast_ink: 0.5,
+            noise: 0.0,
+            noise_sigma: 0.3,
+            salt_pepper: 0.0,
+            salt_pepper_amount: 0.1,
+            jpeg: 0.0,
+            jpeg_quality: [10, 50],
         }
     }
 }
@@ -191,9 +240,30 @@ impl AugmentConfig {
             ("blur", self.blur),
             ("elastic", self.elastic),
             ("styles", self.styles),
+            ("low_resolution", self.low_resolution),
+            ("contrast", self.contrast),
+            ("noise", self.noise),
+            ("salt_pepper", self.salt_pepper),
+            ("jpeg", self.jpeg),
         ] {
             within(key, probability, 0.0, 1.0)?;
         }
+        let [smallest, largest] = self.low_resolution_size.map(f64::from);
+        within("low_resolution_size", smallest, 2.0, 27.0)?;
+        within("low_resolution_size", largest, smallest, 27.0)?;
+        within("contrast_background", self.contrast_background, 0.0, 0.9)?;
+        within("contrast_ink", self.contrast_ink, 0.0, 1.0)?;
+        if self.contrast_ink <= self.contrast_background {
+            return Err(
+                "invalid value for `data.augment.contrast_ink`: must be above `contrast_background`"
+                    .to_string(),
+            );
+        }
+        within("noise_sigma", self.noise_sigma, 0.0, 1.0)?;
+        within("salt_pepper_amount", self.salt_pepper_amount, 0.0, 0.5)?;
+        let [lowest, highest] = self.jpeg_quality.map(f64::from);
+        within("jpeg_quality", lowest, 1.0, 100.0)?;
+        within("jpeg_quality", highest, lowest, 100.0)?;
         within("thicken + thin", self.thicken + self.thin, 0.0, 1.0)?;
         within("blur_sigma", self.blur_sigma, 0.0, 5.0)?;
         within("elastic_alpha", self.elastic_alpha, 0.0, 100.0)?;
@@ -259,6 +329,7 @@ impl Default for ExperimentConfig {
             optimizer: OptimizerConfig::default(),
             training: TrainingConfig::default(),
             data: DataConfig::default(),
+            tracking: None,
         }
     }
 }
@@ -387,6 +458,11 @@ impl ExperimentConfig {
         }
         if !(0.0..1.0).contains(&self.training.validation_split) {
             return invalid("training.validation_split", "must be in [0, 1)");
+        }
+        if let Some(uri) = self.tracking.as_ref().and_then(|t| t.mlflow.as_deref())
+            && !(uri.starts_with("http://") || uri.starts_with("https://"))
+        {
+            return invalid("tracking.mlflow", "must be an http:// or https:// URI");
         }
         match &self.data.augment {
             Some(augment) => augment.validate(),

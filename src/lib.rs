@@ -26,4 +26,5 @@ pub mod run_dir;
 pub mod serve;
 pub mod sweep;
 pub mod torch;
+pub mod tracking;
 pub mod training;

@@ -25,6 +25,12 @@ pub fn line(text: impl std::fmt::Display) {
     print(&format!("{text}\n"));
 }
 
+/// A warning on standard error: something went wrong that the command works on without
+/// (`warning: ` and the text, one line).
+pub fn warn(text: impl std::fmt::Display) {
+    eprintln!("warning: {text}");
+}
+
 /// Prints `text`, or says that the reader went away, for a caller with work to finish before
 /// the program ends: training stops after the epoch, so that its checkpoints are complete.
 pub fn try_print(text: &str) -> Result<(), ReaderGone> {

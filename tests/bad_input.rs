@@ -327,6 +327,21 @@ fn bad_configs() {
             vec!["data.augment.scale"],
         ),
         (
+            "ink no brighter than the background",
+            format!("{valid}\n[data.augment]\ncontrast = 0.2\ncontrast_background = 0.6\n"),
+            vec!["data.augment.contrast_ink", "above `contrast_background`"],
+        ),
+        (
+            "a tracking server that is not a web address",
+            format!("{valid}\n[tracking]\nmlflow = \"localhost:5000\"\n"),
+            vec!["tracking.mlflow", "http:// or https://"],
+        ),
+        (
+            "JPEG quality 0",
+            format!("{valid}\n[data.augment]\njpeg_quality = [0, 20]\n"),
+            vec!["data.augment.jpeg_quality", "from 1 to 100"],
+        ),
+        (
             "negative rotation",
             format!("{valid}\n[data.augment]\nrotation = -5.0\n"),
             vec!["data.augment.rotation"],

@@ -30,7 +30,17 @@ train_samples = 600
 test_samples = 200
 [data.augment]
 rotation = 15
+low_resolution = 0.3
+contrast = 0.3
+noise = 0.3
+salt_pepper = 0.2
+jpeg = 0.2
 "#;
+
+/// The same experiment without augmentation.
+fn plain() -> &'static str {
+    AUGMENTED.split("[data.augment]").next().unwrap()
+}
 
 fn write_config(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("augmented.toml");
@@ -86,10 +96,7 @@ fn an_augmented_run_is_reproducible_and_resumes_exactly() {
     assert_eq!(report("straight").test_loss, report("killed").test_loss);
 
     // The same experiment without augmentation learns from other images.
-    let plain = write_config(
-        dir.path(),
-        &AUGMENTED.replace("[data.augment]\nrotation = 15", ""),
-    );
+    let plain = write_config(dir.path(), plain());
     succeeded(train(&plain, &artifacts, "plain").output().unwrap());
     assert_ne!(curve(&artifacts.join("plain")), straight);
     // The run keeps the augmentation it trained with, defaults filled in.
@@ -99,6 +106,10 @@ fn an_augmented_run_is_reproducible_and_resumes_exactly() {
         "{saved}"
     );
     assert!(saved.contains("elastic_sigma = 4.0"), "{saved}");
+    assert!(
+        saved.contains("jpeg = 0.2") && saved.contains("jpeg_quality"),
+        "{saved}"
+    );
 }
 
 #[test]
@@ -120,10 +131,7 @@ fn augment_preview_draws_each_image_beside_its_distortions() {
     assert_eq!(grid.width(), 8 + 5 * (112 + 8));
     assert_eq!(grid.height(), 60 + 3 * (112 + 8));
 
-    let plain = write_config(
-        dir.path(),
-        &AUGMENTED.replace("[data.augment]\nrotation = 15", ""),
-    );
+    let plain = write_config(dir.path(), plain());
     let refused = common::lstm_mnist()
         .args(["augment-preview", "--config"])
         .arg(&plain)
@@ -165,7 +173,11 @@ fn robustness_scores_each_corruption_and_results_shows_the_mean() {
             "thin",
             "blur",
             "noise",
-            "elastic"
+            "elastic",
+            "lowres",
+            "contrast",
+            "salt-pepper",
+            "jpeg"
         ]
     );
     assert_eq!(written.images, 200);

@@ -37,6 +37,7 @@ fn request(config: ExperimentConfig, artifacts: &Path) -> TrainRequest {
         backend: Backend::Flex,
         kernel: RecurrentKernel::Fused,
         data_dir: Some(common::mnist_dir()),
+        experiment: None,
     };
     TrainRequest::new(config, options, artifacts.to_path_buf(), Naming::Exact).unwrap()
 }
@@ -48,6 +49,7 @@ fn the_library_refuses_what_the_command_line_refuses() {
         backend: Backend::Flex,
         kernel: RecurrentKernel::Fused,
         data_dir: None,
+        experiment: None,
     };
     let mut unvalidated = adam_config("bad");
     unvalidated.training.batch_size = 0;

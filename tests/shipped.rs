@@ -172,10 +172,15 @@ fn the_robust_run_reads_mnist_as_well_and_corrupted_digits_far_better() {
     };
     let (plain, robust) = (robustness("lstm-adam"), robustness("lstm-adam-robust"));
     let report = read_report(Path::new("artifacts/lstm-adam-robust/report.json")).unwrap();
-    assert!(report.test_accuracy >= 0.985, "{}", report.test_accuracy);
+    // Its aims: 99.3% clean, every corruption at 90% or more, 96% on average.
+    assert!(report.test_accuracy >= 0.993, "{}", report.test_accuracy);
     assert_eq!(robust.clean_accuracy, report.test_accuracy);
     assert_eq!(robust.images, 10_000);
-    // Measured: 82.06% and 92.36% (docs/handwriting.md).
+    assert!(robust.mean_accuracy >= 0.96, "{}", robust.mean_accuracy);
+    for row in &robust.corruptions {
+        assert!(row.accuracy >= 0.90, "{}: {}", row.name, row.accuracy);
+    }
+    // Measured: 76.73% and 98.01% (docs/handwriting.md).
     assert!(
         robust.mean_accuracy >= plain.mean_accuracy + 0.08,
         "{} against {}",

@@ -232,6 +232,30 @@ fn emitted_jobs_run_every_point_as_a_task() {
     ] {
         assert!(job.contains(expected), "`{expected}` missing from:\n{job}");
     }
+    assert!(!script.contains("MLFLOW") && !job.contains("MLFLOW"));
+
+    // MLflow's variables, set where the job is written, go into it.
+    let tracked = |scheduler: &str| {
+        let mut command = lstm_mnist();
+        command
+            .args(["sweep", file.to_str().unwrap(), "--artifacts"])
+            .arg(&artifacts)
+            .args(["--emit", scheduler])
+            .env("MLFLOW_TRACKING_URI", "http://tracker:5000")
+            .env("MLFLOW_EXPERIMENT_NAME", "night's sweeps");
+        String::from_utf8(succeeded(command.output().unwrap()).stdout).unwrap()
+    };
+    let script = tracked("slurm");
+    assert!(
+        script.contains("export MLFLOW_TRACKING_URI=http://tracker:5000\n")
+            && script.contains("export MLFLOW_EXPERIMENT_NAME='night'\\''s sweeps'\n"),
+        "{script}"
+    );
+    let job = tracked("k8s");
+    assert!(
+        job.contains("- name: MLFLOW_TRACKING_URI\n              value: \"http://tracker:5000\"\n"),
+        "{job}"
+    );
 }
 
 /// The real thing: the emitted array job, submitted to Slurm.

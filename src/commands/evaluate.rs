@@ -3,19 +3,15 @@
 
 use std::path::PathBuf;
 
-use burn::tensor::Device;
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::config::ExperimentConfig;
-use crate::data::{Examples, MnistData, download};
 use crate::error::Result;
-use crate::evaluation::{Evaluation, accuracy_after_each_row, evaluate, percent};
+use crate::evaluation::{Evaluation, ModelUnderTest, accuracy_after_each_row, evaluate, percent};
 use crate::fsutil::write_atomic;
-use crate::model::Classifier;
 use crate::output;
 use crate::plots::{accuracy_by_row_png, confusion_png};
-use crate::run_dir::{CONFUSION_FILE, EVALUATION_FILE, ModelRef, READING_FILE};
+use crate::run_dir::{CONFUSION_FILE, EVALUATION_FILE, READING_FILE};
 
 #[derive(Debug, Clone)]
 pub struct EvaluateRequest {
@@ -40,32 +36,10 @@ struct EvaluationFile<'a> {
     accuracy_after_row: Option<Vec<f64>>,
 }
 
-/// A model, and the test images its run was evaluated on.
-pub struct ModelUnderTest {
-    pub model_ref: ModelRef,
-    pub config: ExperimentConfig,
-    pub model: Classifier,
-    pub test: Examples,
-    pub device: Device,
-}
-
 impl EvaluateRequest {
     /// Loads the model and its run's test images, on the request's backend.
     pub fn load(&self) -> Result<ModelUnderTest> {
-        let device = self.backend.device()?;
-        let model_ref = ModelRef::resolve(&self.model)?;
-        let (config, model) = model_ref.load(&device)?;
-        let source = config.data.dataset.source();
-        let data_dir = download::resolve_data_dir(source, self.data_dir.as_deref())?;
-        let test =
-            MnistData::load_test(&data_dir)?.first(config.data.test_samples.unwrap_or(usize::MAX));
-        Ok(ModelUnderTest {
-            model_ref,
-            config,
-            model,
-            test,
-            device,
-        })
+        ModelUnderTest::load(&self.model, self.backend, self.data_dir.as_deref())
     }
 }
 

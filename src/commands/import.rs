@@ -8,7 +8,7 @@ use burn::module::Module;
 
 use crate::backend::Backend;
 use crate::config::{Cell, ExperimentConfig};
-use crate::data::{MnistData, download};
+use crate::data::{download, test_set};
 use crate::error::{Error, Result};
 use crate::evaluation::{evaluate, percent};
 use crate::keras::{self, KerasModel};
@@ -55,27 +55,17 @@ pub fn run(request: &ImportRequest) -> Result<()> {
     } = read(request, &device)?;
     let data_dir =
         download::resolve_data_dir(config.data.dataset.source(), request.data_dir.as_deref())?;
-    let test = MnistData::load_test(&data_dir)?;
+    let test = test_set(&config.data, &data_dir)?;
 
     let naming = Naming::from_flags(request.overwrite, request.name.is_some());
     let run = RunDir::claim(&request.artifacts, &config.name, naming)?;
-    let config = ExperimentConfig {
-        name: run.name().to_string(),
-        ..config
-    };
-    let scores = evaluate(&model, &test, &device);
-    let test = TestScores {
-        samples: scores.images,
-        accuracy: scores.accuracy,
-        loss: scores.loss,
-    };
+    let config = run.own_config(&config);
+    let scores = TestScores::from(&evaluate(&model, &test, &device));
     let report = RunReport {
         imported_from: Some(format!("{} ({source})", request.file.display())),
-        ..RunReport::new(&config, model.num_params(), request.backend, test)
+        ..RunReport::new(&config, model.num_params(), request.backend, scores)
     };
-    run.write_config(&config)?;
-    run.save_model(&model)?;
-    run.write_report(&report)?;
+    run.finish(&config, &model, &report)?;
     print_imported(&config, &report, run.path());
     Ok(())
 }

@@ -4,8 +4,7 @@
 //! predictions per second, latency percentiles, errors, how many answers were right, and the
 //! server's peak memory.
 
-use std::io::Cursor;
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader, Cursor};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,6 +17,7 @@ use crate::data::{MNIST, MnistData, download};
 use crate::error::{Error, Result};
 use crate::machine;
 use crate::output;
+use crate::serve::address_in;
 
 /// Test images the clients cycle through.
 const IMAGES: usize = 1000;
@@ -85,55 +85,32 @@ struct Server {
 }
 
 impl Server {
-    /// Starts the server on a free port and returns once it answers `/healthz`.
+    /// Starts the server on a port the system picks and returns once it says where it
+    /// listens (it has loaded every run by then).
     fn start(request: &LoadRequest) -> Result<Self> {
         let exe = std::env::current_exe()
             .map_err(|e| Error::msg(format!("cannot find the program to start: {e}")))?;
-        let address = free_local_address()?;
         let mut command = Command::new(exe);
         command
-            .args(["serve", "--addr", &address, "--backend"])
+            .args(["serve", "--addr", "127.0.0.1:0", "--backend"])
             .arg(request.backend.to_string())
             .arg("--artifacts")
             .arg(&request.artifacts)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(run) = &request.run {
             command.args(["--run", run]);
         }
-        let child = command
+        let mut child = command
             .spawn()
             .map_err(|e| Error::msg(format!("cannot start the server: {e}")))?;
+        let stdout = child.stdout.take().expect("the server's output is piped");
         let mut server = Self {
             child,
-            url: format!("http://{address}/"),
+            url: String::new(),
         };
-        server.wait_until_ready()?;
+        server.url = listening_address(stdout)?;
         Ok(server)
-    }
-
-    /// Waits for the server to answer (it loads every run first), or to exit.
-    fn wait_until_ready(&mut self) -> Result<()> {
-        const PATIENCE: Duration = Duration::from_secs(600);
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(5)))
-            .build()
-            .into();
-        let started = Instant::now();
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(Error::msg(format!(
-                    "the server stopped before it answered ({status}; see above)"
-                )));
-            }
-            if agent.get(format!("{}healthz", self.url)).call().is_ok() {
-                return Ok(());
-            }
-            if started.elapsed() > PATIENCE {
-                return Err(Error::msg("the server did not answer within 10 minutes"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     fn predict_url(&self) -> String {
@@ -153,13 +130,16 @@ impl Drop for Server {
     }
 }
 
-/// A loopback address with a port that is free now, for the server to listen on.
-fn free_local_address() -> Result<String> {
-    // The listener is closed again at once: the server binds the port next.
-    let address = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map_err(|e| Error::msg(format!("cannot find a free port: {e}")))?;
-    Ok(address.to_string())
+/// The address in the server's first line; an error when it ends without one.
+fn listening_address(stdout: std::process::ChildStdout) -> Result<String> {
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().and_then(|line| line.ok()).unwrap_or_default();
+    let url = address_in(&first)
+        .map(str::to_string)
+        .ok_or_else(|| Error::msg("the server stopped before it listened (see above)"))?;
+    // The rest of its output is read and dropped, so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok(url)
 }
 
 /// What the clients saw.

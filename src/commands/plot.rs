@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::error::Result;
 use crate::output;
 use crate::plots::{Curve, curves_png};
-use crate::run_dir::{METRICS_FILE, read_metrics};
+use crate::run_dir::metrics_in;
 
 #[derive(Debug, Clone)]
 pub struct PlotRequest {
@@ -21,10 +21,7 @@ pub fn run(request: &PlotRequest) -> Result<()> {
         .iter()
         .map(|run| {
             let name = run.file_name().map(|n| n.to_string_lossy().to_string());
-            Ok((
-                name.unwrap_or_default(),
-                read_metrics(&run.join(METRICS_FILE))?,
-            ))
+            Ok((name.unwrap_or_default(), metrics_in(run)?))
         })
         .collect::<Result<Vec<_>>>()?;
     let curves: Vec<Curve> = runs

@@ -2,8 +2,9 @@
 //! corruptions (`evaluation::robustness`), printed and written to `robustness.json` beside the
 //! model.
 
-use super::evaluate::{EvaluateRequest, ModelUnderTest};
+use super::evaluate::EvaluateRequest;
 use crate::error::Result;
+use crate::evaluation::ModelUnderTest;
 use crate::evaluation::robustness::robustness;
 use crate::output;
 use crate::run_dir::ROBUSTNESS_FILE;

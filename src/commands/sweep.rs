@@ -1,16 +1,16 @@
 //! `lstm-mnist sweep`: the runs of a sweep file, on this machine (`--jobs N`), one of them
 //! (`--task K`, what a cluster task calls), or a cluster job that runs them all (`--emit`).
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::model::RecurrentKernel;
 use crate::output;
-use crate::sweep::Sweep;
 use crate::sweep::emit::{self, JobSettings, Scheduler};
 use crate::sweep::local::{self, TaskCommand};
+use crate::sweep::{Sweep, SweepTask};
+use crate::tracking;
 use crate::training::RunOptions;
 
 #[derive(Debug, Clone)]
@@ -38,12 +38,20 @@ pub enum SweepMode {
 pub fn run(request: &SweepRequest) -> Result<()> {
     let sweep = Sweep::load(&request.file, &request.artifacts)?;
     match request.mode {
-        SweepMode::Local { jobs } => local::run(&sweep, jobs, &task_command(request, &sweep)?),
+        SweepMode::Local { jobs } => {
+            let command = TaskCommand {
+                program: this_program()?,
+                task: task(request, &sweep)?,
+            };
+            local::run(&sweep, jobs, &command)
+        }
         SweepMode::Task(index) => {
             let options = RunOptions {
                 backend: request.backend,
                 kernel: RecurrentKernel::default(),
                 data_dir: request.data_dir.clone(),
+                // The sweep names the experiment its points are tracked in.
+                experiment: None,
             };
             sweep.run_task(index, options).map(drop)
         }
@@ -56,11 +64,9 @@ pub fn run(request: &SweepRequest) -> Result<()> {
             let program = this_program()?;
             let settings = JobSettings {
                 program: &program,
-                extra_args: task_flags(request)?
-                    .into_iter()
-                    .map(|a| a.to_string_lossy().to_string())
-                    .collect(),
+                task: task(request, &sweep)?,
                 cpus_per_task,
+                environment: tracking::variables(),
             };
             output::print(&emit::job(&sweep, scheduler, &settings));
             Ok(())
@@ -68,30 +74,8 @@ pub fn run(request: &SweepRequest) -> Result<()> {
     }
 }
 
-/// `lstm-mnist sweep FILE --artifacts DIR [--backend B] [--data-dir D]`, all paths absolute.
-fn task_command(request: &SweepRequest, sweep: &Sweep) -> Result<TaskCommand> {
-    let mut args: Vec<OsString> = vec![
-        "sweep".into(),
-        sweep.file().into(),
-        "--artifacts".into(),
-        sweep.artifacts().into(),
-    ];
-    args.extend(task_flags(request)?);
-    Ok(TaskCommand {
-        program: this_program()?,
-        args,
-    })
-}
-
-/// The flags every task repeats: the backend, and the data directory made absolute.
-fn task_flags(request: &SweepRequest) -> Result<Vec<OsString>> {
-    let mut flags: Vec<OsString> = vec!["--backend".into(), request.backend.to_string().into()];
-    if let Some(dir) = &request.data_dir {
-        let dir = std::path::absolute(dir)
-            .map_err(|e| Error::file(dir, format!("cannot resolve the path: {e}")))?;
-        flags.extend(["--data-dir".into(), dir.into()]);
-    }
-    Ok(flags)
+fn task(request: &SweepRequest, sweep: &Sweep) -> Result<SweepTask> {
+    SweepTask::new(sweep, request.backend, request.data_dir.as_deref())
 }
 
 fn this_program() -> Result<PathBuf> {

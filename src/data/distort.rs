@@ -1,9 +1,12 @@
 //! Distortions of a digit image, shared by training-time augmentation (`augment`) and the
 //! robustness suite's corruptions (`evaluation::robustness`): an affine warp (rotation, slant,
-//! zoom, shift), Simard et al.'s elastic distortion, thicker or thinner strokes, blur and noise,
-//! built on `imageproc`.
+//! zoom, shift), Simard et al.'s elastic distortion, thicker or thinner strokes, blur, low
+//! resolution, a grey background and faint ink, Gaussian and salt-and-pepper noise and JPEG
+//! compression, built on `imageproc` and `image`.
 
-use image::{GrayImage, Luma};
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::{FilterType, resize};
+use image::{GrayImage, ImageFormat, Luma};
 use imageproc::filter::gaussian_blur_f32;
 use imageproc::morphology::{Mask, grayscale_dilate, grayscale_erode};
 use rand::Rng;
@@ -31,8 +34,20 @@ pub struct Elastic {
     pub sigma: f32,
 }
 
+/// Ink and background levels: pixel value v (0 background, 255 ink) becomes
+/// `background + (ink - background) · v / 255`, as a photo of grey paper or a faint pen gives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Contrast {
+    /// The background's level, a fraction of full intensity.
+    pub background: f32,
+    /// Full ink's level, a fraction of full intensity (above `background`).
+    pub ink: f32,
+}
+
 /// One image's distortion, applied in this order: a writing style's strokes, elastic and
-/// affine warp (one resampling), stroke width, blur, noise.
+/// affine warp (one resampling), stroke width, blur, low resolution, contrast, Gaussian noise,
+/// salt and pepper, JPEG: the order in which a picture of a digit is drawn, scanned or
+/// photographed, and saved.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Distortion {
     /// Strokes of a writing style MNIST rarely has, added first (`styles`).
@@ -49,8 +64,16 @@ pub struct Distortion {
     pub stroke: Stroke,
     /// Gaussian blur, sigma in pixels.
     pub blur: Option<f32>,
+    /// Down to a square of this many pixels and back up, both bilinear: a digit cropped
+    /// small from a scan and enlarged.
+    pub low_resolution: Option<u32>,
+    pub contrast: Option<Contrast>,
     /// Gaussian noise, standard deviation as a fraction of full intensity.
     pub noise: Option<f32>,
+    /// The fraction of pixels set to black or white (half each).
+    pub salt_pepper: Option<f32>,
+    /// Saved as a JPEG of this quality (1 to 100) and read back.
+    pub jpeg: Option<u8>,
 }
 
 impl Distortion {
@@ -66,7 +89,39 @@ impl Distortion {
     pub fn apply(&self, image: &GrayImage, rng: &mut impl Rng) -> GrayImage {
         let styled = self.style.map(|style| style.draw(image));
         let mut out = self.warp(styled.as_ref().unwrap_or(image), rng);
-        out = match self.stroke {
+        out = self.stroke_width(out);
+        if let Some(sigma) = self.blur.filter(|&s| s > 0.0) {
+            out = gaussian_blur_f32(&out, sigma);
+        }
+        if let Some(size) = self.low_resolution {
+            out = low_resolution(&out, size);
+        }
+        if let Some(contrast) = self.contrast {
+            contrast.apply(&mut out);
+        }
+        if let Some(deviation) = self.noise.filter(|&d| d > 0.0) {
+            let normal = Normal::new(0.0, deviation * 255.0).expect("a positive deviation");
+            for pixel in out.pixels_mut() {
+                let noisy = f32::from(pixel.0[0]) + normal.sample(rng);
+                pixel.0[0] = noisy.round().clamp(0.0, 255.0) as u8;
+            }
+        }
+        if let Some(fraction) = self.salt_pepper.filter(|&f| f > 0.0) {
+            for pixel in out.pixels_mut() {
+                let draw: f32 = rng.random();
+                if draw < fraction {
+                    pixel.0[0] = if draw < fraction / 2.0 { 0 } else { 255 };
+                }
+            }
+        }
+        if let Some(quality) = self.jpeg {
+            out = jpeg(&out, quality);
+        }
+        out
+    }
+
+    fn stroke_width(&self, out: GrayImage) -> GrayImage {
+        match self.stroke {
             Stroke::Keep => out,
             Stroke::Thicken => grayscale_dilate(&out, &Mask::diamond(1)),
             Stroke::Thin => {
@@ -76,18 +131,7 @@ impl Distortion {
                     Luma([((u16::from(a) + u16::from(b)) / 2) as u8])
                 })
             }
-        };
-        if let Some(sigma) = self.blur.filter(|&s| s > 0.0) {
-            out = gaussian_blur_f32(&out, sigma);
         }
-        if let Some(deviation) = self.noise.filter(|&d| d > 0.0) {
-            let normal = Normal::new(0.0, deviation * 255.0).expect("a positive deviation");
-            for pixel in out.pixels_mut() {
-                let noisy = f32::from(pixel.0[0]) + normal.sample(rng);
-                pixel.0[0] = noisy.round().clamp(0.0, 255.0) as u8;
-            }
-        }
-        out
     }
 
     fn is_affine_identity(&self) -> bool {
@@ -142,6 +186,37 @@ impl Distortion {
             forward[0] / determinant,
         ]
     }
+}
+
+impl Contrast {
+    fn apply(&self, image: &mut GrayImage) {
+        let (offset, gain) = (self.background * 255.0, self.ink - self.background);
+        for pixel in image.pixels_mut() {
+            let level = offset + gain * f32::from(pixel.0[0]);
+            pixel.0[0] = (level + 0.5).clamp(0.0, 255.0) as u8;
+        }
+    }
+}
+
+/// `image` shrunk to `size`×`size` pixels and enlarged back, both bilinear.
+fn low_resolution(image: &GrayImage, size: u32) -> GrayImage {
+    let (width, height) = image.dimensions();
+    if size == 0 || size >= width.min(height) {
+        return image.clone();
+    }
+    let small = resize(image, size, size, FilterType::Triangle);
+    resize(&small, width, height, FilterType::Triangle)
+}
+
+/// `image` saved as a JPEG of `quality` and read back: 8×8 blocks, ringing at edges.
+fn jpeg(image: &GrayImage, quality: u8) -> GrayImage {
+    let mut bytes = Vec::new();
+    JpegEncoder::new_with_quality(&mut bytes, quality.clamp(1, 100))
+        .encode_image(image)
+        .expect("a grey image encodes into memory");
+    image::load_from_memory_with_format(&bytes, ImageFormat::Jpeg)
+        .expect("a JPEG just written decodes")
+        .into_luma8()
 }
 
 /// The image's value at (x, y) (pixel centres at whole coordinates), interpolated between
@@ -365,5 +440,75 @@ mod tests {
             ..Distortion::identity()
         });
         assert!(noisy.pixels().filter(|p| p.0[0] > 0).count() > 28 * 28 / 3);
+    }
+
+    #[test]
+    fn low_resolution_loses_the_detail_and_keeps_the_place() {
+        let coarse = apply(Distortion {
+            low_resolution: Some(8),
+            ..Distortion::identity()
+        });
+        assert_ne!(coarse, bar());
+        // The two-pixel bar spreads over its neighbours, its centre stays where it was.
+        assert!(coarse.get_pixel(11, 14).0[0] > 0, "{coarse:?}");
+        let ((x0, y0), (x1, y1)) = (centre(&bar()), centre(&coarse));
+        assert!((x1 - x0).abs() < 0.5 && (y1 - y0).abs() < 0.5);
+        // Full size is no change.
+        let same = apply(Distortion {
+            low_resolution: Some(28),
+            ..Distortion::identity()
+        });
+        assert_eq!(same, bar());
+    }
+
+    #[test]
+    fn contrast_greys_the_background_and_dims_the_ink() {
+        let dim = apply(Distortion {
+            contrast: Some(Contrast {
+                background: 0.4,
+                ink: 0.7,
+            }),
+            ..Distortion::identity()
+        });
+        assert_eq!(dim.get_pixel(0, 0).0[0], 102);
+        assert_eq!(dim.get_pixel(13, 14).0[0], 179);
+    }
+
+    #[test]
+    fn salt_and_pepper_sets_that_share_of_pixels() {
+        let speckled = apply(Distortion {
+            salt_pepper: Some(0.2),
+            ..Distortion::identity()
+        });
+        let changed = speckled
+            .pixels()
+            .zip(bar().pixels())
+            .filter(|(a, b)| a != b)
+            .count() as f32
+            / (28.0 * 28.0);
+        // Of the pixels drawn, those set to the value they had do not change: about half of
+        // the black ones.
+        assert!((0.08..0.14).contains(&changed), "{changed}");
+        assert!(speckled.pixels().all(|p| p.0[0] == 0 || p.0[0] == 255));
+    }
+
+    #[test]
+    fn jpeg_leaves_block_artefacts_near_the_strokes_only() {
+        let saved = apply(Distortion {
+            jpeg: Some(10),
+            ..Distortion::identity()
+        });
+        assert_ne!(saved, bar());
+        // Ringing beside the bar inside its 8x8 blocks (columns 8 to 15); the blocks without
+        // ink stay black.
+        let ringing: u32 = (8..12)
+            .map(|x| u32::from(saved.get_pixel(x, 12).0[0]))
+            .sum();
+        assert!(ringing > 0);
+        assert!(
+            [(1, 1), (20, 14), (26, 26)]
+                .iter()
+                .all(|&(x, y)| saved.get_pixel(x, y).0[0] == 0)
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod styles;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::config::DataConfig;
 use crate::error::{Error, Result};
 
 pub use loader::{MnistBatch, MnistLoader};
@@ -205,15 +206,27 @@ impl MnistData {
     /// Loads and validates the four IDX files found in `dir` (gzip'd or raw).
     pub fn load(dir: &Path) -> Result<Self> {
         Ok(Self {
-            train: load_split(dir, TRAIN_IMAGES, TRAIN_LABELS)?,
-            test: load_split(dir, TEST_IMAGES, TEST_LABELS)?,
+            train: Self::load_train(dir)?,
+            test: Self::load_test(dir)?,
         })
+    }
+
+    /// Loads only the training split.
+    pub fn load_train(dir: &Path) -> Result<Examples> {
+        load_split(dir, TRAIN_IMAGES, TRAIN_LABELS)
     }
 
     /// Loads only the test split, for evaluation.
     pub fn load_test(dir: &Path) -> Result<Examples> {
         load_split(dir, TEST_IMAGES, TEST_LABELS)
     }
+}
+
+/// The test images a run of `data` is scored on, from the dataset in `dir`: the test split, or
+/// its first `test_samples`. Training's report, `evaluate`, `robustness` and the imports all
+/// take them from here, so that their figures agree to the digit.
+pub fn test_set(data: &DataConfig, dir: &Path) -> Result<Examples> {
+    Ok(MnistData::load_test(dir)?.first(data.test_samples.unwrap_or(usize::MAX)))
 }
 
 /// The path of a data file in `dir`: the gzip'd form if present, else the raw one.

@@ -3,11 +3,55 @@
 
 pub mod robustness;
 
+use std::path::Path;
+
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Examples, MnistBatch, NUM_CLASSES};
+use crate::backend::Backend;
+use crate::config::ExperimentConfig;
+use crate::data::{Examples, MnistBatch, NUM_CLASSES, download, test_set};
+use crate::error::Result;
 use crate::model::{Classifier, INFERENCE_BATCH, STEPS};
+use crate::run_dir::{ModelRef, TestScores};
+
+impl From<&Evaluation> for TestScores {
+    fn from(evaluation: &Evaluation) -> Self {
+        Self {
+            samples: evaluation.images,
+            accuracy: evaluation.accuracy,
+            loss: evaluation.loss,
+        }
+    }
+}
+
+/// A run's model (or one checkpoint's), and the test images its run was scored on.
+pub struct ModelUnderTest {
+    pub model_ref: ModelRef,
+    pub config: ExperimentConfig,
+    pub model: Classifier,
+    pub test: Examples,
+    pub device: Device,
+}
+
+impl ModelUnderTest {
+    /// The model at `model` (a run directory or a checkpoint file) on `backend`, and its run's
+    /// test images from `data_dir` (see `download::resolve_data_dir`).
+    pub fn load(model: &Path, backend: Backend, data_dir: Option<&Path>) -> Result<Self> {
+        let device = backend.device()?;
+        let model_ref = ModelRef::resolve(model)?;
+        let (config, model) = model_ref.load(&device)?;
+        let dir = download::resolve_data_dir(config.data.dataset.source(), data_dir)?;
+        let test = test_set(&config.data, &dir)?;
+        Ok(Self {
+            model_ref,
+            config,
+            model,
+            test,
+            device,
+        })
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {

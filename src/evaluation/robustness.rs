@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::evaluate;
 use crate::data::Examples;
-use crate::data::distort::{Distortion, Elastic, Stroke};
+use crate::data::distort::{Contrast, Distortion, Elastic, Stroke};
 use crate::error::{Error, Result};
 use crate::fsutil::{read_text_bounded, write_atomic};
 use crate::model::Classifier;
@@ -40,7 +40,7 @@ fn signed(rng: &mut StdRng, low: f32, high: f32) -> f32 {
 }
 
 /// The suite, in the order it is reported.
-pub const SUITE: [Corruption; 9] = [
+pub const SUITE: [Corruption; 13] = [
     Corruption {
         name: "rotate",
         severity: "rotated 20-30 degrees, either way",
@@ -119,6 +119,43 @@ pub const SUITE: [Corruption; 9] = [
                 alpha: 45.0,
                 sigma: 4.0,
             }),
+            ..Distortion::identity()
+        },
+    },
+    // The rows below came with the picture faults of `[data.augment]`; the ones above are
+    // unchanged by them (each row's images depend on its own name only).
+    Corruption {
+        name: "lowres",
+        severity: "shrunk to 8-10 pixels square and enlarged back (bilinear)",
+        draw: |rng| Distortion {
+            low_resolution: Some(rng.random_range(8..=10)),
+            ..Distortion::identity()
+        },
+    },
+    Corruption {
+        name: "contrast",
+        severity: "grey background at 30-40%, ink at 60-70% of full intensity",
+        draw: |rng| Distortion {
+            contrast: Some(Contrast {
+                background: rng.random_range(0.3..=0.4),
+                ink: rng.random_range(0.6..=0.7),
+            }),
+            ..Distortion::identity()
+        },
+    },
+    Corruption {
+        name: "salt-pepper",
+        severity: "10% of the pixels set black or white",
+        draw: |_| Distortion {
+            salt_pepper: Some(0.1),
+            ..Distortion::identity()
+        },
+    },
+    Corruption {
+        name: "jpeg",
+        severity: "saved as a JPEG of quality 10-15",
+        draw: |rng| Distortion {
+            jpeg: Some(rng.random_range(10..=15)),
             ..Distortion::identity()
         },
     },

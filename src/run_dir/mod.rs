@@ -8,6 +8,7 @@ mod metrics;
 mod model_file;
 mod name;
 mod report;
+mod tracking_record;
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,7 @@ pub use metrics::{EpochMetrics, read_metrics, write_metrics};
 use model_file::save_model;
 pub use name::{NAME_RULE, check_name};
 pub use report::{RunReport, TestScores, read_report, write_report};
+pub use tracking_record::TrackedRun;
 
 /// Files of a run directory.
 pub const CONFIG_FILE: &str = "config.toml";
@@ -89,16 +91,22 @@ impl Naming {
     }
 }
 
-/// What a directory holds, judged by the files a run writes.
+/// What a directory under the artifacts holds, judged here only, by the files a run writes:
+/// claiming a run, the listing of runs and a sweep's points all ask [`RunState::of`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Contents {
+pub enum RunState {
+    /// Nothing (or no directory yet), besides a lock and a killed writer's temporary files.
     Empty,
-    FinishedRun,
-    ResumableRun,
+    /// A report: the run is finished.
+    Finished,
+    /// Checkpoints and no report: killed or stopped after an epoch.
+    Resumable,
     /// A config but no checkpoint: killed or stopped in its first epoch.
-    StartedRun,
+    Started,
     /// An `--overwrite` was killed while it removed the earlier run.
     InterruptedReplace,
+    /// A sweep's directory, whose run directories are its points.
+    Sweep,
     OtherFiles,
 }
 
@@ -111,7 +119,7 @@ impl RunDir {
         if !full.is_dir() {
             return Err(Error::file(path, "not a run directory"));
         }
-        if full.join(REPLACING_FILE).exists() {
+        if RunState::of(&full)? == RunState::InterruptedReplace {
             return Err(Error::file(path, INTERRUPTED_REPLACE));
         }
         if !full.join(CONFIG_FILE).is_file() {
@@ -166,6 +174,10 @@ impl RunDir {
         ExperimentConfig::load(&self.config_path())
     }
 
+    pub fn read_report(&self) -> Result<RunReport> {
+        read_report(&self.report_path())
+    }
+
     pub fn read_metrics(&self) -> Result<Vec<EpochMetrics>> {
         read_metrics(&self.metrics_path())
     }
@@ -217,6 +229,12 @@ impl RunDir {
         model_file::load_model(&path, config, &self.config_path(), kernel, device)
     }
 
+    /// The tracking server's record of this run, when it was tracked (`None` too for a record
+    /// that cannot be read: the resumed run is then tracked as a new one).
+    pub fn tracked_run(&self) -> Option<TrackedRun> {
+        TrackedRun::read(&self.path.join(tracking_record::TRACKING_FILE))
+    }
+
     pub fn is_finished(&self) -> bool {
         self.report_path().is_file()
     }
@@ -244,7 +262,7 @@ impl RunDir {
                 continue;
             }
             match Self::lock_new(&path, &candidate) {
-                Ok((run, Contents::Empty)) => return Ok(run),
+                Ok((run, RunState::Empty)) => return Ok(run),
                 Err(LockRefusal::Failed(error)) => return Err(error),
                 Ok(_) | Err(LockRefusal::InUse(_)) => {}
             }
@@ -259,7 +277,7 @@ impl RunDir {
         let path = artifacts.join(name);
         let (run, contents) = Self::lock_new(&path, name).map_err(|r| r.into_error(&path))?;
         match contents {
-            Contents::Empty => Ok(run),
+            RunState::Empty => Ok(run),
             _ if replace => {
                 run.clear()?;
                 Ok(run)
@@ -278,7 +296,7 @@ impl RunDir {
     fn lock_new(
         path: &Path,
         name: &str,
-    ) -> std::result::Result<(LockedRun, Contents), LockRefusal> {
+    ) -> std::result::Result<(LockedRun, RunState), LockRefusal> {
         std::fs::create_dir_all(path).map_err(|e| {
             LockRefusal::Failed(Error::file(
                 path,
@@ -292,57 +310,79 @@ impl RunDir {
                 name: name.to_string(),
             },
         };
-        let contents = run.contents().map_err(LockRefusal::Failed)?;
+        let contents = run.state().map_err(LockRefusal::Failed)?;
         Ok((run, contents))
     }
 
-    fn contents(&self) -> Result<Contents> {
-        let entries = self.entries()?;
-        let has = |file: &str| entries.iter().any(|p| p.file_name() == Some(file.as_ref()));
-        Ok(if entries.is_empty() {
-            Contents::Empty
-        } else if has(REPLACING_FILE) {
-            Contents::InterruptedReplace
-        } else if has(REPORT_FILE) {
-            Contents::FinishedRun
-        } else if has(CHECKPOINT_DIR) {
-            Contents::ResumableRun
-        } else if has(CONFIG_FILE) {
-            Contents::StartedRun
-        } else {
-            Contents::OtherFiles
-        })
+    fn entries(&self) -> Result<Vec<PathBuf>> {
+        entries(&self.path)
     }
 
-    /// Everything in the directory but its lock and a killed writer's temporary files.
-    fn entries(&self) -> Result<Vec<PathBuf>> {
-        let listing = std::fs::read_dir(&self.path)
-            .map_err(|e| Error::file(&self.path, format!("cannot list: {e}")))?;
-        Ok(listing
-            .flatten()
-            .filter(|entry| {
-                let name = entry.file_name().to_string_lossy().to_string();
-                name != LOCK_FILE && !name.starts_with(TEMP_PREFIX)
-            })
-            .map(|entry| entry.path())
-            .collect())
+    /// What the directory holds now.
+    pub fn state(&self) -> Result<RunState> {
+        RunState::of(&self.path)
     }
 }
 
-impl Contents {
+/// The learning curve in the directory `dir` (a run's, or what is left of one: only
+/// `metrics.csv` is needed).
+pub fn metrics_in(dir: &Path) -> Result<Vec<EpochMetrics>> {
+    read_metrics(&dir.join(METRICS_FILE))
+}
+
+/// Everything in `dir` but a run's lock and a killed writer's temporary files.
+fn entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let listing =
+        std::fs::read_dir(dir).map_err(|e| Error::file(dir, format!("cannot list: {e}")))?;
+    Ok(listing
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name().to_string_lossy().to_string();
+            name != LOCK_FILE && !name.starts_with(TEMP_PREFIX)
+        })
+        .map(|entry| entry.path())
+        .collect())
+}
+
+impl RunState {
+    /// What the directory `dir` holds; a directory that is not there holds nothing.
+    pub fn of(dir: &Path) -> Result<Self> {
+        if !dir.exists() {
+            return Ok(RunState::Empty);
+        }
+        let entries = entries(dir)?;
+        let has = |file: &str| entries.iter().any(|p| p.file_name() == Some(file.as_ref()));
+        Ok(if entries.is_empty() {
+            RunState::Empty
+        } else if has(REPLACING_FILE) {
+            RunState::InterruptedReplace
+        } else if has(REPORT_FILE) {
+            RunState::Finished
+        } else if has(CHECKPOINT_DIR) {
+            RunState::Resumable
+        } else if has(CONFIG_FILE) {
+            RunState::Started
+        } else if has(SWEEP_RECORD_FILE) {
+            RunState::Sweep
+        } else {
+            RunState::OtherFiles
+        })
+    }
+
     fn describe(self, path: &Path) -> String {
         match self {
-            Contents::Empty => "nothing".into(),
-            Contents::FinishedRun => "a finished run".into(),
-            Contents::ResumableRun => format!(
+            RunState::Empty => "nothing".into(),
+            RunState::Finished => "a finished run".into(),
+            RunState::Resumable => format!(
                 "an unfinished run (continue it with --resume {})",
                 path.display()
             ),
-            Contents::StartedRun => "a run stopped before its first checkpoint".into(),
-            Contents::InterruptedReplace => {
+            RunState::Started => "a run stopped before its first checkpoint".into(),
+            RunState::InterruptedReplace => {
                 "the remains of a run whose --overwrite was interrupted".into()
             }
-            Contents::OtherFiles => "files that are not a run".into(),
+            RunState::Sweep => "a sweep's runs".into(),
+            RunState::OtherFiles => "files that are not a run".into(),
         }
     }
 }
@@ -417,16 +457,35 @@ impl LockedRun {
         Ok(())
     }
 
+    /// `config` under this run's name (which `--name`, a taken name or a sweep point chose):
+    /// what its `config.toml` holds.
+    pub fn own_config(&self, config: &ExperimentConfig) -> ExperimentConfig {
+        ExperimentConfig {
+            name: self.name().to_string(),
+            ..config.clone()
+        }
+    }
+
     pub fn write_config(&self, config: &ExperimentConfig) -> Result<()> {
         write_atomic(&self.config_path(), config.to_toml().as_bytes())
     }
 
-    pub fn write_report(&self, report: &RunReport) -> Result<()> {
+    /// Writes what a finished run holds: its config, its model and, last, its report (which
+    /// marks the run finished), for a trained run and an imported one alike.
+    pub fn finish(
+        &self,
+        config: &ExperimentConfig,
+        model: &Classifier,
+        report: &RunReport,
+    ) -> Result<()> {
+        self.write_config(config)?;
+        save_model(&self.model_path(), model)?;
         write_report(&self.report_path(), report)
     }
 
-    pub fn save_model(&self, model: &Classifier) -> Result<()> {
-        save_model(&self.model_path(), model)
+    /// Keeps the tracking server's id of this run, so that a resumed run continues it.
+    pub fn write_tracked_run(&self, tracked: &TrackedRun) -> Result<()> {
+        tracked.write(&self.path.join(tracking_record::TRACKING_FILE))
     }
 }
 
@@ -555,23 +614,25 @@ impl RunListing {
             .map_err(|e| Error::file(dir, format!("cannot list runs: {e}")))?;
         let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         dirs.sort();
-        for dir in dirs {
+        for dir in dirs.into_iter().filter(|dir| dir.is_dir()) {
             let name = format!(
                 "{prefix}{}",
                 dir.file_name().unwrap_or_default().to_string_lossy()
             );
-            if dir.join(REPLACING_FILE).exists() {
-                self.unreadable
-                    .push((name, INTERRUPTED_REPLACE.to_string()));
-            } else if dir.join(REPORT_FILE).is_file() {
-                match FinishedRun::read(&dir, name.clone()) {
+            match RunState::of(&dir) {
+                Ok(RunState::InterruptedReplace) => self
+                    .unreadable
+                    .push((name, INTERRUPTED_REPLACE.to_string())),
+                Ok(RunState::Finished) => match FinishedRun::read(&dir, name.clone()) {
                     Ok(run) => self.finished.push(run),
                     Err(e) => self.unreadable.push((name, e.to_string())),
+                },
+                Ok(RunState::Resumable | RunState::Started) => self.unfinished.push(name),
+                Ok(RunState::Sweep) if prefix.is_empty() => {
+                    self.add_dir(&dir, &format!("{name}/"))?;
                 }
-            } else if dir.join(CONFIG_FILE).is_file() {
-                self.unfinished.push(name);
-            } else if dir.join(SWEEP_RECORD_FILE).is_file() && prefix.is_empty() {
-                self.add_dir(&dir, &format!("{name}/"))?;
+                Ok(_) => {}
+                Err(e) => self.unreadable.push((name, e.to_string())),
             }
         }
         Ok(())

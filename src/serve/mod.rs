@@ -58,15 +58,25 @@ async fn run_server(models: Arc<Models>, addr: &str) -> Result<()> {
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(models);
-    output::line(format_args!(
-        "Serving {served} runs at http://{local}/ (Ctrl-C stops)"
-    ));
+    output::line(listening_line(served, &format!("http://{local}/")));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::msg(format!("the server failed: {e}")))?;
     output::line(format_args!("Stopped"));
     Ok(())
+}
+
+/// The first line `serve` prints, once it listens (and has loaded every run): the address,
+/// with the port the system chose for `--addr HOST:0`.
+pub fn listening_line(served: usize, url: &str) -> String {
+    format!("Serving {served} runs at {url} (Ctrl-C stops)")
+}
+
+/// The address in `serve`'s [`listening_line`], for a program that started it.
+pub fn address_in(line: &str) -> Option<&str> {
+    let (_, rest) = line.strip_prefix("Serving ")?.split_once(" runs at ")?;
+    rest.strip_suffix(" (Ctrl-C stops)")
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

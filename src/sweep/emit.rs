@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::Sweep;
+use super::{Sweep, SweepTask};
 
 /// The cluster scheduler to write a job for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -16,12 +16,14 @@ pub enum Scheduler {
     K8s,
 }
 
-/// What the job runs: the program, the flags after `--task K` (backend, data directory), and
-/// the cores each task gets.
+/// What the job runs: the program, the flags after `--task K` (backend, data directory), the
+/// cores each task gets, and the variables it is given (MLflow's, as set where the job was
+/// written: each point is tracked in the experiment they name, else one named after the sweep).
 pub struct JobSettings<'a> {
     pub program: &'a Path,
-    pub extra_args: Vec<String>,
+    pub task: SweepTask,
     pub cpus_per_task: usize,
+    pub environment: Vec<(&'static str, String)>,
 }
 
 pub fn job(sweep: &Sweep, scheduler: Scheduler, settings: &JobSettings) -> String {
@@ -41,16 +43,15 @@ fn quote(word: &str) -> String {
     }
 }
 
-fn task_command(sweep: &Sweep, settings: &JobSettings, index_variable: &str) -> String {
-    let artifacts = sweep.artifacts();
-    let mut words = vec![
-        quote(&settings.program.display().to_string()),
-        "sweep".into(),
-        quote(&sweep.file.display().to_string()),
-        "--artifacts".into(),
-        quote(&artifacts.display().to_string()),
-    ];
-    words.extend(settings.extra_args.iter().map(|a| quote(a)));
+fn task_command(settings: &JobSettings, index_variable: &str) -> String {
+    let mut words = vec![quote(&settings.program.display().to_string())];
+    words.extend(
+        settings
+            .task
+            .to_args()
+            .iter()
+            .map(|arg| quote(&arg.to_string_lossy())),
+    );
     words.push("--task".into());
     words.push(format!("\"${index_variable}\""));
     words.join(" ")
@@ -70,18 +71,24 @@ fn slurm(sweep: &Sweep, settings: &JobSettings) -> String {
          #SBATCH --cpus-per-task={cpus}\n\
          #SBATCH --output={dir}/slurm-%A_%a.out\n\
          export RAYON_NUM_THREADS=\"${{SLURM_CPUS_PER_TASK:-{cpus}}}\"\n\
+         {exports}\
          exec {command}\n",
+        exports = settings
+            .environment
+            .iter()
+            .map(|(name, value)| format!("export {name}={}\n", quote(value)))
+            .collect::<String>(),
         name = sweep.name,
         count = sweep.points.len(),
         dir = sweep.dir.display(),
-        command = task_command(sweep, settings, "SLURM_ARRAY_TASK_ID"),
+        command = task_command(settings, "SLURM_ARRAY_TASK_ID"),
     )
 }
 
 fn kubernetes(sweep: &Sweep, settings: &JobSettings) -> String {
     let count = sweep.points.len();
     let cpus = settings.cpus_per_task;
-    let command = task_command(sweep, settings, "JOB_COMPLETION_INDEX");
+    let command = task_command(settings, "JOB_COMPLETION_INDEX");
     let yaml_string = serde_json::to_string(&command).expect("a string serialises");
     format!(
         "# Sweep `{name}`: {count} points, one completion index each (`kubectl apply -f`).\n\
@@ -107,6 +114,7 @@ fn kubernetes(sweep: &Sweep, settings: &JobSettings) -> String {
          \x20         env:\n\
          \x20           - name: RAYON_NUM_THREADS\n\
          \x20             value: \"{cpus}\"\n\
+         {environment}\
          \x20         resources:\n\
          \x20           requests:\n\
          \x20             cpu: \"{cpus}\"\n\
@@ -120,6 +128,14 @@ fn kubernetes(sweep: &Sweep, settings: &JobSettings) -> String {
         name = sweep.name,
         job_name = sweep.name.to_lowercase().replace(['_', '.'], "-"),
         mount = shared_root(sweep).display(),
+        environment = settings
+            .environment
+            .iter()
+            .map(|(name, value)| {
+                let value = serde_json::to_string(value).expect("a string serialises");
+                format!("            - name: {name}\n              value: {value}\n")
+            })
+            .collect::<String>(),
     )
 }
 

@@ -5,7 +5,6 @@
 //! the interrupted ones.
 
 use std::collections::VecDeque;
-use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -13,15 +12,15 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{PointState, Sweep};
+use super::{PointState, Sweep, SweepTask};
 use crate::error::{Error, Result};
 use crate::output;
-use crate::run_dir::read_report;
+use crate::run_dir::RunDir;
 
-/// How to start one point's process: this program, and the flags before `--task K`.
+/// How to start one point's process: this program, and its task's flags.
 pub struct TaskCommand {
     pub program: PathBuf,
-    pub args: Vec<OsString>,
+    pub task: SweepTask,
 }
 
 /// What became of a point.
@@ -108,7 +107,7 @@ fn run_point(
     let started = Instant::now();
     let mut child = Command::new(&task.program);
     child
-        .args(&task.args)
+        .args(task.task.to_args())
         .arg("--task")
         .arg(k.to_string())
         .env("RAYON_NUM_THREADS", threads.to_string())
@@ -186,7 +185,7 @@ fn summary(sweep: &Sweep, outcomes: &[Option<Outcome>]) -> String {
     );
     let mut finished = 0;
     for (point, outcome) in sweep.points.iter().zip(outcomes) {
-        let report = read_report(&sweep.point_dir(point).join(crate::run_dir::REPORT_FILE));
+        let report = RunDir::open(&sweep.point_dir(point)).and_then(|run| run.read_report());
         let accuracy = report.as_ref().map_or("—".to_string(), |r| {
             format!("{:.2}%", r.test_accuracy * 100.0)
         });

@@ -8,13 +8,15 @@ pub mod emit;
 pub mod local;
 mod spec;
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::model::check_fits_in_memory;
 use crate::output;
-use crate::run_dir::{CONFIG_FILE, Naming, RunDir, SWEEP_RECORD_FILE};
+use crate::run_dir::{Naming, RunDir, RunState, SWEEP_RECORD_FILE};
 use crate::training::{self, RunOptions, TrainRequest};
 
 pub use spec::{MAX_POINTS, Point};
@@ -29,6 +31,52 @@ pub struct Sweep {
     points: Vec<Point>,
     /// `<artifacts>/<name>`, absolute.
     dir: PathBuf,
+}
+
+/// The command line of a sweep's task, which the program starts itself (`--jobs`) or writes
+/// into a cluster job (`--emit`): `sweep FILE --artifacts DIR --backend B [--data-dir D]`,
+/// every path absolute, and `--task K` after it. [`SweepTask::to_args`] is the one inverse of
+/// those flags (`cli` parses them back in a test).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepTask {
+    pub file: PathBuf,
+    pub artifacts: PathBuf,
+    pub backend: Backend,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl SweepTask {
+    /// The task for `sweep`'s points; the data directory is made absolute.
+    pub fn new(sweep: &Sweep, backend: Backend, data_dir: Option<&Path>) -> Result<Self> {
+        let data_dir = data_dir
+            .map(|dir| {
+                std::path::absolute(dir)
+                    .map_err(|e| Error::file(dir, format!("cannot resolve the path: {e}")))
+            })
+            .transpose()?;
+        Ok(Self {
+            file: sweep.file.clone(),
+            artifacts: sweep.artifacts().to_path_buf(),
+            backend,
+            data_dir,
+        })
+    }
+
+    /// The arguments before `--task K`.
+    pub fn to_args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec![
+            "sweep".into(),
+            self.file.clone().into(),
+            "--artifacts".into(),
+            self.artifacts.clone().into(),
+            "--backend".into(),
+            self.backend.to_string().into(),
+        ];
+        if let Some(dir) = &self.data_dir {
+            args.extend(["--data-dir".into(), dir.clone().into()]);
+        }
+        args
+    }
 }
 
 /// Where a point stands, from its run directory.
@@ -86,7 +134,11 @@ impl Sweep {
     /// made is refused, so that the sweep's points always hold what the file says.
     pub fn state(&self, point: &Point) -> Result<PointState> {
         let dir = self.point_dir(point);
-        if !dir.join(CONFIG_FILE).is_file() {
+        // Files that are not a run are refused when the point claims its directory.
+        if matches!(
+            RunState::of(&dir)?,
+            RunState::Empty | RunState::Sweep | RunState::OtherFiles
+        ) {
             return Ok(PointState::ToTrain);
         }
         let run = RunDir::open(&dir)?;
@@ -102,12 +154,10 @@ impl Sweep {
                 ),
             ));
         }
-        Ok(if run.is_finished() {
-            PointState::Finished
-        } else if run.can_resume()? {
-            PointState::ToResume
-        } else {
-            PointState::ToTrain
+        Ok(match run.state()? {
+            RunState::Finished => PointState::Finished,
+            RunState::Resumable if run.can_resume()? => PointState::ToResume,
+            _ => PointState::ToTrain,
         })
     }
 
@@ -139,6 +189,11 @@ impl Sweep {
             )
         })?;
         self.write_record()?;
+        // Every point is tracked in an experiment named after the sweep.
+        let options = RunOptions {
+            experiment: Some(self.name.clone()),
+            ..options
+        };
         let state = self.state(point)?;
         let request = match state {
             PointState::Finished => {
@@ -149,10 +204,9 @@ impl Sweep {
             PointState::ToTrain => {
                 // A directory with this point's config and no checkpoint holds less than one
                 // epoch of it: it is started afresh. Anything else there is kept and refused.
-                let naming = if self.point_dir(point).join(CONFIG_FILE).is_file() {
-                    Naming::Replace
-                } else {
-                    Naming::Exact
+                let naming = match RunState::of(&self.point_dir(point))? {
+                    RunState::Started | RunState::Resumable => Naming::Replace,
+                    _ => Naming::Exact,
                 };
                 TrainRequest::new(point.config.clone(), options, self.dir.clone(), naming).map_err(
                     |why| Error::file(&self.file, format!("point `{}`: {why}", point.name)),

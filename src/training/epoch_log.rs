@@ -16,6 +16,7 @@ use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use crate::error::Error;
 use crate::output;
 use crate::run_dir::{EpochMetrics, LockedRun, ResumePoint, write_metrics};
+use crate::tracking::Tracker;
 
 /// The reason training gives Burn's interrupter when standard output's reader went away.
 pub const READER_GONE: &str = "standard output was closed";
@@ -135,6 +136,8 @@ pub struct EpochLog {
     divergence: DivergenceWatch,
     /// Stops training when the progress lines' reader goes away.
     interrupter: Interrupter,
+    /// Gets each row too.
+    tracker: Arc<Tracker>,
 }
 
 impl EpochLog {
@@ -145,6 +148,7 @@ impl EpochLog {
         total_epochs: usize,
         divergence: DivergenceWatch,
         interrupter: Interrupter,
+        tracker: Arc<Tracker>,
     ) -> Self {
         Self {
             path: path.to_path_buf(),
@@ -157,6 +161,7 @@ impl EpochLog {
             batches: 0,
             divergence,
             interrupter,
+            tracker,
         }
     }
 
@@ -184,9 +189,10 @@ impl EpochLog {
         };
         let line = format!("{}\n", row.progress_line(self.total_epochs));
         self.rows.retain(|r| r.epoch < epoch);
+        self.tracker.log_epoch(&row);
         self.rows.push(row);
         if let Err(e) = write_metrics(&self.path, &self.rows) {
-            eprintln!("warning: {e}");
+            output::warn(e);
         }
         // `| head`: the run stops after this epoch, its checkpoints complete, and resumes later.
         if self.print_lines && output::try_print(&line).is_err() {

@@ -21,9 +21,9 @@ use burn::train::{Learner, SupervisedTraining};
 use crate::backend::Backend;
 use crate::config::{EarlyStoppingConfig, ExperimentConfig, OptimizerKind};
 use crate::data::augment::Augmenter;
-use crate::data::{Examples, MnistData, MnistLoader, download};
+use crate::data::{Examples, MnistData, MnistLoader, download, test_set};
 use crate::error::{Error, Result};
-use crate::evaluation::{Evaluation, evaluate, percent};
+use crate::evaluation::{evaluate, percent};
 use crate::model::{Classifier, INFERENCE_BATCH, RecurrentKernel, check_fits_in_memory};
 use crate::output;
 use crate::plots::{Curve, curves_png};
@@ -31,6 +31,8 @@ use crate::run_dir::{
     EpochMetrics, LockedRun, Naming, RECORD_NAMES, ResumePoint, RunDir, RunReport, TestScores,
     check_name,
 };
+use crate::tracking::mlflow::RunStatus;
+use crate::tracking::{RunContext, Tracker};
 use checkpoint::AtomicFileCheckpointer;
 use epoch_log::{DivergenceWatch, EpochLog};
 
@@ -53,6 +55,9 @@ pub struct RunOptions {
     pub kernel: RecurrentKernel,
     /// Where the dataset is (see `download::resolve_data_dir`).
     pub data_dir: Option<PathBuf>,
+    /// The MLflow experiment the run goes into when `$MLFLOW_EXPERIMENT_NAME` names none (a
+    /// sweep's points: the sweep's name); `lstm-mnist` when `None`.
+    pub experiment: Option<String>,
 }
 
 impl TrainRequest {
@@ -135,16 +140,18 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
     )
     .with_kernel(request.options.kernel);
     let (run, start) = slot.take(&request.config.name)?;
-    let config = ExperimentConfig {
-        name: run.name().to_string(),
-        ..request.config.clone()
-    };
-    run.write_config(&config)?;
-    let parameters = model.num_params();
-    let model = fit(&config, &run, model, &data, start, &device)?;
-    let epochs = run.read_metrics()?;
-    let trained = restore_best_weights(&config, &run, model, epochs, &device)?;
-    finish(request, &config, &run, &trained, parameters, &data, &device)
+    Training::begin(request, run, data, device)?.run(model, start)
+}
+
+/// One claimed run being trained: the config under the run directory's own name, the locked
+/// directory, the data, the device and the tracker, built once and read by every stage.
+struct Training {
+    config: ExperimentConfig,
+    backend: Backend,
+    run: LockedRun,
+    data: RunData,
+    device: Device,
+    tracker: Arc<Tracker>,
 }
 
 /// The model a run ends with, the epoch whose weights it holds when those are not the last
@@ -155,64 +162,228 @@ struct Trained {
     epochs: Vec<EpochMetrics>,
 }
 
-/// With early stopping's `restore_best_weights`, the best epoch's checkpoint replaces the last
-/// epoch's weights (when it is another epoch).
-fn restore_best_weights(
-    config: &ExperimentConfig,
-    run: &LockedRun,
-    model: Classifier,
-    epochs: Vec<EpochMetrics>,
-    device: &Device,
-) -> Result<Trained> {
-    let best = match &config.training.early_stopping {
-        Some(stopping) => best_weights(config, stopping, run, &epochs, model.kernel, device)?,
-        None => None,
-    };
-    let (model, restored_epoch) = match best {
-        Some((epoch, best)) => (best, Some(epoch)),
-        None => (model, None),
-    };
-    Ok(Trained {
-        model,
-        restored_epoch,
-        epochs,
-    })
-}
-
-/// Says when early stopping ended the run, and loads the best epoch's weights when they are to
-/// be restored and are not the last epoch's.
-fn best_weights(
-    config: &ExperimentConfig,
-    stopping: &EarlyStoppingConfig,
-    run: &LockedRun,
-    epochs: &[EpochMetrics],
-    kernel: RecurrentKernel,
-    device: &Device,
-) -> Result<Option<(usize, Classifier)>> {
-    let planned_epochs = config.training.epochs;
-    let last_epoch = epochs.last().map(|row| row.epoch);
-    if last_epoch.is_some_and(|last| last < planned_epochs) {
-        output::line(format_args!(
-            "Early stopping: {} did not improve for {}; stopped after epoch {} of {}",
-            stopping.monitor,
-            match stopping.patience {
-                0 | 1 => "an epoch".to_string(),
-                patience => format!("{patience} epochs"),
-            },
-            last_epoch.unwrap_or_default(),
-            planned_epochs
-        ));
+impl Training {
+    /// Writes the config into the claimed run and starts tracking it.
+    fn begin(
+        request: &TrainRequest,
+        run: LockedRun,
+        data: RunData,
+        device: Device,
+    ) -> Result<Self> {
+        let config = run.own_config(&request.config);
+        run.write_config(&config)?;
+        let context = RunContext {
+            backend: request.options.backend,
+            kernel: request.options.kernel,
+            experiment: request.options.experiment.clone(),
+        };
+        let tracker = Arc::new(Tracker::start(&config, &run, &context));
+        Ok(Self {
+            config,
+            backend: request.options.backend,
+            run,
+            data,
+            device,
+            tracker,
+        })
     }
-    match early_stopping::best_epoch(epochs, stopping.monitor) {
-        Some(best) if stopping.restore_best_weights && last_epoch != Some(best) => {
-            let model = run.load_checkpoint_model(best, config, kernel, device)?;
-            output::line(format_args!(
-                "Restored the weights of epoch {best}, the best {}",
-                stopping.monitor
-            ));
-            Ok(Some((best, model)))
+
+    /// The epochs after `start`, the best weights where they are restored, the artifacts; a
+    /// run that ends without a model ends its tracked run too.
+    fn run(&self, model: Classifier, start: ResumePoint) -> Result<RunReport> {
+        let parameters = model.num_params();
+        let outcome = self
+            .fit(model, start)
+            .and_then(|model| self.restore_best_weights(model))
+            .and_then(|trained| self.finish(&trained, parameters));
+        if let Err(error) = &outcome {
+            self.tracker.end(match error {
+                Error::ReaderGone => RunStatus::Killed,
+                _ => RunStatus::Failed,
+            });
         }
-        _ => Ok(None),
+        outcome
+    }
+
+    /// Runs the epochs after `start` through Burn's Learner, checkpointing each one.
+    fn fit(&self, model: Classifier, start: ResumePoint) -> Result<Classifier> {
+        let (config, run) = (&self.config, &self.run);
+        let learner = Learner::new(model, optimizer(config), config.optimizer.learning_rate);
+        let (training, divergence) = self.supervised_training(start);
+        let result = training.launch(learner);
+        // Closing the dashboard now gives the terminal back, so the lines printed after it stay.
+        drop(result.renderer);
+        if let Some(diverged) = divergence.diverged() {
+            run.discard_checkpoints_from(diverged.epoch)?;
+            return Err(diverged.error(run, config.optimizer.learning_rate));
+        }
+        if let Some(error) = result.error {
+            return Err(Error::msg(format!("training failed: {error}")));
+        }
+        if let Some(interruption) = result.interrupted {
+            if interruption.reason.as_deref() == Some(epoch_log::READER_GONE) {
+                return Err(Error::ReaderGone);
+            }
+            return Err(Error::msg(format!(
+                "training stopped early ({}); continue with --resume {}",
+                interruption.reason.as_deref().unwrap_or("interrupted"),
+                run.path().display()
+            )));
+        }
+        Ok(result.model)
+    }
+
+    /// Burn's training loop over our loaders, with atomic checkpoints, `metrics.csv` (and the
+    /// tracker's metrics), plain lines off a terminal, and the watch that stops a diverging
+    /// run.
+    fn supervised_training(
+        &self,
+        start: ResumePoint,
+    ) -> (SupervisedTraining<Classifier>, DivergenceWatch) {
+        let (config, run) = (&self.config, &self.run);
+        let (train_loader, valid_loader) = self.loaders(start.epoch);
+        let checkpoint_dir = run.checkpoint_dir();
+        let [model_record, optim_record, scheduler_record] = RECORD_NAMES;
+        let training =
+            SupervisedTraining::new(run.path(), Arc::new(train_loader), Arc::new(valid_loader))
+                .metrics((AccuracyMetric::new(), LossMetric::new()))
+                .with_custom_checkpointers(
+                    AtomicFileCheckpointer::new(&checkpoint_dir, model_record),
+                    AtomicFileCheckpointer::new(&checkpoint_dir, optim_record),
+                    AtomicFileCheckpointer::new(&checkpoint_dir, scheduler_record),
+                )
+                // Burn's experiment logger installs a global panic hook and log sink; the
+                // binary has its own.
+                .with_application_logger(None)
+                .num_epochs(config.training.epochs);
+        let mut training = with_checkpoints_and_stopping(training, config);
+        let divergence = DivergenceWatch::new(training.interrupter());
+        let interrupter = training.interrupter();
+        // A resumed run's history was read back whole when its resume point was found.
+        training = training.with_metric_logger(EpochLog::new(
+            &run.metrics_path(),
+            start.history,
+            config.training.epochs,
+            divergence.clone(),
+            interrupter,
+            self.tracker.clone(),
+        ));
+        if start.epoch > 0 {
+            training = training.checkpoint(start.epoch);
+        }
+        if !std::io::stdout().is_terminal() {
+            training = training.renderer(Box::new(quiet::QuietRenderer));
+        }
+        (training, divergence)
+    }
+
+    /// The training loader (shuffled and distorted per epoch, continuing after `epochs_done`)
+    /// and the validation loader.
+    fn loaders(&self, epochs_done: usize) -> (MnistLoader, MnistLoader) {
+        let (config, data, device) = (&self.config, &self.data, &self.device);
+        let augment = config
+            .data
+            .augment
+            .clone()
+            .map(|augment| Augmenter::new(augment, config.seed));
+        let train_loader = MnistLoader::training(
+            data.train.clone(),
+            config.training.batch_size,
+            device.clone().autodiff(),
+            config.seed,
+            augment,
+        )
+        .resuming_after(epochs_done);
+        // Validation batches only cost memory, and large ones use the cores better.
+        let valid_loader = MnistLoader::new(data.valid.clone(), INFERENCE_BATCH, device.clone());
+        (train_loader, valid_loader)
+    }
+
+    /// With early stopping's `restore_best_weights`, the best epoch's checkpoint replaces the
+    /// last epoch's weights (when it is another epoch).
+    fn restore_best_weights(&self, model: Classifier) -> Result<Trained> {
+        let epochs = self.run.read_metrics()?;
+        let best = match &self.config.training.early_stopping {
+            Some(stopping) => self.best_weights(stopping, &epochs, model.kernel)?,
+            None => None,
+        };
+        let (model, restored_epoch) = match best {
+            Some((epoch, best)) => (best, Some(epoch)),
+            None => (model, None),
+        };
+        Ok(Trained {
+            model,
+            restored_epoch,
+            epochs,
+        })
+    }
+
+    /// Says when early stopping ended the run, and loads the best epoch's weights when they
+    /// are to be restored and are not the last epoch's.
+    fn best_weights(
+        &self,
+        stopping: &EarlyStoppingConfig,
+        epochs: &[EpochMetrics],
+        kernel: RecurrentKernel,
+    ) -> Result<Option<(usize, Classifier)>> {
+        let planned_epochs = self.config.training.epochs;
+        let last_epoch = epochs.last().map(|row| row.epoch);
+        if last_epoch.is_some_and(|last| last < planned_epochs) {
+            output::line(format_args!(
+                "Early stopping: {} did not improve for {}; stopped after epoch {} of {}",
+                stopping.monitor,
+                match stopping.patience {
+                    0 | 1 => "an epoch".to_string(),
+                    patience => format!("{patience} epochs"),
+                },
+                last_epoch.unwrap_or_default(),
+                planned_epochs
+            ));
+        }
+        match early_stopping::best_epoch(epochs, stopping.monitor) {
+            Some(best) if stopping.restore_best_weights && last_epoch != Some(best) => {
+                let model =
+                    self.run
+                        .load_checkpoint_model(best, &self.config, kernel, &self.device)?;
+                output::line(format_args!(
+                    "Restored the weights of epoch {best}, the best {}",
+                    stopping.monitor
+                ));
+                Ok(Some((best, model)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Saves the model, scores it on the test set, writes the report and the curves, tells
+    /// the tracker, and says where the run is (on a terminal too, once the dashboard closed).
+    fn finish(&self, trained: &Trained, parameters: usize) -> Result<RunReport> {
+        let (config, run, data) = (&self.config, &self.run, &self.data);
+        let evaluation = evaluate(&trained.model, &data.test, &self.device);
+        let rows = &trained.epochs;
+        let scores = TestScores::from(&evaluation);
+        let report = RunReport {
+            epochs: rows.len(),
+            train_samples: data.train.len(),
+            validation_samples: data.validation_samples,
+            epoch_seconds: rows.iter().map(|row| row.seconds).collect(),
+            restored_epoch: trained.restored_epoch,
+            ..RunReport::new(config, parameters, self.backend, scores)
+        };
+        run.finish(config, &trained.model, &report)?;
+        let curve = Curve {
+            name: &config.name,
+            epochs: rows,
+        };
+        let title = format!("{}: learning curves", config.name);
+        curves_png(&run.curves_path(), &[curve], &title)?;
+        self.tracker.finish(run, rows.len(), &evaluation);
+        output::line(format_args!(
+            "Test accuracy: {}",
+            percent(evaluation.accuracy)
+        ));
+        output::line(format_args!("Saved to {}", run.path().display()));
+        Ok(report)
     }
 }
 
@@ -292,13 +463,9 @@ fn claim_new_run(artifacts: &Path, name: &str, naming: Naming) -> Result<LockedR
 impl RunData {
     fn load(config: &ExperimentConfig, data_dir: Option<&Path>) -> Result<Self> {
         let data_dir = download::resolve_data_dir(config.data.dataset.source(), data_dir)?;
-        let data = MnistData::load(&data_dir)?;
-        let train_all = data
-            .train
+        let train_all = MnistData::load_train(&data_dir)?
             .first(config.data.train_samples.unwrap_or(usize::MAX));
-        let test = data
-            .test
-            .first(config.data.test_samples.unwrap_or(usize::MAX));
+        let test = test_set(&config.data, &data_dir)?;
         let (train, held_out) = train_all.split_validation(config.training.validation_split);
         let validation_samples = held_out.len();
         let valid = if held_out.is_empty() {
@@ -313,109 +480,6 @@ impl RunData {
             test,
         })
     }
-}
-
-/// Runs the epochs after `start` through Burn's Learner, checkpointing each one.
-fn fit(
-    config: &ExperimentConfig,
-    run: &LockedRun,
-    model: Classifier,
-    data: &RunData,
-    start: ResumePoint,
-    device: &Device,
-) -> Result<Classifier> {
-    let learner = Learner::new(model, optimizer(config), config.optimizer.learning_rate);
-    let (training, divergence) = supervised_training(config, run, data, start, device);
-    let result = training.launch(learner);
-    // Closing the dashboard now gives the terminal back, so the lines printed after it stay.
-    drop(result.renderer);
-    if let Some(diverged) = divergence.diverged() {
-        run.discard_checkpoints_from(diverged.epoch)?;
-        return Err(diverged.error(run, config.optimizer.learning_rate));
-    }
-    if let Some(error) = result.error {
-        return Err(Error::msg(format!("training failed: {error}")));
-    }
-    if let Some(interruption) = result.interrupted {
-        if interruption.reason.as_deref() == Some(epoch_log::READER_GONE) {
-            return Err(Error::ReaderGone);
-        }
-        return Err(Error::msg(format!(
-            "training stopped early ({}); continue with --resume {}",
-            interruption.reason.as_deref().unwrap_or("interrupted"),
-            run.path().display()
-        )));
-    }
-    Ok(result.model)
-}
-
-/// Burn's training loop over our loaders, with atomic checkpoints, `metrics.csv`, plain lines
-/// off a terminal, and the watch that stops a diverging run.
-fn supervised_training(
-    config: &ExperimentConfig,
-    run: &LockedRun,
-    data: &RunData,
-    start: ResumePoint,
-    device: &Device,
-) -> (SupervisedTraining<Classifier>, DivergenceWatch) {
-    let (train_loader, valid_loader) = loaders(config, data, start.epoch, device);
-    let checkpoint_dir = run.checkpoint_dir();
-    let [model_record, optim_record, scheduler_record] = RECORD_NAMES;
-    let training =
-        SupervisedTraining::new(run.path(), Arc::new(train_loader), Arc::new(valid_loader))
-            .metrics((AccuracyMetric::new(), LossMetric::new()))
-            .with_custom_checkpointers(
-                AtomicFileCheckpointer::new(&checkpoint_dir, model_record),
-                AtomicFileCheckpointer::new(&checkpoint_dir, optim_record),
-                AtomicFileCheckpointer::new(&checkpoint_dir, scheduler_record),
-            )
-            // Burn's experiment logger installs a global panic hook and log sink; the binary has its own.
-            .with_application_logger(None)
-            .num_epochs(config.training.epochs);
-    let mut training = with_checkpoints_and_stopping(training, config);
-    let divergence = DivergenceWatch::new(training.interrupter());
-    let interrupter = training.interrupter();
-    // A resumed run's history was read back whole when its resume point was found.
-    training = training.with_metric_logger(EpochLog::new(
-        &run.metrics_path(),
-        start.history,
-        config.training.epochs,
-        divergence.clone(),
-        interrupter,
-    ));
-    if start.epoch > 0 {
-        training = training.checkpoint(start.epoch);
-    }
-    if !std::io::stdout().is_terminal() {
-        training = training.renderer(Box::new(quiet::QuietRenderer));
-    }
-    (training, divergence)
-}
-
-/// The training loader (shuffled and distorted per epoch, continuing after `epochs_done`) and
-/// the validation loader.
-fn loaders(
-    config: &ExperimentConfig,
-    data: &RunData,
-    epochs_done: usize,
-    device: &Device,
-) -> (MnistLoader, MnistLoader) {
-    let augment = config
-        .data
-        .augment
-        .clone()
-        .map(|augment| Augmenter::new(augment, config.seed));
-    let train_loader = MnistLoader::training(
-        data.train.clone(),
-        config.training.batch_size,
-        device.clone().autodiff(),
-        config.seed,
-        augment,
-    )
-    .resuming_after(epochs_done);
-    // Validation batches only cost memory, and large ones use the cores better.
-    let valid_loader = MnistLoader::new(data.valid.clone(), INFERENCE_BATCH, device.clone());
-    (train_loader, valid_loader)
 }
 
 /// Which checkpoints are kept (the last two epochs, for resuming; with restore_best_weights,
@@ -453,43 +517,4 @@ fn optimizer(config: &ExperimentConfig) -> ModuleOptimizer {
         // Keras's epsilon; Burn defaults to 1e-5.
         OptimizerKind::Adam => AdamConfig::new().with_epsilon(1e-7).init(),
     }
-}
-
-/// Saves the model, scores it on the test set, writes the report and the curves, and says
-/// where the run is (on a terminal too, once the dashboard has closed).
-fn finish(
-    request: &TrainRequest,
-    config: &ExperimentConfig,
-    run: &LockedRun,
-    trained: &Trained,
-    parameters: usize,
-    data: &RunData,
-    device: &Device,
-) -> Result<RunReport> {
-    run.save_model(&trained.model)?;
-    let Evaluation { accuracy, loss, .. } = evaluate(&trained.model, &data.test, device);
-    let rows = &trained.epochs;
-    let scores = TestScores {
-        samples: data.test.len(),
-        accuracy,
-        loss,
-    };
-    let report = RunReport {
-        epochs: rows.len(),
-        train_samples: data.train.len(),
-        validation_samples: data.validation_samples,
-        epoch_seconds: rows.iter().map(|row| row.seconds).collect(),
-        restored_epoch: trained.restored_epoch,
-        ..RunReport::new(config, parameters, request.options.backend, scores)
-    };
-    run.write_report(&report)?;
-    let curve = Curve {
-        name: &config.name,
-        epochs: rows,
-    };
-    let title = format!("{}: learning curves", config.name);
-    curves_png(&run.curves_path(), &[curve], &title)?;
-    output::line(format_args!("Test accuracy: {}", percent(accuracy)));
-    output::line(format_args!("Saved to {}", run.path().display()));
-    Ok(report)
 }

@@ -1,5 +1,6 @@
 //! What a few tests need beyond a Rust toolchain and MNIST: a browser, a Slurm cluster, a GPU
-//! adapter (Mesa's CPU Vulkan driver will do), Debian's Fashion-MNIST, a pseudo-terminal.
+//! adapter (Mesa's CPU Vulkan driver will do), Debian's Fashion-MNIST, a pseudo-terminal, an
+//! MLflow server.
 //!
 //! On a machine without one, those tests are skipped with a line saying what is missing and
 //! how to get it, so a contributor's `cargo test --release` is green with only a toolchain.
@@ -25,6 +26,17 @@ pub enum Need {
     FashionMnist,
     /// util-linux's `script`, which runs a command on a pseudo-terminal.
     Terminal,
+    /// An MLflow tracking server at `$LSTM_MNIST_TEST_MLFLOW` (see [`mlflow_uri`]).
+    Mlflow,
+}
+
+/// The variable naming the MLflow server the tracking tests log to (`.ci/run` starts one with
+/// `tools/mlflow-server.sh`).
+pub const MLFLOW_ENV: &str = "LSTM_MNIST_TEST_MLFLOW";
+
+/// The test MLflow server's URI (set when [`Need::Mlflow`] is met).
+pub fn mlflow_uri() -> String {
+    std::env::var(MLFLOW_ENV).unwrap_or_default()
 }
 
 impl Need {
@@ -48,6 +60,16 @@ impl Need {
             }
             Need::Terminal => (!runs("script", &["--version"]))
                 .then(|| "no `script` (util-linux) on the PATH".to_string()),
+            Need::Mlflow => {
+                let uri = mlflow_uri();
+                if uri.is_empty() {
+                    return Some(format!("${MLFLOW_ENV} is not set"));
+                }
+                let health = ureq::get(format!("{uri}/health")).call();
+                health
+                    .err()
+                    .map(|e| format!("the server at {uri} does not answer: {e}"))
+            }
         }
     }
 
@@ -60,6 +82,7 @@ impl Need {
             Need::GpuAdapter => "apt-get install mesa-vulkan-drivers (or a GPU driver)",
             Need::FashionMnist => "apt-get install dataset-fashion-mnist",
             Need::Terminal => "apt-get install bsdutils",
+            Need::Mlflow => "export LSTM_MNIST_TEST_MLFLOW=$(tools/mlflow-server.sh)",
         }
     }
 }
