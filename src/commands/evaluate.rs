@@ -11,7 +11,6 @@ use crate::evaluation::{Evaluation, ModelUnderTest, accuracy_after_each_row, eva
 use crate::fsutil::write_atomic;
 use crate::output;
 use crate::plots::{accuracy_by_row_png, confusion_png};
-use crate::run_dir::{CONFUSION_FILE, EVALUATION_FILE, READING_FILE};
 
 #[derive(Debug, Clone)]
 pub struct EvaluateRequest {
@@ -63,20 +62,16 @@ pub fn run(request: &EvaluateRequest) -> Result<()> {
         accuracy_after_row: accuracy_after_row.clone(),
     };
     let json = serde_json::to_string_pretty(&file).expect("an evaluation always serialises");
-    write_atomic(&model_ref.beside_model(EVALUATION_FILE), json.as_bytes())?;
+    write_atomic(&model_ref.evaluation_path(), json.as_bytes())?;
     let title = format!(
         "{}: test accuracy {}",
         config.name,
         percent(evaluation.accuracy)
     );
-    confusion_png(
-        &model_ref.beside_model(CONFUSION_FILE),
-        &evaluation.confusion,
-        &title,
-    )?;
+    confusion_png(&model_ref.confusion_path(), &evaluation.confusion, &title)?;
     output::print(&evaluation.table());
     if let Some(accuracies) = accuracy_after_row {
-        let path = model_ref.beside_model(READING_FILE);
+        let path = model_ref.reading_path();
         let title = format!("{}: accuracy after each row", config.name);
         accuracy_by_row_png(&path, &[(config.name.as_str(), &accuracies)], &title)?;
         output::print(&reading_table(&accuracies));

@@ -7,7 +7,6 @@ use crate::error::Result;
 use crate::evaluation::ModelUnderTest;
 use crate::evaluation::robustness::robustness;
 use crate::output;
-use crate::run_dir::ROBUSTNESS_FILE;
 
 #[derive(Debug, Clone)]
 pub struct RobustnessRequest {
@@ -26,7 +25,7 @@ pub fn run(request: &RobustnessRequest) -> Result<()> {
     } = request.scored.load()?;
     let model_name = model_ref.model_path.display().to_string();
     let report = robustness(&model, &test, &device, &model_name);
-    report.write(&model_ref.beside_model(ROBUSTNESS_FILE))?;
+    report.write(&model_ref.robustness_path())?;
     if request.json {
         let json = serde_json::to_string_pretty(&report).expect("a report always serialises");
         output::line(json);

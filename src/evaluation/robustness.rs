@@ -16,7 +16,7 @@ use crate::data::distort::{Contrast, Distortion, Elastic, Stroke};
 use crate::error::{Error, Result};
 use crate::fsutil::{read_text_bounded, write_atomic};
 use crate::model::Classifier;
-use crate::run_dir::ROBUSTNESS_FILE;
+use crate::run_dir::robustness_path_in;
 
 /// The suite's own seed: changing it changes every figure.
 const SUITE_SEED: u64 = 2019;
@@ -266,7 +266,7 @@ impl RobustnessReport {
     /// The robustness mean of the run (or checkpoint directory) `dir`, from its
     /// `robustness.json`; `None` when it has none, an error naming a damaged one.
     pub fn mean_in(dir: &Path) -> Result<Option<f64>> {
-        let path = dir.join(ROBUSTNESS_FILE);
+        let path = robustness_path_in(dir);
         if !path.exists() {
             return Ok(None);
         }

@@ -31,22 +31,22 @@ pub use report::{RunReport, TestScores, read_report, write_report};
 pub use tracking_record::TrackedRun;
 
 /// Files of a run directory.
-pub const CONFIG_FILE: &str = "config.toml";
-pub const MODEL_FILE: &str = "model.bpk";
-pub const METRICS_FILE: &str = "metrics.csv";
-pub const REPORT_FILE: &str = "report.json";
-pub const CURVES_FILE: &str = "curves.png";
-pub const CHECKPOINT_DIR: &str = "checkpoint";
+const CONFIG_FILE: &str = "config.toml";
+const MODEL_FILE: &str = "model.bpk";
+const METRICS_FILE: &str = "metrics.csv";
+const REPORT_FILE: &str = "report.json";
+const CURVES_FILE: &str = "curves.png";
+const CHECKPOINT_DIR: &str = "checkpoint";
 /// Written by `evaluate` beside the model it scored.
-pub const EVALUATION_FILE: &str = "evaluation.json";
-pub const CONFUSION_FILE: &str = "confusion.png";
+const EVALUATION_FILE: &str = "evaluation.json";
+const CONFUSION_FILE: &str = "confusion.png";
 /// `evaluate --steps`: test accuracy after each row.
-pub const READING_FILE: &str = "reading.png";
+const READING_FILE: &str = "reading.png";
 /// In a sweep's directory (`<artifacts>/<sweep>/`), whose run directories are its points:
 /// the listing of the runs descends into it.
-pub const SWEEP_RECORD_FILE: &str = "sweep.json";
+const SWEEP_RECORD_FILE: &str = "sweep.json";
 /// Written by `robustness` beside the model it scored.
-pub const ROBUSTNESS_FILE: &str = "robustness.json";
+const ROBUSTNESS_FILE: &str = "robustness.json";
 /// Present while `--overwrite` removes an earlier run: if it is still there, the removal was
 /// interrupted and what is left is no run.
 pub const REPLACING_FILE: &str = "REPLACING";
@@ -324,6 +324,16 @@ impl RunDir {
     }
 }
 
+/// The robustness report of the run (or checkpoint directory) `dir`, where it has one.
+pub fn robustness_path_in(dir: &Path) -> PathBuf {
+    dir.join(ROBUSTNESS_FILE)
+}
+
+/// Marks `dir` as a sweep's directory, with the sweep's record of its points.
+pub fn write_sweep_record(dir: &Path, record: &str) -> Result<()> {
+    write_atomic(&dir.join(SWEEP_RECORD_FILE), record.as_bytes())
+}
+
 /// The learning curve in the directory `dir` (a run's, or what is left of one: only
 /// `metrics.csv` is needed).
 pub fn metrics_in(dir: &Path) -> Result<Vec<EpochMetrics>> {
@@ -537,8 +547,28 @@ impl ModelRef {
         Ok((config, model))
     }
 
-    /// Where `evaluate` writes its files: beside the model it scored.
-    pub fn beside_model(&self, file: &str) -> PathBuf {
+    /// `evaluate`'s scores of this model, beside it.
+    pub fn evaluation_path(&self) -> PathBuf {
+        self.beside_model(EVALUATION_FILE)
+    }
+
+    /// `evaluate`'s confusion matrix, beside the model.
+    pub fn confusion_path(&self) -> PathBuf {
+        self.beside_model(CONFUSION_FILE)
+    }
+
+    /// `evaluate --steps`' accuracy after each row, beside the model.
+    pub fn reading_path(&self) -> PathBuf {
+        self.beside_model(READING_FILE)
+    }
+
+    /// `robustness`'s report on this model, beside it.
+    pub fn robustness_path(&self) -> PathBuf {
+        self.beside_model(ROBUSTNESS_FILE)
+    }
+
+    /// Where `evaluate` and `robustness` write their files: beside the model they scored.
+    fn beside_model(&self, file: &str) -> PathBuf {
         match self.model_path.parent() {
             Some(dir) => dir.join(file),
             None => PathBuf::from(file),

@@ -13,10 +13,9 @@ use std::path::{Path, PathBuf};
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::fsutil::write_atomic;
 use crate::model::check_fits_in_memory;
 use crate::output;
-use crate::run_dir::{Naming, RunDir, RunState, SWEEP_RECORD_FILE};
+use crate::run_dir::{Naming, RunDir, RunState, write_sweep_record};
 use crate::training::{self, RunOptions, TrainRequest};
 
 pub use spec::{MAX_POINTS, Point};
@@ -173,7 +172,7 @@ impl Sweep {
             "points": names,
         });
         let text = serde_json::to_string_pretty(&record).expect("a record serialises");
-        write_atomic(&self.dir.join(SWEEP_RECORD_FILE), text.as_bytes())
+        write_sweep_record(&self.dir, &text)
     }
 
     /// Runs point `index` in this process: trains it, resumes it, or says it is finished.

@@ -8,6 +8,7 @@
 
 pub mod mlflow;
 
+use std::path::absolute;
 use std::sync::{Mutex, mpsc};
 use std::thread::JoinHandle;
 
@@ -220,11 +221,12 @@ fn open_run(
         return Ok(remote);
     }
     let experiment_id = client.experiment_id(&experiment_name(context.experiment.as_deref()))?;
+    let run_dir = absolute(run.path()).unwrap_or_else(|_| run.path().to_path_buf());
     let tags = [
         ("backend", context.backend.to_string()),
         ("kernel", context.kernel.name().to_string()),
         ("machine", machine::describe()),
-        ("run_dir", run.path().display().to_string()),
+        ("run_dir", run_dir.display().to_string()),
         ("mlflow.source.name", "lstm-mnist".to_string()),
         ("mlflow.source.type", "LOCAL".to_string()),
     ];
