@@ -82,7 +82,9 @@ impl Need {
             Need::GpuAdapter => "apt-get install mesa-vulkan-drivers (or a GPU driver)",
             Need::FashionMnist => "apt-get install dataset-fashion-mnist",
             Need::Terminal => "apt-get install bsdutils",
-            Need::Mlflow => "export LSTM_MNIST_TEST_MLFLOW=$(tools/mlflow-server.sh)",
+            Need::Mlflow => {
+                "LSTM_MNIST_TEST_MLFLOW=$(tools/mlflow-server.sh) && export LSTM_MNIST_TEST_MLFLOW"
+            }
         }
     }
 }
