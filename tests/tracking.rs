@@ -296,6 +296,12 @@ fn a_server_that_does_not_answer_costs_the_run_nothing() {
         warnings.len() == 1 && warnings[0].contains(&uri),
         "{warnings:?}"
     );
+    // MLflow's local stores are not servers.
+    let warnings = run(Some("file:./mlruns"), "local-store");
+    assert!(
+        warnings.len() == 1 && warnings[0].contains("not an http:// or https:// server"),
+        "{warnings:?}"
+    );
 }
 
 /// A TCP forwarder to the MLflow server that dies (closes every connection and answers no

@@ -56,6 +56,9 @@ pub struct RemoteRun {
     pub experiment_id: String,
     /// Where its artifacts go (`mlflow-artifacts:/...` when the server takes uploads).
     pub artifact_uri: String,
+    /// The last epoch whose training loss the server holds (a resumed run's; `None` for a new
+    /// one).
+    pub last_epoch: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -74,14 +77,35 @@ struct RunEnvelope {
 #[derive(Deserialize)]
 struct RunBody {
     info: RunInfo,
+    #[serde(default)]
+    data: RunValues,
 }
 
-impl From<RunInfo> for RemoteRun {
-    fn from(info: RunInfo) -> Self {
+#[derive(Deserialize, Default)]
+struct RunValues {
+    /// Each metric's latest value, with its step.
+    #[serde(default)]
+    metrics: Vec<Value>,
+}
+
+impl From<RunBody> for RemoteRun {
+    fn from(body: RunBody) -> Self {
+        // int64 steps come as numbers or, in proto3's JSON, as strings.
+        let step = |metric: &Value| match &metric["step"] {
+            Value::String(text) => text.parse().ok(),
+            number => number.as_u64().map(|n| n as usize),
+        };
+        let last_epoch = body
+            .data
+            .metrics
+            .iter()
+            .filter(|metric| metric["key"] == "train_loss")
+            .find_map(step);
         Self {
-            run_id: info.run_id,
-            experiment_id: info.experiment_id,
-            artifact_uri: info.artifact_uri,
+            run_id: body.info.run_id,
+            experiment_id: body.info.experiment_id,
+            artifact_uri: body.info.artifact_uri,
+            last_epoch,
         }
     }
 }
@@ -245,7 +269,7 @@ fn key_values(pairs: &[(&str, String)]) -> Vec<Value> {
 
 fn parse_run(value: Value, call: &str) -> Result<RemoteRun> {
     serde_json::from_value::<RunEnvelope>(value)
-        .map(|envelope| envelope.run.info.into())
+        .map(|envelope| envelope.run.into())
         .map_err(|e| Error::msg(format!("{call}: an answer without a run ({e})")))
 }
 

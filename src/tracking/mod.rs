@@ -70,6 +70,8 @@ pub struct RunContext {
 /// the writing of `metrics.csv`); the run's end waits for them, then ends the MLflow run.
 pub struct Tracker {
     worker: Mutex<Option<Worker>>,
+    /// The epochs the server holds already (a resumed run's, up to its last logged one).
+    logged_through: usize,
 }
 
 struct Session {
@@ -90,6 +92,7 @@ impl Tracker {
     pub fn off() -> Self {
         Self {
             worker: Mutex::new(None),
+            logged_through: 0,
         }
     }
 
@@ -99,9 +102,16 @@ impl Tracker {
         let Some(uri) = tracking_uri(config) else {
             return Self::off();
         };
+        // MLflow also takes a local store (`file:./mlruns`, `sqlite:///…`); this talks to a
+        // server's REST API only.
+        if !(uri.starts_with("http://") || uri.starts_with("https://")) {
+            warn_stopped(&uri, &"not an http:// or https:// server");
+            return Self::off();
+        }
         let client = MlflowClient::new(&uri);
         match open_run(&client, &uri, config, run, context) {
             Ok(remote) => Self {
+                logged_through: remote.last_epoch.unwrap_or(0),
                 worker: Mutex::new(Some(Worker::spawn(Session {
                     client,
                     uri,
@@ -112,6 +122,14 @@ impl Tracker {
                 warn_stopped(&uri, &error);
                 Self::off()
             }
+        }
+    }
+
+    /// The epochs of a resumed run's history that never reached the server (logged from
+    /// the queue when the process was killed, or trained while it was away).
+    pub fn catch_up(&self, history: &[EpochMetrics]) {
+        for row in history.iter().filter(|row| row.epoch > self.logged_through) {
+            self.log_epoch(row);
         }
     }
 

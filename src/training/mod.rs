@@ -192,6 +192,7 @@ impl Training {
     /// run that ends without a model ends its tracked run too.
     fn run(&self, model: Classifier, start: ResumePoint) -> Result<RunReport> {
         let parameters = model.num_params();
+        self.tracker.catch_up(&start.history);
         let outcome = self
             .fit(model, start)
             .and_then(|model| self.restore_best_weights(model))
