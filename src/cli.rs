@@ -371,8 +371,9 @@ struct BenchArgs {
     /// Print the figures as one JSON object.
     #[arg(long)]
     json: bool,
-    /// Load-check `serve` instead: start it on a free port (on --backend) and post MNIST test
-    /// images from concurrent clients. --cell, --kernel and --batches do not apply to it.
+    /// Load-check `serve` instead: start it on a port the system picks (on --backend) and post
+    /// MNIST test images from concurrent clients. --cell, --kernel and --batches do not apply
+    /// to it.
     #[arg(long, conflicts_with_all = ["cell", "kernel", "batches"])]
     serve: bool,
     /// With --serve: concurrent clients.
