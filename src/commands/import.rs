@@ -65,7 +65,8 @@ pub fn run(request: &ImportRequest) -> Result<()> {
         imported_from: Some(format!("{} ({source})", request.file.display())),
         ..RunReport::new(&config, model.num_params(), request.backend, scores)
     };
-    run.finish(&config, &model, &report)?;
+    run.write_config(&config)?;
+    run.finish(&model, &report)?;
     print_imported(&config, &report, run.path());
     Ok(())
 }

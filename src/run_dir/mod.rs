@@ -235,10 +235,6 @@ impl RunDir {
         TrackedRun::read(&self.path.join(tracking_record::TRACKING_FILE))
     }
 
-    pub fn is_finished(&self) -> bool {
-        self.report_path().is_file()
-    }
-
     /// Takes the run's writer lock, refusing when another process holds it.
     pub fn lock(self) -> Result<LockedRun> {
         let lock = RunLock::try_acquire(&self.path).map_err(|r| r.into_error(&self.path))?;
@@ -480,15 +476,10 @@ impl LockedRun {
         write_atomic(&self.config_path(), config.to_toml().as_bytes())
     }
 
-    /// Writes what a finished run holds: its config, its model and, last, its report (which
-    /// marks the run finished), for a trained run and an imported one alike.
-    pub fn finish(
-        &self,
-        config: &ExperimentConfig,
-        model: &Classifier,
-        report: &RunReport,
-    ) -> Result<()> {
-        self.write_config(config)?;
+    /// Writes what a finished run holds besides the config written when it was claimed: its
+    /// model and, last, its report (which marks the run finished), for a trained run and an
+    /// imported one alike.
+    pub fn finish(&self, model: &Classifier, report: &RunReport) -> Result<()> {
         save_model(&self.model_path(), model)?;
         write_report(&self.report_path(), report)
     }

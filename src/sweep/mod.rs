@@ -133,9 +133,10 @@ impl Sweep {
     /// made is refused, so that the sweep's points always hold what the file says.
     pub fn state(&self, point: &Point) -> Result<PointState> {
         let dir = self.point_dir(point);
+        let state = RunState::of(&dir)?;
         // Files that are not a run are refused when the point claims its directory.
         if matches!(
-            RunState::of(&dir)?,
+            state,
             RunState::Empty | RunState::Sweep | RunState::OtherFiles
         ) {
             return Ok(PointState::ToTrain);
@@ -153,7 +154,7 @@ impl Sweep {
                 ),
             ));
         }
-        Ok(match run.state()? {
+        Ok(match state {
             RunState::Finished => PointState::Finished,
             RunState::Resumable if run.can_resume()? => PointState::ToResume,
             _ => PointState::ToTrain,

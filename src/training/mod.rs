@@ -28,8 +28,8 @@ use crate::model::{Classifier, INFERENCE_BATCH, RecurrentKernel, check_fits_in_m
 use crate::output;
 use crate::plots::{Curve, curves_png};
 use crate::run_dir::{
-    EpochMetrics, LockedRun, Naming, RECORD_NAMES, ResumePoint, RunDir, RunReport, TestScores,
-    check_name,
+    EpochMetrics, LockedRun, Naming, RECORD_NAMES, ResumePoint, RunDir, RunReport, RunState,
+    TestScores, check_name,
 };
 use crate::tracking::mlflow::RunStatus;
 use crate::tracking::{RunContext, Tracker};
@@ -371,7 +371,7 @@ impl Training {
             restored_epoch: trained.restored_epoch,
             ..RunReport::new(config, parameters, self.backend, scores)
         };
-        run.finish(config, &trained.model, &report)?;
+        run.finish(&trained.model, &report)?;
         let curve = Curve {
             name: &config.name,
             epochs: rows,
@@ -437,7 +437,7 @@ fn lock_for_resume(run: &RunDir, config: &ExperimentConfig) -> Result<(LockedRun
             ),
         ));
     }
-    if wanted == done && run.is_finished() {
+    if wanted == done && run.state()? == RunState::Finished {
         return Err(Error::file(
             run.path(),
             format!(
