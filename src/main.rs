@@ -9,6 +9,7 @@ fn main() -> ExitCode {
         // SAFETY: the first statement of main, before any thread exists.
         unsafe { std::env::set_var("BURN_DEVICE", "flex") };
     }
+    keep_freed_memory();
     // A bug of ours or of a library must still end in one readable line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let message = info
@@ -28,6 +29,25 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// A training step frees and allocates the same tensors of a few MiB each time. glibc serves
+/// such sizes with fresh mappings and hands freed heap back to the system, so every step paid
+/// page faults, zeroed pages and TLB flushes (a tenth of the SimpleRNN's step in a profile).
+/// Kept in the heap instead, they are reused: the SimpleRNN's step measured 12.5–16.4 ms
+/// against 18.9–25.8 ms, peak memory unchanged.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // glibc's largest mmap threshold on 64-bit systems.
+        const MMAP_THRESHOLD: libc::c_int = 32 << 20;
+        const TRIM_THRESHOLD: libc::c_int = 1 << 30;
+        // SAFETY: mallopt only sets allocator parameters; called before any thread exists.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
         }
     }
 }

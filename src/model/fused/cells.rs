@@ -1,11 +1,14 @@
 //! What differs between the fused cells: the per-unit arithmetic of one batch row at one
 //! timestep, forwards and backwards. Everything around it (chunks, GEMMs, tape) is `kernel`'s.
 //!
-//! A step's GEMM `[x_t, h_{t-1}] · [W_x; W_h]` yields `BLOCKS` pre-activation blocks, each
-//! `hidden` wide; the row functions activate them in place and keep whatever else backward
-//! needs (`SAVED` values per unit) in the step's saved slot. The row functions are compiled for
+//! A step's pre-activations are `blocks` blocks, each `hidden` wide: the input projection
+//! `x_t · W_x` fills the cell's input blocks and `h_{t-1} · W_h` adds to its hidden blocks. The
+//! row functions activate them in place and keep whatever else backward needs (`SAVED` values
+//! per unit) in the step's saved slot. The row functions are compiled for
 //! AVX-512 and AVX2 as well and picked at run time: they are most of the non-GEMM time, and
 //! they vectorise.
+
+use std::ops::Range;
 
 use multiversion::multiversion;
 
@@ -16,9 +19,10 @@ use super::activations::{sigmoid, tanh};
 pub enum FusedCell {
     /// Blocks input, forget, cell, output gate (Burn's and Keras's order).
     Lstm,
-    /// Keras's `reset_after` GRU. Blocks: update gate z, reset gate r, then the new gate's input
-    /// part `x·W_xn` and hidden part `h·W_hn` apart (the reset gate multiplies only the hidden
-    /// part), so `W_x`'s last block and `W_h`'s third are zero.
+    /// Keras's `reset_after` GRU. Blocks: the new gate's input part `x·W_xn`, update gate z,
+    /// reset gate r, the new gate's hidden part `h·W_hn` (the reset gate multiplies only the
+    /// hidden part, so the two parts stay apart). The input feeds the first three blocks and
+    /// the hidden state the last three: neither product multiplies a block of zeros.
     Gru,
     /// SimpleRNN: `h_t = tanh(x_t·W_x + h_{t-1}·W_h + b)`, one block.
     Rnn,
@@ -32,15 +36,32 @@ impl FusedCell {
             FusedCell::Rnn => 1,
         }
     }
+
+    /// The blocks `x_t · W_x` fills: `W_x` is `[input, input_blocks·hidden]`.
+    pub fn input_blocks(self) -> Range<usize> {
+        match self {
+            FusedCell::Gru => 0..3,
+            _ => 0..self.blocks(),
+        }
+    }
+
+    /// The blocks `h_{t-1} · W_h` adds to: `W_h` is `[hidden, hidden_blocks·hidden]`.
+    pub fn hidden_blocks(self) -> Range<usize> {
+        match self {
+            FusedCell::Gru => 1..4,
+            _ => 0..self.blocks(),
+        }
+    }
 }
 
 /// One row of one timestep, forwards: the pre-activations `pre` (`blocks·hidden`, bias not
-/// yet added) are activated in place and the new hidden state is written into `h`, which holds
-/// the previous one on entry. `saved_prev` is the previous step's saved values (zeros at the
-/// first step).
+/// yet added) are activated in place and the new hidden state is written into `h`.
+/// `h_prev` and `saved_prev` are the previous step's hidden state and saved values (zeros at
+/// the first step).
 pub struct ForwardRow<'a> {
     pub pre: &'a mut [f32],
     pub bias: &'a [f32],
+    pub h_prev: &'a [f32],
     pub saved_prev: &'a [f32],
     pub saved: &'a mut [f32],
     pub h: &'a mut [f32],
@@ -182,7 +203,7 @@ impl CellMath for GruMath {
     const SAVED: usize = 0;
 
     fn forward(row: ForwardRow) {
-        gru_forward(row.pre, row.bias, row.h);
+        gru_forward(row.pre, row.bias, row.h_prev, row.h);
     }
 
     fn backward(row: BackwardRow) {
@@ -191,33 +212,33 @@ impl CellMath for GruMath {
 }
 
 /// The GRU step: z = σ(·), r = σ(·), n = tanh(x·W_xn + b_xn + r ⊙ (h·W_hn + b_hn)),
-/// h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}. Keeps z, r, n and h·W_hn + b_hn.
+/// h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}. Keeps n, z, r and h·W_hn + b_hn.
 #[multiversion(targets("x86_64+avx512f", "x86_64+avx2+fma"))]
-fn gru_forward(blocks: &mut [f32], bias: &[f32], h: &mut [f32]) {
+fn gru_forward(blocks: &mut [f32], bias: &[f32], h_prev: &[f32], h: &mut [f32]) {
     let n = h.len();
-    let (z_gate, rest) = blocks.split_at_mut(n);
-    let (r_gate, rest) = rest.split_at_mut(n);
-    let (new_input, new_hidden) = rest.split_at_mut(n);
-    let (b_z, rest) = bias.split_at(n);
-    let (b_r, rest) = rest.split_at(n);
-    let (b_xn, b_hn) = rest.split_at(n);
-    let (new_hidden, b_z, b_r, b_xn, b_hn) = (
+    let (new_input, rest) = blocks.split_at_mut(n);
+    let (z_gate, rest) = rest.split_at_mut(n);
+    let (r_gate, new_hidden) = rest.split_at_mut(n);
+    let (b_xn, rest) = bias.split_at(n);
+    let (b_z, rest) = rest.split_at(n);
+    let (b_r, b_hn) = rest.split_at(n);
+    let (new_hidden, b_z, b_r, b_hn, h_prev) = (
         &mut new_hidden[..n],
         &b_z[..n],
         &b_r[..n],
-        &b_xn[..n],
         &b_hn[..n],
+        &h_prev[..n],
     );
     for j in 0..n {
         let z = sigmoid(z_gate[j] + b_z[j]);
         let r = sigmoid(r_gate[j] + b_r[j]);
         let hidden_part = new_hidden[j] + b_hn[j];
         let candidate = tanh(new_input[j] + b_xn[j] + r * hidden_part);
+        new_input[j] = candidate;
         z_gate[j] = z;
         r_gate[j] = r;
-        new_input[j] = candidate;
         new_hidden[j] = hidden_part;
-        h[j] = (1.0 - z) * candidate + z * h[j];
+        h[j] = (1.0 - z) * candidate + z * h_prev[j];
     }
 }
 
@@ -230,12 +251,12 @@ fn gru_backward(
     grad_pre: &mut [f32],
 ) {
     let n = dh_out.len();
-    let (z_gate, rest) = acts.split_at(n);
-    let (r_gate, rest) = rest.split_at(n);
-    let (candidate, hidden_part) = rest.split_at(n);
-    let (dz_z, rest) = grad_pre.split_at_mut(n);
-    let (dz_r, rest) = rest.split_at_mut(n);
-    let (dz_xn, dz_hn) = rest.split_at_mut(n);
+    let (candidate, rest) = acts.split_at(n);
+    let (z_gate, rest) = rest.split_at(n);
+    let (r_gate, hidden_part) = rest.split_at(n);
+    let (dz_xn, rest) = grad_pre.split_at_mut(n);
+    let (dz_z, rest) = rest.split_at_mut(n);
+    let (dz_r, dz_hn) = rest.split_at_mut(n);
     let (hidden_part, dz_hn, h_prev, dh_next) = (
         &hidden_part[..n],
         &mut dz_hn[..n],
@@ -246,9 +267,9 @@ fn gru_backward(
         let (z, r, c) = (z_gate[j], r_gate[j], candidate[j]);
         let dh = dh_out[j] + dh_next[j];
         let d_candidate = dh * (1.0 - z) * (1.0 - c * c);
+        dz_xn[j] = d_candidate;
         dz_z[j] = dh * (h_prev[j] - c) * z * (1.0 - z);
         dz_r[j] = d_candidate * hidden_part[j] * r * (1.0 - r);
-        dz_xn[j] = d_candidate;
         dz_hn[j] = d_candidate * r;
         dh_next[j] = dh * z;
     }

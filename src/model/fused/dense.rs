@@ -1,25 +1,31 @@
 //! Dense-matrix helpers for the recurrent kernels: single-threaded GEMM over strided views,
 //! transposes and column sums.
 
+use std::ops::Range;
+
 use gemm::Parallelism;
 
-/// A read-only matrix view for [`matmul`]: `columns` wide, stored row-major, or the transpose
-/// of a row-major matrix `columns` wide.
+/// A read-only matrix view for [`matmul`]: `rows × columns`, element `(i, j)` at
+/// `i·row_stride + j·col_stride` of `data`. Views of a row-major matrix, of its transpose, and
+/// of a range of either's rows or columns.
 #[derive(Clone, Copy)]
 pub struct MatRef<'a> {
     data: &'a [f32],
-    row_stride: isize,
-    col_stride: isize,
+    rows: usize,
     columns: usize,
+    row_stride: usize,
+    col_stride: usize,
 }
 
 impl<'a> MatRef<'a> {
+    /// `data` as a row-major matrix `columns` wide.
     pub fn row_major(data: &'a [f32], columns: usize) -> Self {
         Self {
             data,
-            row_stride: columns as isize,
-            col_stride: 1,
+            rows: data.len() / columns,
             columns,
+            row_stride: columns,
+            col_stride: 1,
         }
     }
 
@@ -27,51 +33,126 @@ impl<'a> MatRef<'a> {
     pub fn transposed(data: &'a [f32], stored_columns: usize) -> Self {
         Self {
             data,
-            row_stride: 1,
-            col_stride: stored_columns as isize,
+            rows: stored_columns,
             columns: data.len() / stored_columns,
+            row_stride: 1,
+            col_stride: stored_columns,
         }
     }
 
-    fn rows(&self) -> usize {
-        self.data.len() / self.columns
+    /// The columns `range` of this matrix.
+    pub fn columns(self, range: Range<usize>) -> Self {
+        assert!(
+            range.end <= self.columns,
+            "matmul: column range out of bounds"
+        );
+        Self {
+            data: &self.data[range.start * self.col_stride..],
+            columns: range.len(),
+            ..self
+        }
+    }
+
+    /// The rows `range` of this matrix.
+    pub fn rows(self, range: Range<usize>) -> Self {
+        assert!(range.end <= self.rows, "matmul: row range out of bounds");
+        Self {
+            data: &self.data[range.start * self.row_stride..],
+            rows: range.len(),
+            ..self
+        }
+    }
+
+    /// Whether every element lies inside `data`.
+    fn in_bounds(&self) -> bool {
+        self.rows == 0
+            || self.columns == 0
+            || (self.rows - 1) * self.row_stride + (self.columns - 1) * self.col_stride
+                < self.data.len()
     }
 }
 
-/// `dst (rows × rhs.columns, row-major) = lhs · rhs`, on the calling thread (the callers run
-/// one per thread already).
-pub fn matmul(dst: &mut [f32], lhs: MatRef, rhs: MatRef, rows: usize) {
-    gemm_into(dst, lhs, rhs, rows, false);
+/// A writable row-major matrix view for [`matmul`]: `rows × columns`, rows `row_stride` apart
+/// (a range of a wider matrix's columns).
+pub struct MatMut<'a> {
+    data: &'a mut [f32],
+    rows: usize,
+    columns: usize,
+    row_stride: usize,
+}
+
+impl<'a> MatMut<'a> {
+    /// `data` as a row-major matrix `columns` wide.
+    pub fn row_major(data: &'a mut [f32], columns: usize) -> Self {
+        Self {
+            rows: data.len() / columns,
+            columns,
+            row_stride: columns,
+            data,
+        }
+    }
+
+    /// The columns `range` of this matrix.
+    pub fn columns(self, range: Range<usize>) -> Self {
+        assert!(
+            range.end <= self.columns,
+            "matmul: column range out of bounds"
+        );
+        Self {
+            data: &mut self.data[range.start..],
+            columns: range.len(),
+            ..self
+        }
+    }
+
+    fn in_bounds(&self) -> bool {
+        self.rows == 0
+            || self.columns == 0
+            || (self.rows - 1) * self.row_stride + self.columns <= self.data.len()
+    }
+}
+
+/// `dst = lhs · rhs`, on the calling thread (the callers run one per thread already).
+pub fn matmul(dst: MatMut, lhs: MatRef, rhs: MatRef) {
+    gemm_into(dst, lhs, rhs, false);
 }
 
 /// `dst += lhs · rhs`, as [`matmul`].
-pub fn matmul_add(dst: &mut [f32], lhs: MatRef, rhs: MatRef, rows: usize) {
-    gemm_into(dst, lhs, rhs, rows, true);
+pub fn matmul_add(dst: MatMut, lhs: MatRef, rhs: MatRef) {
+    gemm_into(dst, lhs, rhs, true);
 }
 
-fn gemm_into(dst: &mut [f32], lhs: MatRef, rhs: MatRef, rows: usize, accumulate: bool) {
-    let depth = lhs.columns;
-    let columns = rhs.columns;
-    assert!(lhs.rows() >= rows, "matmul: lhs has too few rows");
-    assert_eq!(rhs.rows(), depth, "matmul: inner dimensions differ");
-    assert!(dst.len() >= rows * columns, "matmul: destination too small");
+fn gemm_into(dst: MatMut, lhs: MatRef, rhs: MatRef, accumulate: bool) {
+    assert_eq!(
+        lhs.rows, dst.rows,
+        "matmul: lhs and destination rows differ"
+    );
+    assert_eq!(lhs.columns, rhs.rows, "matmul: inner dimensions differ");
+    assert_eq!(
+        rhs.columns, dst.columns,
+        "matmul: rhs and destination columns differ"
+    );
+    assert!(
+        dst.in_bounds() && lhs.in_bounds() && rhs.in_bounds(),
+        "matmul: a view reaches past its data"
+    );
     // SAFETY: the asserts above keep every index gemm computes inside the three slices, and
     // `dst` is borrowed mutably, so it overlaps neither operand.
     unsafe {
         gemm::gemm(
-            rows,
-            columns,
-            depth,
-            dst.as_mut_ptr(),
+            dst.rows,
+            dst.columns,
+            lhs.columns,
+            dst.data.as_mut_ptr(),
             1,
-            columns as isize,
+            dst.row_stride as isize,
             accumulate,
             lhs.data.as_ptr(),
-            lhs.col_stride,
-            lhs.row_stride,
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
             rhs.data.as_ptr(),
-            rhs.col_stride,
-            rhs.row_stride,
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
             1.0,
             1.0,
             false,

@@ -5,9 +5,12 @@
 //! Rows of a batch never interact inside a recurrent layer, so the batch is cut into one chunk
 //! per thread and each thread runs the whole sequence for its chunk: no synchronisation between
 //! timesteps, whose waits (thread wake-ups after every small GEMM) otherwise cost as much as
-//! the arithmetic. Within a chunk everything is time-major (`[steps, rows, …]`), each step is
-//! one GEMM, `[x_t, h_{t-1}] · [W_x; W_h]` with the cell's blocks side by side, and the weight
-//! gradients are one GEMM over all timesteps.
+//! the arithmetic. Within a chunk everything is time-major (`[steps, rows, …]`). Each step is
+//! two GEMMs, `x_t · W_x` into the cell's input blocks and `h_{t-1} · W_h` added to its hidden
+//! blocks, so a cell whose blocks are not all fed by both (the GRU) multiplies no zeros; the
+//! input projection of all steps at once before the recurrence (as cuDNN does) measured no
+//! faster, its output leaving the cache before the step reads it. The weight gradients are one
+//! GEMM each over all timesteps.
 
 use std::ops::Range;
 
@@ -16,7 +19,7 @@ use rayon::prelude::*;
 use super::buffers::{give_back, take_scratch};
 use super::cells::{BackwardRow, CellMath, ForwardRow, FusedCell, GruMath, LstmMath, RnnMath};
 use super::dense::{
-    MatRef, add_assign, column_sums, matmul, matmul_add, transpose, transpose_blocks,
+    MatMut, MatRef, add_assign, column_sums, matmul, matmul_add, transpose, transpose_blocks,
 };
 
 /// Fewer rows than this per chunk and a thread's GEMMs get too thin to be worth it.
@@ -32,14 +35,19 @@ pub struct RecurrentDims {
 }
 
 impl RecurrentDims {
-    /// Width of a step's GEMM output: the cell's blocks side by side.
+    /// Width of a step's pre-activations: the cell's blocks side by side.
     pub fn blocks_width(&self) -> usize {
         self.cell.blocks() * self.hidden
     }
 
-    /// Width of a step's GEMM input row `[x_t, h_{t-1}]`.
-    fn joined(&self) -> usize {
-        self.input + self.hidden
+    /// Columns of `W_x`: the blocks the input projection fills.
+    pub fn input_width(&self) -> usize {
+        self.cell.input_blocks().len() * self.hidden
+    }
+
+    /// Columns of `W_h`: the blocks the hidden state's product adds to.
+    pub fn hidden_width(&self) -> usize {
+        self.cell.hidden_blocks().len() * self.hidden
     }
 
     /// Input values per batch row: `[steps, input]`.
@@ -68,8 +76,8 @@ impl RecurrentDims {
 }
 
 /// Sizes inside one chunk's time-major buffers, which the forward and backward passes share:
-/// per row, the step's GEMM input `[x_t, h_{t-1}]`, its output blocks and the cell's saved
-/// values; per step, those times the chunk's rows.
+/// per row, the step's input, hidden state, pre-activation blocks and the cell's saved values;
+/// per step, those times the chunk's rows.
 struct ChunkLayout {
     rows: usize,
     steps: usize,
@@ -77,11 +85,14 @@ struct ChunkLayout {
     hidden: usize,
     /// `blocks·hidden`
     width: usize,
-    /// `input + hidden`
-    joined_width: usize,
+    /// Where `x_t · W_x` lies in a row's blocks.
+    input_columns: Range<usize>,
+    /// Where `h_{t-1} · W_h` lies in a row's blocks.
+    hidden_columns: Range<usize>,
     /// `SAVED·hidden`
     saved_width: usize,
-    step_joined: usize,
+    step_inputs: usize,
+    step_states: usize,
     step_acts: usize,
     step_saved: usize,
 }
@@ -91,7 +102,7 @@ impl ChunkLayout {
     fn new<C: CellMath>(dims: RecurrentDims) -> Self {
         let rows = dims.batch;
         let width = dims.blocks_width();
-        let joined_width = dims.joined();
+        let columns = |blocks: Range<usize>| blocks.start * dims.hidden..blocks.end * dims.hidden;
         let saved_width = C::SAVED * dims.hidden;
         Self {
             rows,
@@ -99,9 +110,11 @@ impl ChunkLayout {
             input: dims.input,
             hidden: dims.hidden,
             width,
-            joined_width,
+            input_columns: columns(dims.cell.input_blocks()),
+            hidden_columns: columns(dims.cell.hidden_blocks()),
             saved_width,
-            step_joined: rows * joined_width,
+            step_inputs: rows * dims.input,
+            step_states: rows * dims.hidden,
             step_acts: rows * width,
             step_saved: rows * saved_width,
         }
@@ -125,6 +138,11 @@ impl ChunkLayout {
     /// Where row `row`'s step `t` lies in a batch-major `[rows, steps, width]` tensor.
     fn batch_major(&self, row: usize, t: usize, width: usize) -> Range<usize> {
         slot(row * self.steps + t, width)
+    }
+
+    /// The columns only the hidden state feeds (the GRU's `h·W_hn`): they start from zero.
+    fn hidden_only_columns(&self) -> Range<usize> {
+        self.input_columns.end.max(self.hidden_columns.start)..self.hidden_columns.end
     }
 }
 
@@ -151,8 +169,10 @@ impl Tape {
 #[derive(Debug)]
 struct ChunkTape {
     rows: usize,
-    /// Each step's GEMM input `[x_t, h_{t-1}]`, `[steps, rows, input + hidden]`.
-    joined: Vec<f32>,
+    /// The inputs `[steps, rows, input]`.
+    inputs: Vec<f32>,
+    /// Every hidden state h_t, `[steps, rows, hidden]`.
+    states: Vec<f32>,
     /// Activated blocks `[steps, rows, blocks·hidden]`.
     acts: Vec<f32>,
     /// The cell's saved values `[steps, rows, SAVED·hidden]`.
@@ -161,7 +181,12 @@ struct ChunkTape {
 
 impl Drop for ChunkTape {
     fn drop(&mut self) {
-        for buffer in [&mut self.joined, &mut self.acts, &mut self.saved] {
+        for buffer in [
+            &mut self.inputs,
+            &mut self.states,
+            &mut self.acts,
+            &mut self.saved,
+        ] {
             give_back(std::mem::take(buffer));
         }
     }
@@ -171,9 +196,9 @@ impl Drop for ChunkTape {
 pub struct Gradients {
     /// `[batch, steps, input]`, when asked for.
     pub inputs: Option<Vec<f32>>,
-    /// `[input, blocks·hidden]`
+    /// `[input, input_width]`
     pub w_input: Vec<f32>,
-    /// `[hidden, blocks·hidden]`
+    /// `[hidden, hidden_width]`
     pub w_hidden: Vec<f32>,
     /// `[blocks·hidden]`
     pub bias: Vec<f32>,
@@ -183,7 +208,7 @@ pub struct Gradients {
 /// hidden state, `[batch, steps, hidden]`, and, when `keep_tape`, the tape for [`backward`].
 /// Without a tape only one or two timesteps of state are held, so inference stays small.
 ///
-/// `w_input` is `[input, blocks·hidden]`, `w_hidden` `[hidden, blocks·hidden]`, `bias`
+/// `w_input` is `[input, input_width]`, `w_hidden` `[hidden, hidden_width]`, `bias`
 /// `[blocks·hidden]`, laid out as [`FusedCell`] says.
 pub fn forward(
     dims: RecurrentDims,
@@ -193,36 +218,54 @@ pub fn forward(
     bias: &[f32],
     keep_tape: bool,
 ) -> (Vec<f32>, Option<Tape>) {
+    let weights = Weights {
+        input: w_input,
+        hidden: w_hidden,
+        bias,
+    };
     match dims.cell {
-        FusedCell::Lstm => {
-            forward_cell::<LstmMath>(dims, inputs, w_input, w_hidden, bias, keep_tape)
-        }
-        FusedCell::Gru => forward_cell::<GruMath>(dims, inputs, w_input, w_hidden, bias, keep_tape),
-        FusedCell::Rnn => forward_cell::<RnnMath>(dims, inputs, w_input, w_hidden, bias, keep_tape),
+        FusedCell::Lstm => forward_cell::<LstmMath>(dims, inputs, weights, keep_tape),
+        FusedCell::Gru => forward_cell::<GruMath>(dims, inputs, weights, keep_tape),
+        FusedCell::Rnn => forward_cell::<RnnMath>(dims, inputs, weights, keep_tape),
     }
+}
+
+/// The layer's parameters, as [`forward`] takes them.
+#[derive(Clone, Copy)]
+struct Weights<'a> {
+    input: &'a [f32],
+    hidden: &'a [f32],
+    bias: &'a [f32],
 }
 
 fn forward_cell<C: CellMath>(
     dims: RecurrentDims,
     inputs: &[f32],
-    w_input: &[f32],
-    w_hidden: &[f32],
-    bias: &[f32],
+    weights: Weights,
     keep_tape: bool,
 ) -> (Vec<f32>, Option<Tape>) {
-    let width = dims.blocks_width();
     let (row_inputs, row_outputs) = (dims.row_inputs(), dims.row_outputs());
     assert_eq!(
         inputs.len(),
         dims.batch * row_inputs,
         "recurrent input size"
     );
-    assert_eq!(w_input.len(), dims.input * width, "input weight size");
-    assert_eq!(w_hidden.len(), dims.hidden * width, "hidden weight size");
-    assert_eq!(bias.len(), width, "recurrent bias size");
+    assert_eq!(
+        weights.input.len(),
+        dims.input * dims.input_width(),
+        "input weight size"
+    );
+    assert_eq!(
+        weights.hidden.len(),
+        dims.hidden * dims.hidden_width(),
+        "hidden weight size"
+    );
+    assert_eq!(
+        weights.bias.len(),
+        dims.blocks_width(),
+        "recurrent bias size"
+    );
 
-    // Row-major [W_x; W_h] is the two matrices one after the other.
-    let weights = [w_input, w_hidden].concat();
     let chunk_rows = dims.chunk_rows();
     let mut output = vec![0.0; dims.batch * row_outputs];
     let chunks: Vec<Option<ChunkTape>> = output
@@ -230,14 +273,7 @@ fn forward_cell<C: CellMath>(
         .zip(inputs.par_chunks(chunk_rows * row_inputs))
         .map(|(output, inputs)| {
             let rows = inputs.len() / row_inputs;
-            forward_chunk::<C>(
-                dims.with_batch(rows),
-                inputs,
-                &weights,
-                bias,
-                keep_tape,
-                output,
-            )
+            forward_chunk::<C>(dims.with_batch(rows), inputs, weights, keep_tape, output)
         })
         .collect();
     let tape = keep_tape.then(|| Tape {
@@ -252,77 +288,99 @@ fn forward_cell<C: CellMath>(
 fn forward_chunk<C: CellMath>(
     dims: RecurrentDims,
     inputs: &[f32],
-    weights: &[f32],
-    bias: &[f32],
+    weights: Weights,
     keep_tape: bool,
     output: &mut [f32],
 ) -> Option<ChunkTape> {
     let layout = ChunkLayout::new::<C>(dims);
     // Timesteps held at once: all of them for the tape, else what the next step reads.
-    let (kept, saved_slots) = if keep_tape {
+    let (kept, state_slots) = if keep_tape {
         (layout.steps, layout.steps)
     } else {
         (1, 2)
     };
 
+    let time_major_inputs = time_major(&layout, inputs);
     // Each step writes all of its slots before anything reads them.
-    let mut joined = take_scratch(kept * layout.step_joined);
     let mut acts = take_scratch(kept * layout.step_acts);
-    let mut saved = take_scratch(saved_slots * layout.step_saved);
+    let mut states = take_scratch(state_slots * layout.step_states);
+    let mut saved = take_scratch(state_slots * layout.step_saved);
     // Step 0 starts from zero state.
+    let zero_state = vec![0.0; layout.step_states];
     let zero_saved = vec![0.0; layout.step_saved];
-    let mut hidden_state = vec![0.0; layout.rows * layout.hidden];
     for t in 0..layout.steps {
-        let joined_t = &mut joined[slot(t % kept, layout.step_joined)];
-        join_input_and_state(&layout, t, inputs, &hidden_state, joined_t);
         let acts_t = &mut acts[slot(t % kept, layout.step_acts)];
-        matmul(
-            acts_t,
-            MatRef::row_major(joined_t, layout.joined_width),
-            MatRef::row_major(weights, layout.width),
-            layout.rows,
-        );
-        let previous = (t > 0).then(|| (t - 1) % saved_slots);
+        let inputs_t = &time_major_inputs[slot(t, layout.step_inputs)];
+        project_inputs(&layout, inputs_t, weights.input, acts_t);
+        let previous = (t > 0).then(|| (t - 1) % state_slots);
+        let (states_t, states_prev) =
+            current_and_previous(&mut states, layout.step_states, t % state_slots, previous);
+        if let Some(h_prev) = states_prev {
+            matmul_add(
+                MatMut::row_major(acts_t, layout.width).columns(layout.hidden_columns.clone()),
+                MatRef::row_major(h_prev, layout.hidden),
+                MatRef::row_major(weights.hidden, layout.hidden_columns.len()),
+            );
+        }
+        let h_prev = states_prev.unwrap_or(&zero_state);
         let (saved_t, saved_prev) =
-            current_and_previous(&mut saved, layout.step_saved, t % saved_slots, previous);
+            current_and_previous(&mut saved, layout.step_saved, t % state_slots, previous);
         let saved_prev = saved_prev.unwrap_or(&zero_saved);
         for row in 0..layout.rows {
             C::forward(ForwardRow {
                 pre: &mut acts_t[layout.blocks(row)],
-                bias,
+                bias: weights.bias,
+                h_prev: &h_prev[layout.state(row)],
                 saved_prev: &saved_prev[layout.saved(row)],
                 saved: &mut saved_t[layout.saved(row)],
-                h: &mut hidden_state[layout.state(row)],
+                h: &mut states_t[layout.state(row)],
             });
             output[layout.batch_major(row, t, layout.hidden)]
-                .copy_from_slice(&hidden_state[layout.state(row)]);
+                .copy_from_slice(&states_t[layout.state(row)]);
         }
     }
     if keep_tape {
         Some(ChunkTape {
             rows: layout.rows,
-            joined,
+            inputs: time_major_inputs,
+            states,
             acts,
             saved,
         })
     } else {
-        [joined, acts, saved].into_iter().for_each(give_back);
+        [time_major_inputs, states, acts, saved]
+            .into_iter()
+            .for_each(give_back);
         None
     }
 }
 
-/// Each row's `[x_t, h_{t-1}]`, the one operand of step `t`'s GEMM.
-fn join_input_and_state(
-    layout: &ChunkLayout,
-    t: usize,
-    inputs: &[f32],
-    hidden_state: &[f32],
-    joined_t: &mut [f32],
-) {
-    for (row, joined_row) in joined_t.chunks_exact_mut(layout.joined_width).enumerate() {
-        let (x, h) = joined_row.split_at_mut(layout.input);
-        x.copy_from_slice(&inputs[layout.batch_major(row, t, layout.input)]);
-        h.copy_from_slice(&hidden_state[layout.state(row)]);
+/// A chunk's batch-major inputs `[rows, steps, input]` as `[steps, rows, input]` (scratch
+/// memory).
+fn time_major(layout: &ChunkLayout, inputs: &[f32]) -> Vec<f32> {
+    let mut swapped = take_scratch(inputs.len());
+    for (row, row_inputs) in inputs.chunks_exact(layout.steps * layout.input).enumerate() {
+        for (t, x) in row_inputs.chunks_exact(layout.input).enumerate() {
+            let at = slot(t * layout.rows + row, layout.input);
+            swapped[at].copy_from_slice(x);
+        }
+    }
+    swapped
+}
+
+/// `x_t · W_x` (`inputs_t` `[rows, input]`) into the input blocks of a step's `acts`; the
+/// blocks only the hidden state feeds are zeroed.
+fn project_inputs(layout: &ChunkLayout, inputs_t: &[f32], w_input: &[f32], acts: &mut [f32]) {
+    matmul(
+        MatMut::row_major(acts, layout.width).columns(layout.input_columns.clone()),
+        MatRef::row_major(inputs_t, layout.input),
+        MatRef::row_major(w_input, layout.input_columns.len()),
+    );
+    let hidden_only = layout.hidden_only_columns();
+    if !hidden_only.is_empty() {
+        for row in acts.chunks_exact_mut(layout.width) {
+            row[hidden_only.clone()].fill(0.0);
+        }
     }
 }
 
@@ -377,7 +435,6 @@ fn backward_cell<C: CellMath>(
     want_input_grad: bool,
 ) -> Gradients {
     let dims = tape.dims;
-    let width = dims.blocks_width();
     let row_outputs = dims.row_outputs();
     assert_eq!(
         grad_output.len(),
@@ -385,8 +442,8 @@ fn backward_cell<C: CellMath>(
         "recurrent output grad size"
     );
     // Wᵀ laid out row-major once, so each step's GEMM streams it in order.
-    let w_hidden_t = transpose(w_hidden, dims.hidden, width);
-    let w_input_t = want_input_grad.then(|| transpose(w_input, dims.input, width));
+    let w_hidden_t = transpose(w_hidden, dims.hidden, dims.hidden_width());
+    let w_input_t = want_input_grad.then(|| transpose(w_input, dims.input, dims.input_width()));
 
     let partials: Vec<ChunkGradients> = grad_output
         .par_chunks(tape.chunk_rows * row_outputs)
@@ -404,31 +461,32 @@ fn backward_cell<C: CellMath>(
 
     // Sum the chunks' weight gradients, in chunk order (so the result does not depend on
     // which thread finished first).
-    let mut weights = vec![0.0; dims.joined() * width];
-    let mut bias = vec![0.0; width];
+    let mut sums = Gradients {
+        inputs: None,
+        w_input: vec![0.0; dims.input * dims.input_width()],
+        w_hidden: vec![0.0; dims.hidden * dims.hidden_width()],
+        bias: vec![0.0; dims.blocks_width()],
+    };
     for partial in &partials {
-        add_assign(&mut weights, &partial.weights);
-        add_assign(&mut bias, &partial.bias);
+        add_assign(&mut sums.w_input, &partial.w_input);
+        add_assign(&mut sums.w_hidden, &partial.w_hidden);
+        add_assign(&mut sums.bias, &partial.bias);
     }
-    let w_hidden = weights.split_off(dims.input * width);
-    let inputs = want_input_grad.then(|| {
+    sums.inputs = want_input_grad.then(|| {
         partials
             .into_iter()
             .flat_map(|partial| partial.inputs.expect("asked for"))
             .collect()
     });
-    Gradients {
-        inputs,
-        w_input: weights,
-        w_hidden,
-        bias,
-    }
+    sums
 }
 
 /// One chunk's share of the gradients.
 struct ChunkGradients {
-    /// `[input + hidden, blocks·hidden]`: W_x's rows, then W_h's.
-    weights: Vec<f32>,
+    /// `[input, input_width]`
+    w_input: Vec<f32>,
+    /// `[hidden, hidden_width]`
+    w_hidden: Vec<f32>,
     bias: Vec<f32>,
     /// `[rows, steps, input]`
     inputs: Option<Vec<f32>>,
@@ -444,29 +502,44 @@ fn backward_chunk<C: CellMath>(
 ) -> ChunkGradients {
     let layout = ChunkLayout::new::<C>(dims);
     let grad_pre = pre_activation_grads::<C>(&layout, tape, grad_output, w_hidden_t);
+    let all_steps = MatRef::row_major(&grad_pre, layout.width);
+    let input_grads = all_steps.columns(layout.input_columns.clone());
 
-    // Both weight gradients in one GEMM over all timesteps: Σ_t [x_t, h_{t-1}]ᵀ · dz_t.
-    let mut weights = vec![0.0; layout.joined_width * layout.width];
+    // Σ_t x_tᵀ · dz_t over all timesteps in one GEMM.
+    let input_width = layout.input_columns.len();
+    let mut w_input = vec![0.0; layout.input * input_width];
     matmul(
-        &mut weights,
-        MatRef::transposed(&tape.joined, layout.joined_width),
-        MatRef::row_major(&grad_pre, layout.width),
-        layout.joined_width,
+        MatMut::row_major(&mut w_input, input_width),
+        MatRef::transposed(&tape.inputs, layout.input),
+        input_grads,
     );
-    let inputs = w_input_t.map(|w_input_t| {
-        let mut grad = vec![0.0; layout.steps * layout.rows * layout.input];
+    // Σ_{t≥1} h_{t-1}ᵀ · dz_t likewise (h_{-1} is zero).
+    let hidden_width = layout.hidden_columns.len();
+    let mut w_hidden = vec![0.0; layout.hidden * hidden_width];
+    if layout.steps > 1 {
+        let earlier_states = &tape.states[..(layout.steps - 1) * layout.step_states];
         matmul(
-            &mut grad,
-            MatRef::row_major(&grad_pre, layout.width),
+            MatMut::row_major(&mut w_hidden, hidden_width),
+            MatRef::transposed(earlier_states, layout.hidden),
+            all_steps
+                .rows(layout.rows..layout.steps * layout.rows)
+                .columns(layout.hidden_columns.clone()),
+        );
+    }
+    let inputs = w_input_t.map(|w_input_t| {
+        let mut grad = vec![0.0; layout.steps * layout.step_inputs];
+        matmul(
+            MatMut::row_major(&mut grad, layout.input),
+            input_grads,
             MatRef::row_major(w_input_t, layout.input),
-            layout.steps * layout.rows,
         );
         transpose_blocks(&grad, layout.steps, layout.rows, layout.input)
     });
     let bias = column_sums(&grad_pre, layout.width);
     give_back(grad_pre);
     ChunkGradients {
-        weights,
+        w_input,
+        w_hidden,
         bias,
         inputs,
     }
@@ -483,26 +556,28 @@ fn pre_activation_grads<C: CellMath>(
     // The cells write every element.
     let mut grad_pre = take_scratch(layout.steps * layout.step_acts);
     // Gradients flowing into step t from step t + 1.
-    let mut grad_h_next = vec![0.0; layout.rows * layout.hidden];
+    let mut grad_h_next = vec![0.0; layout.step_states];
     let mut grad_carry = vec![0.0; layout.step_saved];
+    let zero_state = vec![0.0; layout.step_states];
     let zero_saved = vec![0.0; layout.step_saved];
     for t in (0..layout.steps).rev() {
         let acts_t = &tape.acts[slot(t, layout.step_acts)];
         let grad_pre_t = &mut grad_pre[slot(t, layout.step_acts)];
-        let joined_t = &tape.joined[slot(t, layout.step_joined)];
         let saved_t = &tape.saved[slot(t, layout.step_saved)];
-        let saved_prev = if t == 0 {
-            &zero_saved[..]
+        let (h_prev, saved_prev) = if t == 0 {
+            (&zero_state[..], &zero_saved[..])
         } else {
-            &tape.saved[slot(t - 1, layout.step_saved)]
+            (
+                &tape.states[slot(t - 1, layout.step_states)],
+                &tape.saved[slot(t - 1, layout.step_saved)],
+            )
         };
         for row in 0..layout.rows {
-            let joined_row = &joined_t[slot(row, layout.joined_width)];
             C::backward(BackwardRow {
                 acts: &acts_t[layout.blocks(row)],
                 saved: &saved_t[layout.saved(row)],
                 saved_prev: &saved_prev[layout.saved(row)],
-                h_prev: &joined_row[layout.input..],
+                h_prev: &h_prev[layout.state(row)],
                 dh_out: &grad_output[layout.batch_major(row, t, layout.hidden)],
                 dh_next: &mut grad_h_next[layout.state(row)],
                 d_carry: &mut grad_carry[layout.saved(row)],
@@ -512,10 +587,9 @@ fn pre_activation_grads<C: CellMath>(
         if t > 0 {
             // dh_{t-1} = (what the cell passed on directly) + dz_t · W_hᵀ
             matmul_add(
-                &mut grad_h_next,
-                MatRef::row_major(grad_pre_t, layout.width),
+                MatMut::row_major(&mut grad_h_next, layout.hidden),
+                MatRef::row_major(grad_pre_t, layout.width).columns(layout.hidden_columns.clone()),
                 MatRef::row_major(w_hidden_t, layout.hidden),
-                layout.rows,
             );
         }
     }

@@ -12,9 +12,9 @@ use super::cells::FusedCell;
 /// A recurrent layer's parameters in the kernels' layout.
 pub struct FusedParams {
     pub cell: FusedCell,
-    /// `[input, blocks·hidden]`
+    /// `[input, input blocks·hidden]`
     pub w_input: Tensor<2>,
-    /// `[hidden, blocks·hidden]`
+    /// `[hidden, hidden blocks·hidden]`
     pub w_hidden: Tensor<2>,
     /// `[blocks·hidden]`
     pub bias: Tensor<1>,
@@ -76,25 +76,22 @@ impl FusedLayer for Gru {
     fn fused_params(&self) -> FusedParams {
         let (z, r, n) = (&self.update_gate, &self.reset_gate, &self.new_gate);
         let weight = |linear: &Linear| linear.weight.val();
-        // The new gate's input and hidden parts get blocks of their own (the reset gate scales
-        // only the hidden part), so each weight matrix has one zero block.
-        let zeros_like = |linear: &Linear| weight(linear).zeros_like();
+        // The new gate's input and hidden parts are blocks of their own (the reset gate scales
+        // only the hidden part); the input feeds the first three, the hidden state the last.
         let w_input = [
+            weight(&n.input_transform),
             weight(&z.input_transform),
             weight(&r.input_transform),
-            weight(&n.input_transform),
-            zeros_like(&n.input_transform),
         ];
         let w_hidden = [
             weight(&z.hidden_transform),
             weight(&r.hidden_transform),
-            zeros_like(&n.hidden_transform),
             weight(&n.hidden_transform),
         ];
         let bias = [
+            bias(&n.input_transform),
             summed_bias(z),
             summed_bias(r),
-            bias(&n.input_transform),
             bias(&n.hidden_transform),
         ];
         FusedParams {

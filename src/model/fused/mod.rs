@@ -75,9 +75,9 @@ pub fn forward(layer: &impl FusedLayer, input: Tensor<3>) -> Tensor<3> {
 
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedRecurrentBackend: Backend {
-    /// `input` `[batch, steps, features]`, `w_input` `[features, blocks·hidden]`, `w_hidden`
-    /// `[hidden, blocks·hidden]`, `bias` `[blocks·hidden]`, blocks as [`FusedCell`] lays them
-    /// out → every hidden state, `[batch, steps, hidden]`.
+    /// `input` `[batch, steps, features]`, `w_input` `[features, input blocks·hidden]`,
+    /// `w_hidden` `[hidden, hidden blocks·hidden]`, `bias` `[blocks·hidden]`, blocks as
+    /// [`FusedCell`] lays them out → every hidden state, `[batch, steps, hidden]`.
     fn fused_recurrent(
         input: FloatTensor<Self>,
         w_input: FloatTensor<Self>,
@@ -173,19 +173,20 @@ impl Backward<Flex, 4> for FusedRecurrentBackward {
             f32s(&state.w_hidden),
             input_node.is_some(),
         );
-        let width = dims.blocks_width();
         if let (Some(node), Some(grad)) = (input_node, computed.inputs) {
             let shape = [dims.batch, dims.steps, dims.input];
             grads.register::<Flex>(node.id, tensor(grad, &shape));
         }
         if let Some(node) = w_input_node {
-            grads.register::<Flex>(node.id, tensor(computed.w_input, &[dims.input, width]));
+            let shape = [dims.input, dims.input_width()];
+            grads.register::<Flex>(node.id, tensor(computed.w_input, &shape));
         }
         if let Some(node) = w_hidden_node {
-            grads.register::<Flex>(node.id, tensor(computed.w_hidden, &[dims.hidden, width]));
+            let shape = [dims.hidden, dims.hidden_width()];
+            grads.register::<Flex>(node.id, tensor(computed.w_hidden, &shape));
         }
         if let Some(node) = bias_node {
-            grads.register::<Flex>(node.id, tensor(computed.bias, &[width]));
+            grads.register::<Flex>(node.id, tensor(computed.bias, &[dims.blocks_width()]));
         }
     }
 }
