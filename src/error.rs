@@ -48,3 +48,17 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Where a process started by another of ours (a sweep's point) also writes its final error
+/// line, so the parent reports the failure itself, not whatever the child printed last.
+pub const ERROR_FILE_ENV: &str = "LSTM_MNIST_ERROR_FILE";
+
+/// The final error line, to stderr and, when a parent asked for it, to its file. The file is
+/// the parent's to read after the exit; if it cannot be written the parent still has the exit
+/// status.
+pub fn report_final(line: &str) {
+    eprintln!("error: {line}");
+    if let Some(path) = std::env::var_os(ERROR_FILE_ENV).filter(|p| !p.is_empty()) {
+        let _ = std::fs::write(path, line);
+    }
+}

@@ -20,14 +20,14 @@ fn main() -> ExitCode {
             .unwrap_or("unknown failure");
         lstm_mnist::output::end_if_print_failure(message);
         let first_line = message.lines().next().unwrap_or_default();
-        eprintln!("error: internal failure: {first_line}");
+        lstm_mnist::error::report_final(&format!("internal failure: {first_line}"));
     }));
     let outcome = lstm_mnist::faults::configure_from_env().and_then(|()| lstm_mnist::cli::run());
     match outcome {
         Ok(()) | Err(lstm_mnist::error::Error::ReaderGone) => ExitCode::SUCCESS,
         Err(lstm_mnist::error::Error::AlreadyReported) => ExitCode::FAILURE,
         Err(error) => {
-            eprintln!("error: {error}");
+            lstm_mnist::error::report_final(&error.to_string());
             ExitCode::FAILURE
         }
     }

@@ -94,6 +94,12 @@ fn an_interrupted_sweep_run_again_finishes_without_training_anything_twice() {
         "{first_out}"
     );
     assert!(String::from_utf8_lossy(&first.stderr).contains("4 of 4 points failed"));
+    // Killed, a point has no error of its own to give: the summary says how it ended, not
+    // whatever it printed last.
+    for point in POINTS {
+        let line = summary_line(&first_out, point);
+        assert!(line.contains("failed: signal: 9 (SIGKILL)"), "{line}");
+    }
     assert!(finished(&artifacts).is_empty());
 
     let second = succeeded(sweep(&file, &artifacts, &["--jobs", "2"], None));
@@ -142,6 +148,47 @@ fn an_interrupted_sweep_run_again_finishes_without_training_anything_twice() {
         table.contains("| `small/hidden-16` | 2 | 1, 2 |"),
         "{table}"
     );
+}
+
+/// The sweep summary's line for `point` (the last line of the output that starts with it).
+fn summary_line<'a>(stdout: &'a str, point: &str) -> &'a str {
+    stdout
+        .lines()
+        .rfind(|line| line.starts_with(&format!("{point} ")))
+        .unwrap_or_else(|| panic!("no summary line for {point}:\n{stdout}"))
+}
+
+#[test]
+fn a_point_that_fails_is_summarised_with_its_own_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = small_sweep(dir.path());
+    let artifacts = dir.path().join("artifacts");
+    let no_data = dir.path().join("no-data");
+    std::fs::create_dir(&no_data).unwrap();
+
+    let out = sweep(
+        &file,
+        &artifacts,
+        &["--jobs", "2", "--data-dir", no_data.to_str().unwrap()],
+        None,
+    );
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("4 of 4 points failed"), "{stderr}");
+    let missing = format!(
+        "{}: missing (neither the .gz nor the raw file is there)",
+        no_data.join("train-images-idx3-ubyte.gz").display()
+    );
+    for point in POINTS {
+        // The child's own final error line, word for word.
+        let line = summary_line(&stdout, point);
+        assert!(line.contains(&format!("failed: {missing}")), "{line}");
+        assert!(
+            stderr.contains(&format!("[{point}] error: {missing}\n")),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

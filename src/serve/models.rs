@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::evaluation::robustness::RobustnessReport;
 use crate::inference::{class_probabilities, step_probabilities, step_rows};
 use crate::model::{Classifier, ROW_FEATURES, STEPS};
+use crate::output;
 use crate::run_dir::{FinishedRun, ModelRef, RunListing};
 
 /// Requests classified in one forward pass at most.
@@ -79,7 +80,7 @@ impl Models {
                 }
                 // Runs kept for their figures only (the extra seeds) have no model to serve.
                 Ok(None) => {}
-                Err(error) => eprintln!("warning: not serving {name}: {error}"),
+                Err(error) => output::warn(format_args!("not serving {name}: {error}")),
             }
         }
         if runs.is_empty() {

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{PointState, Sweep, SweepTask};
-use crate::error::{Error, Result};
+use crate::error::{ERROR_FILE_ENV, Error, Result};
 use crate::output;
 use crate::run_dir::RunDir;
 
@@ -36,7 +36,7 @@ pub fn run(sweep: &Sweep, jobs: usize, task: &TaskCommand) -> Result<()> {
         .map(|point| sweep.state(point))
         .collect::<Result<Vec<_>>>()?;
     sweep.write_record()?;
-    let count = |wanted| states.iter().filter(|&&s| s == wanted).count();
+    let count = |wanted: fn(&PointState) -> bool| states.iter().filter(|s| wanted(s)).count();
     let threads = threads_per_job(jobs);
     output::line(format_args!(
         "Sweep `{}`: {} points in {}: {} finished, {} to resume, {} to train; {jobs} job(s) of \
@@ -44,9 +44,9 @@ pub fn run(sweep: &Sweep, jobs: usize, task: &TaskCommand) -> Result<()> {
         sweep.name,
         sweep.points.len(),
         sweep.dir.display(),
-        count(PointState::Finished),
-        count(PointState::ToResume),
-        count(PointState::ToTrain),
+        count(|s| *s == PointState::Finished),
+        count(|s| *s == PointState::ToResume),
+        count(|s| matches!(s, PointState::ToTrain(_))),
     ));
     let pending: VecDeque<usize> = (0..states.len())
         .filter(|&k| states[k] != PointState::Finished)
@@ -105,12 +105,18 @@ fn run_point(
         sweep.points.len()
     ));
     let started = Instant::now();
+    // The child's final error line comes back through a file of its own.
+    let error_file = match tempfile::NamedTempFile::new() {
+        Ok(file) => file,
+        Err(e) => return Outcome::Failed(format!("cannot make a file for its error: {e}")),
+    };
     let mut child = Command::new(&task.program);
     child
         .args(task.task.to_args())
         .arg("--task")
         .arg(k.to_string())
         .env("RAYON_NUM_THREADS", threads.to_string())
+        .env(ERROR_FILE_ENV, error_file.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -130,24 +136,28 @@ fn run_point(
     };
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
-    let last_error = std::thread::scope(|scope| {
-        let errors = scope.spawn(|| forward(stderr, name, true));
+    std::thread::scope(|scope| {
+        scope.spawn(|| forward(stderr, name, true));
         forward(stdout, name, false);
-        errors.join().unwrap_or_default()
     });
     match child.wait() {
         Ok(status) if status.success() => Outcome::Done {
             state,
             took: started.elapsed(),
         },
-        Ok(status) => Outcome::Failed(last_error.unwrap_or_else(|| status.to_string())),
+        // Killed (a signal) or ended before it could say why: the status is all there is.
+        Ok(status) => Outcome::Failed(
+            std::fs::read_to_string(error_file.path())
+                .ok()
+                .filter(|line| !line.is_empty())
+                .unwrap_or_else(|| status.to_string()),
+        ),
         Err(e) => Outcome::Failed(e.to_string()),
     }
 }
 
-/// Copies a child's lines to ours with the point's name in front; the last one, for errors.
-fn forward(from: impl Read, name: &str, to_stderr: bool) -> Option<String> {
-    let mut last = None;
+/// Copies a child's lines to ours with the point's name in front.
+fn forward(from: impl Read, name: &str, to_stderr: bool) {
     for line in BufReader::new(from)
         .lines()
         .map_while(std::result::Result::ok)
@@ -157,14 +167,12 @@ fn forward(from: impl Read, name: &str, to_stderr: bool) -> Option<String> {
         } else {
             output::line(format_args!("[{name}] {line}"));
         }
-        last = Some(line);
     }
-    last
 }
 
 fn verb(state: PointState) -> &'static str {
     match state {
-        PointState::ToTrain => "training",
+        PointState::ToTrain(_) => "training",
         PointState::ToResume => "resuming",
         PointState::Finished => "finished",
     }

@@ -81,8 +81,10 @@ impl SweepTask {
 /// Where a point stands, from its run directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PointState {
-    /// Not started, or stopped before its first checkpoint (then started afresh).
-    ToTrain,
+    /// Not started (`Naming::Exact`: anything else in its directory is refused when the point
+    /// claims it), or stopped before its first checkpoint (`Naming::Replace`: the directory holds
+    /// its config and less than one epoch of it, and is started afresh).
+    ToTrain(Naming),
     /// Interrupted after a checkpoint: resumed from it.
     ToResume,
     Finished,
@@ -139,7 +141,7 @@ impl Sweep {
             state,
             RunState::Empty | RunState::Sweep | RunState::OtherFiles
         ) {
-            return Ok(PointState::ToTrain);
+            return Ok(PointState::ToTrain(Naming::Exact));
         }
         let run = RunDir::open(&dir)?;
         let existing = run.read_config()?;
@@ -157,7 +159,7 @@ impl Sweep {
         Ok(match state {
             RunState::Finished => PointState::Finished,
             RunState::Resumable if run.can_resume()? => PointState::ToResume,
-            _ => PointState::ToTrain,
+            _ => PointState::ToTrain(Naming::Replace),
         })
     }
 
@@ -201,13 +203,7 @@ impl Sweep {
                 return Ok(state);
             }
             PointState::ToResume => TrainRequest::resume(&self.point_dir(point), None, options)?,
-            PointState::ToTrain => {
-                // A directory with this point's config and no checkpoint holds less than one
-                // epoch of it: it is started afresh. Anything else there is kept and refused.
-                let naming = match RunState::of(&self.point_dir(point))? {
-                    RunState::Started | RunState::Resumable => Naming::Replace,
-                    _ => Naming::Exact,
-                };
+            PointState::ToTrain(naming) => {
                 TrainRequest::new(point.config.clone(), options, self.dir.clone(), naming).map_err(
                     |why| Error::file(&self.file, format!("point `{}`: {why}", point.name)),
                 )?
