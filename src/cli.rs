@@ -24,7 +24,7 @@ use crate::model::RecurrentKernel;
 use crate::run_dir::{Naming, check_name};
 use crate::serve::ServeRequest;
 use crate::sweep::emit::Scheduler;
-use crate::training::{RunOptions, TrainRequest};
+use crate::training::{RequestError, RunOptions, TrainRequest};
 
 /// Where runs go when `--artifacts` is not given.
 const DEFAULT_ARTIFACTS: &str = "artifacts";
@@ -519,7 +519,7 @@ impl TrainArgs {
         };
         self.apply_overrides(&mut config);
         // Errors name where the bad value came from: the flag, or the config file.
-        let refuse = |message: String| match &self.config {
+        let refuse = |message: RequestError| match &self.config {
             Some(path) if self.has_overrides() => {
                 Error::file(path, format!("with the command-line overrides, {message}"))
             }

@@ -221,13 +221,14 @@ impl Default for AugmentConfig {
 
 impl AugmentConfig {
     /// Checks the ranges; the message names the key.
-    fn validate(&self) -> std::result::Result<(), String> {
+    fn validate(&self) -> std::result::Result<(), ConfigError> {
         let within = |key: &str, value: f64, low: f64, high: f64| {
             if value.is_finite() && (low..=high).contains(&value) {
                 Ok(())
             } else {
-                Err(format!(
-                    "invalid value for `data.augment.{key}`: must be from {low} to {high}"
+                Err(ConfigError::invalid(
+                    &format!("data.augment.{key}"),
+                    format!("must be from {low} to {high}"),
                 ))
             }
         };
@@ -254,10 +255,10 @@ impl AugmentConfig {
         within("contrast_background", self.contrast_background, 0.0, 0.9)?;
         within("contrast_ink", self.contrast_ink, 0.0, 1.0)?;
         if self.contrast_ink <= self.contrast_background {
-            return Err(
-                "invalid value for `data.augment.contrast_ink`: must be above `contrast_background`"
-                    .to_string(),
-            );
+            return Err(ConfigError::invalid(
+                "data.augment.contrast_ink",
+                "must be above `contrast_background`",
+            ));
         }
         within("noise_sigma", self.noise_sigma, 0.0, 1.0)?;
         within("salt_pepper_amount", self.salt_pepper_amount, 0.0, 0.5)?;
@@ -411,19 +412,20 @@ impl ExperimentConfig {
     /// Reads and validates a config file; errors name the file and the offending key.
     pub fn load(path: &Path) -> Result<Self> {
         let text = read_text_bounded(path, MAX_CONFIG_BYTES, "a config")?;
-        Self::parse(&text).map_err(|msg| Error::file(path, msg))
+        Self::parse(&text).map_err(|problem| Error::file(path, problem))
     }
 
-    /// Parses and validates TOML text; the error is a one-line description.
-    pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let config: Self = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> std::result::Result<Self, ConfigError> {
+        let config: Self =
+            toml::from_str(text).map_err(|e| ConfigError::Toml(describe_toml_error(text, &e)))?;
         config.validate()?;
         Ok(config)
     }
 
     /// Checks the values that the types alone cannot: the message names the key.
-    pub fn validate(&self) -> std::result::Result<(), String> {
-        let invalid = |key: &str, why: &str| Err(format!("invalid value for `{key}`: {why}"));
+    pub fn validate(&self) -> std::result::Result<(), ConfigError> {
+        let invalid = |key: &str, why: &str| Err(ConfigError::invalid(key, why));
         if !(1..=MAX_HIDDEN).contains(&self.model.hidden) {
             return invalid("model.hidden", &format!("must be from 1 to {MAX_HIDDEN}"));
         }
@@ -475,6 +477,38 @@ impl ExperimentConfig {
         toml::to_string_pretty(self).expect("an experiment config always serialises")
     }
 }
+
+/// What is wrong with a config; the caller names the file it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// Not TOML of a config's shape (a syntax error, an unknown key, a value of the wrong
+    /// type), in one line that names the key or the line.
+    Toml(String),
+    /// A key's value breaks its rule.
+    InvalidValue { key: String, rule: String },
+}
+
+impl ConfigError {
+    pub fn invalid(key: &str, rule: impl Into<String>) -> Self {
+        Self::InvalidValue {
+            key: key.to_string(),
+            rule: rule.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Toml(message) => f.write_str(message),
+            ConfigError::InvalidValue { key, rule } => {
+                write!(f, "invalid value for `{key}`: {rule}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 /// Turns toml's multi-line, caret-annotated error into one line that names the key.
 fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {

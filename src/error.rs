@@ -20,15 +20,17 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn file(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
+    /// A problem with the file at `path`: a message, or one of the library's typed errors
+    /// (`ConfigError`, `SweepError`, …) found before the file was known.
+    pub fn file(path: impl AsRef<Path>, problem: impl fmt::Display) -> Self {
         Self::File {
             path: path.as_ref().to_path_buf(),
-            message: message.into(),
+            message: problem.to_string(),
         }
     }
 
-    pub fn msg(message: impl Into<String>) -> Self {
-        Self::Message(message.into())
+    pub fn msg(problem: impl fmt::Display) -> Self {
+        Self::Message(problem.to_string())
     }
 }
 

@@ -8,11 +8,11 @@ use std::sync::OnceLock;
 
 use image::{GrayImage, imageops};
 use lstm_mnist::backend::Backend;
-use lstm_mnist::config::{ExperimentConfig, OptimizerKind};
+use lstm_mnist::config::{ConfigError, ExperimentConfig, OptimizerKind};
 use lstm_mnist::data::MnistData;
 use lstm_mnist::model::RecurrentKernel;
 use lstm_mnist::run_dir::{Naming, RunReport, read_metrics, read_report};
-use lstm_mnist::training::{RunOptions, TrainRequest, train};
+use lstm_mnist::training::{RequestError, RunOptions, TrainRequest, train};
 
 struct TrainedRun {
     _artifacts: tempfile::TempDir,
@@ -59,14 +59,29 @@ fn the_library_refuses_what_the_command_line_refuses() {
         artifacts.path().into(),
         Naming::Exact,
     );
-    assert!(refused.unwrap_err().contains("training.batch_size"));
+    let refused = refused.unwrap_err();
+    assert!(
+        matches!(&refused, RequestError::Config(ConfigError::InvalidValue { key, .. }) if key == "training.batch_size"),
+        "{refused:?}"
+    );
+    assert!(refused.to_string().contains("training.batch_size"));
     let mut too_large = adam_config("huge");
     (too_large.model.hidden, too_large.training.batch_size) = (4096, 60_000);
     let refused = TrainRequest::new(too_large, options(), artifacts.path().into(), Naming::Exact);
-    assert!(refused.unwrap_err().contains("memory"));
+    let refused = refused.unwrap_err();
+    assert!(
+        matches!(&refused, RequestError::Memory(m) if m.hidden == 4096 && m.needed_bytes > m.available_bytes),
+        "{refused:?}"
+    );
+    assert!(refused.to_string().contains("memory"));
     let escaping = adam_config("../elsewhere");
     let refused = TrainRequest::new(escaping, options(), artifacts.path().into(), Naming::Exact);
-    assert!(refused.unwrap_err().contains("one path component"));
+    let refused = refused.unwrap_err();
+    assert!(
+        matches!(&refused, RequestError::Name(n) if n.name == "../elsewhere"),
+        "{refused:?}"
+    );
+    assert!(refused.to_string().contains("one path component"));
     // A resumed run takes its own config and checks it: a damaged one is named.
     let run = artifacts.path().join("damaged");
     std::fs::create_dir_all(&run).unwrap();

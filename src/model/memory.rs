@@ -24,8 +24,36 @@ pub fn training_bytes(config: &ModelConfig, batch_size: usize) -> u64 {
     4u64.saturating_mul(parameters.saturating_mul(4).saturating_add(activations))
 }
 
-/// `Err` with what is needed and what there is, when training cannot fit this machine's memory.
-pub fn check_fits_in_memory(config: &ModelConfig, batch_size: usize) -> Result<(), String> {
+/// Training a model too large for this machine's memory: what it needs and what there is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLargeForMemory {
+    pub hidden: usize,
+    pub batch_size: usize,
+    pub needed_bytes: u64,
+    pub available_bytes: u64,
+}
+
+impl std::fmt::Display for TooLargeForMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`model.hidden` = {} with `training.batch_size` = {} needs about {} to train, more \
+             than this machine's {} of memory; use a smaller hidden size or batch",
+            self.hidden,
+            self.batch_size,
+            describe_bytes(self.needed_bytes),
+            describe_bytes(self.available_bytes)
+        )
+    }
+}
+
+impl std::error::Error for TooLargeForMemory {}
+
+/// `Err` when training cannot fit this machine's memory.
+pub fn check_fits_in_memory(
+    config: &ModelConfig,
+    batch_size: usize,
+) -> Result<(), TooLargeForMemory> {
     let Some(available) = machine::total_memory_bytes() else {
         return Ok(());
     };
@@ -33,13 +61,12 @@ pub fn check_fits_in_memory(config: &ModelConfig, batch_size: usize) -> Result<(
     if needed <= available {
         return Ok(());
     }
-    Err(format!(
-        "`model.hidden` = {} with `training.batch_size` = {batch_size} needs about {} to train, \
-         more than this machine's {} of memory; use a smaller hidden size or batch",
-        config.hidden,
-        describe_bytes(needed),
-        describe_bytes(available)
-    ))
+    Err(TooLargeForMemory {
+        hidden: config.hidden,
+        batch_size,
+        needed_bytes: needed,
+        available_bytes: available,
+    })
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub use fused::RecurrentKernel;
 pub use gate_layout::{Gate, GateWeights, StackedGates};
 pub use init::{HostMatrix, KerasInit};
 pub use keras_layout::{DenseWeights, KerasWeights};
-pub use memory::{check_fits_in_memory, training_bytes};
+pub use memory::{TooLargeForMemory, check_fits_in_memory, training_bytes};
 
 /// Each image row is one timestep of `ROW_FEATURES` pixels.
 pub const ROW_FEATURES: usize = 28;

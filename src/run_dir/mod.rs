@@ -26,7 +26,7 @@ use lock::LockRefusal;
 use lock::{LOCK_FILE, RunLock};
 pub use metrics::{EpochMetrics, read_metrics, write_metrics};
 use model_file::save_model;
-pub use name::{NAME_RULE, check_name};
+pub use name::{InvalidName, NAME_RULE, check_name};
 pub use report::{RunReport, TestScores, read_report, write_report};
 pub use tracking_record::TrackedRun;
 

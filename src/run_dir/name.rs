@@ -7,8 +7,22 @@ pub const NAME_RULE: &str = "a run name is one path component of letters, digits
 
 const MAX_LEN: usize = 100;
 
-/// `Err` with the rule when `name` breaks it.
-pub fn check_name(name: &str) -> Result<(), String> {
+/// A name that breaks the rule; it says so with the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidName {
+    pub name: String,
+}
+
+impl std::fmt::Display for InvalidName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` is not a valid run name: {NAME_RULE}", self.name)
+    }
+}
+
+impl std::error::Error for InvalidName {}
+
+/// `Err` when `name` breaks the rule.
+pub fn check_name(name: &str) -> Result<(), InvalidName> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     let fits = !name.is_empty()
         && name.len() <= MAX_LEN
@@ -17,7 +31,9 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if fits {
         Ok(())
     } else {
-        Err(format!("`{name}` is not a valid run name: {NAME_RULE}"))
+        Err(InvalidName {
+            name: name.to_string(),
+        })
     }
 }
 

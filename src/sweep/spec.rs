@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::{Table, Value};
 
-use crate::config::{ExperimentConfig, MAX_CONFIG_BYTES};
+use crate::config::{ConfigError, ExperimentConfig, MAX_CONFIG_BYTES};
 use crate::error::{Error, Result};
 use crate::fsutil::read_text_bounded;
-use crate::run_dir::check_name;
+use crate::run_dir::{InvalidName, NAME_RULE, check_name};
 
 /// More points than this is a typo (or a study for a cluster bigger than this tool's users
 /// have); the sweep is refused before anything runs.
@@ -39,6 +39,117 @@ struct SweepFile {
     points: Vec<Table>,
 }
 
+/// What is wrong with a sweep file; the caller names the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SweepError {
+    /// Not TOML of a sweep file's shape.
+    Toml(String),
+    /// The sweep's `name` (or the file's stem) cannot be a directory's.
+    Name(InvalidName),
+    EmptyAxis {
+        key: String,
+    },
+    /// A grid axis given one value (`found`) where a list is needed.
+    AxisNotList {
+        key: String,
+        found: String,
+    },
+    NoPoints,
+    TooManyPoints {
+        total: usize,
+    },
+    /// Explicit point `index`'s `name` is not a string.
+    PointNameNotText {
+        index: usize,
+    },
+    /// Explicit point `index`'s `name` cannot be a directory's.
+    PointName {
+        index: usize,
+        problem: InvalidName,
+    },
+    /// A grid point's values make no valid run name.
+    GridPointName {
+        name: String,
+    },
+    DuplicatePoint {
+        name: String,
+    },
+    /// Point `name`'s config cannot be made.
+    Point {
+        name: String,
+        problem: PointError,
+    },
+}
+
+/// Why a point's config cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PointError {
+    /// The `config` axis's value is not a path (`found`).
+    ConfigAxisNotPath { found: String },
+    /// The base config file is unreadable or invalid (the message names the file).
+    BaseConfig(String),
+    /// A dotted key goes through `part`, which is a value, not a section.
+    NotASection { key: String, part: String },
+    /// The overrides make an invalid config.
+    Config(ConfigError),
+}
+
+impl std::fmt::Display for SweepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SweepError::Toml(message) => f.write_str(message),
+            SweepError::Name(problem) => write!(f, "the sweep's `name`: {problem}"),
+            SweepError::EmptyAxis { key } => {
+                write!(f, "grid axis `{key}` is empty: give it at least one value")
+            }
+            SweepError::AxisNotList { key, found } => {
+                write!(f, "grid axis `{key}` must be a list of values, not {found}")
+            }
+            SweepError::NoPoints => {
+                f.write_str("the sweep has no points: give [grid] axes or [[points]]")
+            }
+            SweepError::TooManyPoints { total } => write!(
+                f,
+                "the sweep has {total} points; at most {MAX_POINTS} are allowed"
+            ),
+            SweepError::PointNameNotText { index } => {
+                write!(f, "point {index}: `name` must be a string")
+            }
+            SweepError::PointName { index, problem } => write!(f, "[[points]] {index}: {problem}"),
+            SweepError::GridPointName { name } => write!(
+                f,
+                "the grid point `{name}` makes no run name ({NAME_RULE}); list such values as \
+                 [[points]] with a `name`"
+            ),
+            SweepError::DuplicatePoint { name } => write!(
+                f,
+                "two points are named `{name}`; name the explicit points apart"
+            ),
+            SweepError::Point { name, problem } => write!(f, "point `{name}`: {problem}"),
+        }
+    }
+}
+
+impl std::fmt::Display for PointError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PointError::ConfigAxisNotPath { found } => {
+                write!(
+                    f,
+                    "`{CONFIG_AXIS}` must be a config file's path, not {found}"
+                )
+            }
+            PointError::BaseConfig(message) => f.write_str(message),
+            PointError::NotASection { key, part } => {
+                write!(f, "`{key}`: `{part}` is a value, not a section")
+            }
+            PointError::Config(problem) => problem.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SweepError {}
+
 /// One run of a sweep: its name (a run name under the sweep's directory) and experiment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Point {
@@ -52,9 +163,9 @@ type Override = (String, Value);
 /// Reads the sweep file and expands it: the sweep's name and its points, every config checked.
 pub fn load(path: &Path) -> Result<(String, Vec<Point>)> {
     let text = read_text_bounded(path, MAX_CONFIG_BYTES, "a sweep file")?;
-    let refuse = |why: String| Error::file(path, why);
-    let file: SweepFile =
-        toml::from_str(&text).map_err(|e| refuse(e.message().trim().replace('\n', " ")))?;
+    let refuse = |problem: SweepError| Error::file(path, problem);
+    let file: SweepFile = toml::from_str(&text)
+        .map_err(|e| refuse(SweepError::Toml(e.message().trim().replace('\n', " "))))?;
     let name = match &file.name {
         Some(name) => name.clone(),
         None => path
@@ -62,17 +173,21 @@ pub fn load(path: &Path) -> Result<(String, Vec<Point>)> {
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_default(),
     };
-    check_name(&name).map_err(|e| refuse(format!("the sweep's `name`: {e}")))?;
+    check_name(&name).map_err(|e| refuse(SweepError::Name(e)))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let settings = expand(&file).map_err(refuse)?;
     let mut points: Vec<Point> = Vec::with_capacity(settings.len());
     for (point_name, overrides) in settings {
-        let config = point_config(dir, file.base.as_deref(), &point_name, &overrides)
-            .map_err(|why| refuse(format!("point `{point_name}`: {why}")))?;
+        let config = point_config(dir, file.base.as_deref(), &point_name, &overrides).map_err(
+            |problem| {
+                refuse(SweepError::Point {
+                    name: point_name.clone(),
+                    problem,
+                })
+            },
+        )?;
         if points.iter().any(|p| p.name == point_name) {
-            return Err(refuse(format!(
-                "two points are named `{point_name}`; name the explicit points apart"
-            )));
+            return Err(refuse(SweepError::DuplicatePoint { name: point_name }));
         }
         points.push(Point {
             name: point_name,
@@ -84,20 +199,18 @@ pub fn load(path: &Path) -> Result<(String, Vec<Point>)> {
 
 /// Every point's name and overrides: the grid's (its axes in the file's order, the last
 /// varying fastest), then the explicit points.
-fn expand(file: &SweepFile) -> std::result::Result<Vec<(String, Vec<Override>)>, String> {
+fn expand(file: &SweepFile) -> std::result::Result<Vec<(String, Vec<Override>)>, SweepError> {
     let mut axes: Vec<(String, Vec<Value>)> = Vec::new();
     flatten(&file.grid, "", &mut |key, value| match value {
-        Value::Array(values) if values.is_empty() => Err(format!(
-            "grid axis `{key}` is empty: give it at least one value"
-        )),
+        Value::Array(values) if values.is_empty() => Err(SweepError::EmptyAxis { key }),
         Value::Array(values) => {
             axes.push((key, values.clone()));
             Ok(())
         }
-        other => Err(format!(
-            "grid axis `{key}` must be a list of values, not {} {other}",
-            other.type_str()
-        )),
+        other => Err(SweepError::AxisNotList {
+            key,
+            found: format!("{} {other}", other.type_str()),
+        }),
     })?;
     let grid_size = if axes.is_empty() {
         0
@@ -108,12 +221,10 @@ fn expand(file: &SweepFile) -> std::result::Result<Vec<(String, Vec<Override>)>,
     };
     let total = grid_size.saturating_add(file.points.len());
     if total == 0 {
-        return Err("the sweep has no points: give [grid] axes or [[points]]".into());
+        return Err(SweepError::NoPoints);
     }
     if total > MAX_POINTS {
-        return Err(format!(
-            "the sweep has {total} points; at most {MAX_POINTS} are allowed"
-        ));
+        return Err(SweepError::TooManyPoints { total });
     }
     let mut settings = Vec::with_capacity(total);
     for index in 0..grid_size {
@@ -132,13 +243,13 @@ fn expand(file: &SweepFile) -> std::result::Result<Vec<(String, Vec<Override>)>,
         flatten(point, "", &mut |key, value| {
             match (key.as_str(), value) {
                 ("name", Value::String(text)) => name = Some(text.clone()),
-                ("name", _) => return Err(format!("point {index}: `name` must be a string")),
+                ("name", _) => return Err(SweepError::PointNameNotText { index }),
                 _ => overrides.push((key, value.clone())),
             }
             Ok(())
         })?;
         let name = name.unwrap_or_else(|| format!("point-{index}"));
-        check_name(&name).map_err(|e| format!("[[points]] {index}: {e}"))?;
+        check_name(&name).map_err(|problem| SweepError::PointName { index, problem })?;
         settings.push((name, overrides));
     }
     Ok(settings)
@@ -149,8 +260,8 @@ fn expand(file: &SweepFile) -> std::result::Result<Vec<(String, Vec<Override>)>,
 fn flatten(
     table: &Table,
     prefix: &str,
-    each: &mut dyn FnMut(String, &Value) -> std::result::Result<(), String>,
-) -> std::result::Result<(), String> {
+    each: &mut dyn FnMut(String, &Value) -> std::result::Result<(), SweepError>,
+) -> std::result::Result<(), SweepError> {
     for (key, value) in table {
         let path = if prefix.is_empty() {
             key.clone()
@@ -170,7 +281,7 @@ fn flatten(
 fn grid_point_name(
     axes: &[(String, Vec<Value>)],
     overrides: &[Override],
-) -> std::result::Result<String, String> {
+) -> std::result::Result<String, SweepError> {
     let parts: Vec<String> = overrides
         .iter()
         .zip(axes)
@@ -195,14 +306,10 @@ fn grid_point_name(
     } else {
         parts.join("_")
     };
-    check_name(&name).map_err(|_| {
-        format!(
-            "the grid point `{name}` makes no run name ({}); list such values as [[points]] \
-             with a `name`",
-            crate::run_dir::NAME_RULE
-        )
-    })?;
-    Ok(name)
+    match check_name(&name) {
+        Ok(()) => Ok(name),
+        Err(_) => Err(SweepError::GridPointName { name }),
+    }
 }
 
 /// The base config (the point's own `config`, else the sweep's `base`, else the seed
@@ -212,37 +319,41 @@ fn point_config(
     base: Option<&Path>,
     name: &str,
     overrides: &[Override],
-) -> std::result::Result<ExperimentConfig, String> {
+) -> std::result::Result<ExperimentConfig, PointError> {
     let base_file = overrides
         .iter()
         .find(|(key, _)| key == CONFIG_AXIS)
         .map(|(_, value)| match value {
             Value::String(path) => Ok(PathBuf::from(path)),
-            other => Err(format!(
-                "`{CONFIG_AXIS}` must be a config file's path, not {other}"
-            )),
+            other => Err(PointError::ConfigAxisNotPath {
+                found: other.to_string(),
+            }),
         })
         .transpose()?
         .or_else(|| base.map(Path::to_path_buf));
     let base_config = match base_file {
-        Some(file) => ExperimentConfig::load(&dir.join(file)).map_err(|e| e.to_string())?,
+        Some(file) => ExperimentConfig::load(&dir.join(file))
+            .map_err(|e| PointError::BaseConfig(e.to_string()))?,
         None => ExperimentConfig::default(),
     };
-    let mut table = Table::try_from(&base_config).map_err(|e| e.to_string())?;
+    let mut table = Table::try_from(&base_config).expect("a config always makes a TOML table");
     for (key, value) in overrides.iter().filter(|(key, _)| key != CONFIG_AXIS) {
         set(&mut table, key, value.clone())?;
     }
     table.insert("name".into(), Value::String(name.to_string()));
-    let config: ExperimentConfig = Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| e.message().trim().replace('\n', " "))?;
-    config.validate()?;
+    let config: ExperimentConfig =
+        Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                PointError::Config(ConfigError::Toml(e.message().trim().replace('\n', " ")))
+            })?;
+    config.validate().map_err(PointError::Config)?;
     Ok(config)
 }
 
 /// Sets `value` at the dotted `key`, creating the tables on the way (`data.augment.rotation`
 /// on a config without augmentation).
-fn set(table: &mut Table, key: &str, value: Value) -> std::result::Result<(), String> {
+fn set(table: &mut Table, key: &str, value: Value) -> std::result::Result<(), PointError> {
     let (head, last) = match key.rsplit_once('.') {
         Some((head, last)) => (Some(head), last),
         None => (None, key),
@@ -254,7 +365,10 @@ fn set(table: &mut Table, key: &str, value: Value) -> std::result::Result<(), St
             .or_insert_with(|| Value::Table(Table::new()));
         current = entry
             .as_table_mut()
-            .ok_or_else(|| format!("`{key}`: `{part}` is a value, not a section"))?;
+            .ok_or_else(|| PointError::NotASection {
+                key: key.to_string(),
+                part: part.to_string(),
+            })?;
     }
     current.insert(last.to_string(), value);
     Ok(())
@@ -295,6 +409,26 @@ mod tests {
         assert_eq!(points[1].config.seed, 1);
         assert_eq!(points[1].config.name, "seed-1_learning_rate-0.001");
         assert_eq!(points[4].config.model.cell, crate::config::Cell::Gru);
+    }
+
+    #[test]
+    fn the_refusals_say_what_failed() {
+        let expanded = |text: &str| expand(&toml::from_str::<SweepFile>(text).unwrap());
+        assert_eq!(
+            expanded("[grid]\nseed = []\n").unwrap_err(),
+            SweepError::EmptyAxis { key: "seed".into() }
+        );
+        assert_eq!(expanded("name = \"x\"\n").unwrap_err(), SweepError::NoPoints);
+        assert!(matches!(
+            expanded("[[points]]\nname = \"a/b\"\n").unwrap_err(),
+            SweepError::PointName { index: 0, problem } if problem.name == "a/b"
+        ));
+        assert_eq!(
+            expanded("[grid]\nseed = [\"a b\", \"c\"]\n").unwrap_err(),
+            SweepError::GridPointName {
+                name: "seed-a b".into()
+            }
+        );
     }
 
     #[test]

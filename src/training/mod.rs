@@ -19,17 +19,19 @@ use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
 
 use crate::backend::Backend;
-use crate::config::{EarlyStoppingConfig, ExperimentConfig, OptimizerKind};
+use crate::config::{ConfigError, EarlyStoppingConfig, ExperimentConfig, OptimizerKind};
 use crate::data::augment::Augmenter;
 use crate::data::{Examples, MnistData, MnistLoader, download, test_set};
 use crate::error::{Error, Result};
 use crate::evaluation::{evaluate, percent};
-use crate::model::{Classifier, INFERENCE_BATCH, RecurrentKernel, check_fits_in_memory};
+use crate::model::{
+    Classifier, INFERENCE_BATCH, RecurrentKernel, TooLargeForMemory, check_fits_in_memory,
+};
 use crate::output;
 use crate::plots::{Curve, curves_png};
 use crate::run_dir::{
-    EpochMetrics, LockedRun, Naming, RECORD_NAMES, ResumePoint, RunDir, RunReport, RunState,
-    TestScores, check_name,
+    EpochMetrics, InvalidName, LockedRun, Naming, RECORD_NAMES, ResumePoint, RunDir, RunReport,
+    RunState, TestScores, check_name,
 };
 use crate::tracking::mlflow::RunStatus;
 use crate::tracking::{RunContext, Tracker};
@@ -60,16 +62,57 @@ pub struct RunOptions {
     pub experiment: Option<String>,
 }
 
+/// Why a config cannot be trained as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    /// A value breaks its rule.
+    Config(ConfigError),
+    /// Its `name` cannot be a run directory's.
+    Name(InvalidName),
+    /// Training it would not fit this machine's memory.
+    Memory(TooLargeForMemory),
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestError::Config(problem) => problem.fmt(f),
+            RequestError::Name(problem) => write!(f, "invalid value for `name`: {problem}"),
+            RequestError::Memory(problem) => problem.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+impl From<ConfigError> for RequestError {
+    fn from(problem: ConfigError) -> Self {
+        Self::Config(problem)
+    }
+}
+
+impl From<InvalidName> for RequestError {
+    fn from(problem: InvalidName) -> Self {
+        Self::Name(problem)
+    }
+}
+
+impl From<TooLargeForMemory> for RequestError {
+    fn from(problem: TooLargeForMemory) -> Self {
+        Self::Memory(problem)
+    }
+}
+
 impl TrainRequest {
-    /// A new run of `config` under `artifacts`, named as `naming` says. The error is one line
-    /// naming the key at fault; the caller says where the config came from.
+    /// A new run of `config` under `artifacts`, named as `naming` says. The error says what
+    /// in the config is at fault; the caller says where the config came from.
     pub fn new(
         config: ExperimentConfig,
         options: RunOptions,
         artifacts: PathBuf,
         naming: Naming,
-    ) -> std::result::Result<Self, String> {
-        check_name(&config.name).map_err(|e| format!("invalid value for `name`: {e}"))?;
+    ) -> std::result::Result<Self, RequestError> {
+        check_name(&config.name)?;
         config.validate()?;
         check_fits_in_memory(&config.model, config.training.batch_size)?;
         Ok(Self {
@@ -89,9 +132,10 @@ impl TrainRequest {
         if let Some(epochs) = epochs {
             config.training.epochs = epochs;
         }
-        let refuse = |message: String| Error::file(run.config_path(), message);
-        config.validate().map_err(refuse)?;
-        check_fits_in_memory(&config.model, config.training.batch_size).map_err(refuse)?;
+        let refuse = |problem: RequestError| Error::file(run.config_path(), problem);
+        config.validate().map_err(|e| refuse(e.into()))?;
+        check_fits_in_memory(&config.model, config.training.batch_size)
+            .map_err(|e| refuse(e.into()))?;
         config.name = run.name().to_string();
         Ok(Self {
             config,
