@@ -16,7 +16,7 @@ use crate::config::Cell;
 use crate::data::NUM_CLASSES;
 use crate::error::{Error, Result};
 use crate::fsutil::{read_bounded, write_atomic};
-use crate::model::{GateWeights, HostMatrix, ROW_FEATURES, StackedGates};
+use crate::model::{GateWeights, HostMatrix, ROW_FEATURES, StackedGates, WeightsError};
 
 /// An LSTM of 4,096 units is 300 MB of f32 weights.
 const MAX_FILE_BYTES: u64 = 1024 * 1024 * 1024;
@@ -108,29 +108,97 @@ pub fn write_state_dict(weights: &GateWeights, path: &Path) -> Result<()> {
 /// Reads a state_dict of the module above, with a `cell` layer, from a safetensors file.
 pub fn read_state_dict(path: &Path, cell: Cell) -> Result<GateWeights> {
     let bytes = read_bounded(path, MAX_FILE_BYTES, "a safetensors file")?;
-    parse_state_dict(&bytes, cell).map_err(|why| Error::file(path, why))
+    parse_state_dict(&bytes, cell).map_err(|problem| Error::file(path, problem))
 }
 
-fn parse_state_dict(bytes: &[u8], cell: Cell) -> std::result::Result<GateWeights, String> {
-    let file = SafeTensors::deserialize(bytes)
-        .map_err(|e| format!("not a readable safetensors file ({e})"))?;
-    if let Some(unknown) = file.names().into_iter().find(|name| !KEYS.contains(name)) {
-        return Err(format!(
-            "holds `{unknown}`, which the module (recurrent = {}(28, hidden), head = \
-             nn.Linear(hidden, 10)) does not have; expected exactly {}",
-            module_class(cell),
-            KEYS.join(", ")
-        ));
+/// Why a safetensors file is not a state_dict of the module; the caller names the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TorchError {
+    /// Not a safetensors file (the reason, as safetensors gives it).
+    Unreadable(String),
+    /// A tensor the module does not have.
+    UnknownKey {
+        key: String,
+        cell: Cell,
+    },
+    MissingKey {
+        key: &'static str,
+    },
+    /// A tensor of another type than F32 (the type's name).
+    NotF32 {
+        key: &'static str,
+        dtype: String,
+    },
+    /// `weight_hh_l0` is not `[gates·hidden, hidden]` for the `cell` asked for.
+    HiddenShape {
+        shape: Vec<usize>,
+        cell: Cell,
+    },
+    Shape {
+        key: &'static str,
+        found: Vec<usize>,
+        wanted: Vec<usize>,
+    },
+    /// The arrays do not fit one another as a classifier.
+    Weights(WeightsError),
+}
+
+impl std::fmt::Display for TorchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TorchError::Unreadable(reason) => {
+                write!(f, "not a readable safetensors file ({reason})")
+            }
+            TorchError::UnknownKey { key, cell } => write!(
+                f,
+                "holds `{key}`, which the module (recurrent = {}(28, hidden), head = \
+                 nn.Linear(hidden, 10)) does not have; expected exactly {}",
+                module_class(*cell),
+                KEYS.join(", ")
+            ),
+            TorchError::MissingKey { key } => {
+                write!(f, "has no `{key}`: not a state_dict of the module")
+            }
+            TorchError::NotF32 { key, dtype } => write!(
+                f,
+                "`{key}` is {dtype}; export-torch and import-torch use F32 (call .float() \
+                 before saving)"
+            ),
+            TorchError::HiddenShape { shape, cell } => write!(
+                f,
+                "`{WEIGHT_HH}` has shape {shape:?}; a {} has [{}·hidden, hidden] (is --cell \
+                 right?)",
+                module_class(*cell),
+                gate_order(*cell).len()
+            ),
+            TorchError::Shape { key, found, wanted } => {
+                write!(f, "`{key}` has shape {found:?}, expected {wanted:?}")
+            }
+            TorchError::Weights(problem) => problem.fmt(f),
+        }
     }
-    let array = |name: &str| -> std::result::Result<(Vec<usize>, Vec<f32>), String> {
+}
+
+impl std::error::Error for TorchError {}
+
+fn parse_state_dict(bytes: &[u8], cell: Cell) -> std::result::Result<GateWeights, TorchError> {
+    let file =
+        SafeTensors::deserialize(bytes).map_err(|e| TorchError::Unreadable(e.to_string()))?;
+    if let Some(unknown) = file.names().into_iter().find(|name| !KEYS.contains(name)) {
+        return Err(TorchError::UnknownKey {
+            key: unknown.to_string(),
+            cell,
+        });
+    }
+    let array = |key: &'static str| -> std::result::Result<(Vec<usize>, Vec<f32>), TorchError> {
         let view = file
-            .tensor(name)
-            .map_err(|_| format!("has no `{name}`: not a state_dict of the module"))?;
+            .tensor(key)
+            .map_err(|_| TorchError::MissingKey { key })?;
         if view.dtype() != Dtype::F32 {
-            return Err(format!(
-                "`{name}` is {:?}; export-torch and import-torch use F32 (call .float() before saving)",
-                view.dtype()
-            ));
+            return Err(TorchError::NotF32 {
+                key,
+                dtype: format!("{:?}", view.dtype()),
+            });
         }
         let values = view
             .data()
@@ -144,29 +212,23 @@ fn parse_state_dict(bytes: &[u8], cell: Cell) -> std::result::Result<GateWeights
     let hidden = match hh_shape[..] {
         [rows, hidden] if rows == gates * hidden && hidden > 0 => hidden,
         _ => {
-            return Err(format!(
-                "`{WEIGHT_HH}` has shape {hh_shape:?}; a {} has [{gates}·hidden, hidden] \
-                 (is --cell right?)",
-                module_class(cell)
-            ));
+            return Err(TorchError::HiddenShape {
+                shape: hh_shape,
+                cell,
+            });
         }
     };
-    let matrix = |name: &str, rows: usize, cols: usize| {
-        let (shape, values) = array(name)?;
-        if shape != [rows, cols] {
-            return Err(format!(
-                "`{name}` has shape {shape:?}, expected [{rows}, {cols}]"
-            ));
-        }
-        Ok(HostMatrix { rows, cols, values })
-    };
-    let vector = |name: &str, len: usize| {
-        let (shape, values) = array(name)?;
-        if shape != [len] {
-            return Err(format!("`{name}` has shape {shape:?}, expected [{len}]"));
+    let shaped = |key: &'static str, wanted: Vec<usize>| {
+        let (found, values) = array(key)?;
+        if found != wanted {
+            return Err(TorchError::Shape { key, found, wanted });
         }
         Ok(values)
     };
+    let matrix = |key: &'static str, rows: usize, cols: usize| {
+        shaped(key, vec![rows, cols]).map(|values| HostMatrix { rows, cols, values })
+    };
+    let vector = |key: &'static str, len: usize| shaped(key, vec![len]);
     let rows = gates * hidden;
     let stacked = StackedGates {
         input_weight: matrix(WEIGHT_IH, rows, ROW_FEATURES)?,
@@ -182,5 +244,53 @@ fn parse_state_dict(bytes: &[u8], cell: Cell) -> std::result::Result<GateWeights
         matrix(HEAD_WEIGHT, NUM_CLASSES, hidden)?,
         vector(HEAD_BIAS, NUM_CLASSES)?,
     );
-    GateWeights::from_stacked(cell, stacked, gate_order(cell), head)
+    GateWeights::from_stacked(cell, stacked, gate_order(cell), head).map_err(TorchError::Weights)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_say_what_failed() {
+        assert!(matches!(
+            parse_state_dict(b"not safetensors", Cell::Lstm),
+            Err(TorchError::Unreadable(_))
+        ));
+        let one = 1.0f32.to_le_bytes();
+        let tensor = |dtype| TensorView::new(dtype, vec![1], &one).unwrap();
+        let unknown = safetensors::serialize([("extra", tensor(Dtype::F32))], None).unwrap();
+        assert_eq!(
+            parse_state_dict(&unknown, Cell::Gru)
+                .err()
+                .expect("refused"),
+            TorchError::UnknownKey {
+                key: "extra".into(),
+                cell: Cell::Gru
+            }
+        );
+        let wrong_type = safetensors::serialize([(WEIGHT_HH, tensor(Dtype::I32))], None).unwrap();
+        assert_eq!(
+            parse_state_dict(&wrong_type, Cell::Rnn)
+                .err()
+                .expect("refused"),
+            TorchError::NotF32 {
+                key: WEIGHT_HH,
+                dtype: "I32".into()
+            }
+        );
+        let flat = safetensors::serialize([(WEIGHT_HH, tensor(Dtype::F32))], None).unwrap();
+        assert_eq!(
+            parse_state_dict(&flat, Cell::Rnn).err().expect("refused"),
+            TorchError::HiddenShape {
+                shape: vec![1],
+                cell: Cell::Rnn
+            }
+        );
+        let empty = safetensors::serialize(Vec::<(&str, TensorView)>::new(), None).unwrap();
+        assert_eq!(
+            parse_state_dict(&empty, Cell::Rnn).err().expect("refused"),
+            TorchError::MissingKey { key: WEIGHT_HH }
+        );
+    }
 }

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::layer_class;
+use super::{KerasError, layer_class};
 use crate::config::{Cell, OptimizerConfig, OptimizerKind};
 use crate::model::{ROW_FEATURES, STEPS};
 
@@ -41,12 +41,18 @@ fn required_settings(cell: Cell) -> Vec<(&'static str, Value)> {
 }
 
 /// The model config as JSON.
-pub fn json(model_config: &str) -> Result<Value, String> {
-    serde_json::from_str(model_config).map_err(|e| format!("its model config is not JSON: {e}"))
+pub fn json(model_config: &str) -> Result<Value, KerasError> {
+    serde_json::from_str(model_config)
+        .map_err(|e| KerasError::Unreadable(format!("its model config is not JSON: {e}")))
 }
 
 /// The architecture a model config (`json`) describes, if it is one we compute.
-pub fn parse(root: &Value) -> Result<Architecture, String> {
+pub fn parse(root: &Value) -> Result<Architecture, KerasError> {
+    supported(root).map_err(KerasError::Unsupported)
+}
+
+/// [`parse`], the refusal in words.
+fn supported(root: &Value) -> Result<Architecture, String> {
     let class = root["class_name"].as_str().unwrap_or("unknown");
     if class != "Sequential" {
         return Err(format!(
@@ -253,14 +259,19 @@ mod tests {
                 "a Conv1D layer",
             ),
         ];
+        // Every refusal is of an unsupported architecture, saying what is not supported.
+        let unsupported = |root: &Value| match parse(root).unwrap_err() {
+            KerasError::Unsupported(what) => what,
+            other => panic!("not an architecture refusal: {other:?}"),
+        };
         for (layer, expected) in cases {
-            let error = parse(&sequential(&format!("{INPUT}, {layer}, {DENSE}"))).unwrap_err();
+            let error = unsupported(&sequential(&format!("{INPUT}, {layer}, {DENSE}")));
             assert!(error.contains(expected), "{error}");
         }
         let functional = json(r#"{"class_name": "Functional", "config": {}}"#).unwrap();
-        let error = parse(&functional).unwrap_err();
+        let error = unsupported(&functional);
         assert!(error.starts_with("a Functional model"), "{error}");
-        let error = parse(&sequential(DENSE)).unwrap_err();
+        let error = unsupported(&sequential(DENSE));
         assert!(error.contains("no input shape"), "{error}");
     }
 }

@@ -2,6 +2,7 @@
 
 use hdf5_pure::File;
 
+use super::KerasError;
 use super::architecture::Architecture;
 use crate::config::Cell;
 use crate::model::{HostMatrix, KerasWeights};
@@ -16,7 +17,7 @@ pub fn class_group(cell: Cell) -> &'static str {
 }
 
 /// `layers/<cell>/cell/vars/{0,1,2}` and `layers/dense/vars/{0,1}` (Keras 3).
-pub fn from_archive(file: &File, cell: Cell) -> Result<KerasWeights, String> {
+pub fn from_archive(file: &File, cell: Cell) -> Result<KerasWeights, KerasError> {
     let recurrent = format!("layers/{}/cell/vars", class_group(cell));
     let array = |path: String| read_array(file, &path);
     assemble(
@@ -33,7 +34,10 @@ pub fn from_archive(file: &File, cell: Cell) -> Result<KerasWeights, String> {
 
 /// `model_weights/<layer>/<each of the layer's weight_names>` (legacy `.h5`), in the order
 /// Keras lists them: kernel, recurrent kernel, bias; kernel, bias.
-pub fn from_legacy_h5(file: &File, architecture: &Architecture) -> Result<KerasWeights, String> {
+pub fn from_legacy_h5(
+    file: &File,
+    architecture: &Architecture,
+) -> Result<KerasWeights, KerasError> {
     let mut arrays = Vec::new();
     for (layer, count) in [
         (&architecture.recurrent_name, 3),
@@ -45,18 +49,24 @@ pub fn from_legacy_h5(file: &File, architecture: &Architecture) -> Result<KerasW
             .and_then(|g| g.attrs())
             .ok()
             .and_then(|attrs| attrs.get("weight_names")?.as_strings().map(<[_]>::to_vec))
-            .ok_or(format!("no weight list for layer `{layer}` ({group})"))?;
+            .ok_or_else(|| KerasError::NoWeightList {
+                layer: layer.clone(),
+                group: group.clone(),
+            })?;
         if names.len() != count {
-            return Err(format!(
-                "layer `{layer}` has {} weights, expected {count}",
-                names.len()
-            ));
+            return Err(KerasError::WeightCount {
+                layer: layer.clone(),
+                found: names.len(),
+                wanted: count,
+            });
         }
         for name in names {
             arrays.push(read_array(file, &format!("{group}/{name}"))?);
         }
     }
-    let arrays: [Array; 5] = arrays.try_into().map_err(|_| "wrong number of weights")?;
+    let arrays: [Array; 5] = arrays
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("three weights and two, counted above"));
     assemble(architecture.cell, arrays)
 }
 
@@ -67,16 +77,16 @@ struct Array {
     values: Vec<f32>,
 }
 
-fn read_array(file: &File, path: &str) -> Result<Array, String> {
+fn read_array(file: &File, path: &str) -> Result<Array, KerasError> {
     let dataset = file
         .dataset(path)
-        .map_err(|_| format!("no weights at {path}"))?;
+        .map_err(|_| KerasError::NoArray { path: path.into() })?;
     let shape = dataset
         .shape()
-        .map_err(|e| format!("cannot read the shape of {path}: {e}"))?;
+        .map_err(|e| KerasError::Unreadable(format!("cannot read the shape of {path}: {e}")))?;
     let values = dataset
         .read_f32()
-        .map_err(|e| format!("cannot read {path}: {e}"))?;
+        .map_err(|e| KerasError::Unreadable(format!("cannot read {path}: {e}")))?;
     Ok(Array {
         path: path.to_string(),
         shape: shape.into_iter().map(|d| d as usize).collect(),
@@ -85,24 +95,24 @@ fn read_array(file: &File, path: &str) -> Result<Array, String> {
 }
 
 impl Array {
-    fn matrix(self) -> Result<HostMatrix, String> {
+    fn matrix(self) -> Result<HostMatrix, KerasError> {
         match self.shape[..] {
             [rows, cols] => Ok(HostMatrix {
                 rows,
                 cols,
                 values: self.values,
             }),
-            _ => Err(format!(
-                "{} has shape {:?}, not a matrix",
-                self.path, self.shape
-            )),
+            _ => Err(KerasError::NotAMatrix {
+                path: self.path,
+                shape: self.shape,
+            }),
         }
     }
 }
 
 /// Kernel, recurrent kernel, bias, Dense kernel, Dense bias, checked to fit together. The
 /// GRU's bias (`reset_after=True`) is `[2, 3·units]`: the input bias, then the recurrent one.
-fn assemble(cell: Cell, arrays: [Array; 5]) -> Result<KerasWeights, String> {
+fn assemble(cell: Cell, arrays: [Array; 5]) -> Result<KerasWeights, KerasError> {
     let [kernel, recurrent_kernel, bias, dense_kernel, dense_bias] = arrays;
     let biases = match (cell, &bias.shape[..]) {
         (Cell::Gru, &[2, width]) => {
@@ -110,18 +120,15 @@ fn assemble(cell: Cell, arrays: [Array; 5]) -> Result<KerasWeights, String> {
             (input.to_vec(), Some(recurrent.to_vec()))
         }
         (Cell::Gru, _) => {
-            return Err(format!(
-                "the GRU's bias has shape {:?}, expected [2, 3·units]",
-                bias.shape
-            ));
+            return Err(KerasError::GruBiasShape { shape: bias.shape });
         }
         _ => (bias.values, None),
     };
-    KerasWeights::new(
+    Ok(KerasWeights::new(
         cell,
         kernel.matrix()?,
         recurrent_kernel.matrix()?,
         biases,
         (dense_kernel.matrix()?, dense_bias.values),
-    )
+    )?)
 }

@@ -55,14 +55,12 @@ impl GateWeights {
         stacked: StackedGates,
         order: &[usize],
         (head_weight, head_bias): (HostMatrix, Vec<f32>),
-    ) -> Result<Self, String> {
+    ) -> Result<Self, WeightsError> {
         let count = gate_count(cell);
         assert_eq!(order.len(), count, "a gate order names every gate");
         let hidden = stacked.hidden_weight.cols;
         if !(1..=MAX_HIDDEN).contains(&hidden) {
-            return Err(format!(
-                "{hidden} units: at most {MAX_HIDDEN} are supported"
-            ));
+            return Err(WeightsError::TooManyUnits { hidden });
         }
         let rows = count * hidden;
         expect_shape(
@@ -156,12 +154,58 @@ impl GateWeights {
     }
 }
 
+/// Why a model's arrays do not make a classifier; the caller names the file they came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeightsError {
+    /// More (or fewer) recurrent units than a classifier may have.
+    TooManyUnits { hidden: usize },
+    /// An array of another shape than the others imply.
+    Shape {
+        array: &'static str,
+        found: Vec<usize>,
+        wanted: Vec<usize>,
+    },
+    /// The GRU without its recurrent bias (`present: false`), or another cell with one.
+    RecurrentBias { present: bool },
+}
+
+impl std::fmt::Display for WeightsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WeightsError::TooManyUnits { hidden } => {
+                write!(f, "{hidden} units: at most {MAX_HIDDEN} are supported")
+            }
+            WeightsError::Shape {
+                array,
+                found,
+                wanted,
+            } => write!(f, "{array} has shape {found:?}, expected {wanted:?}"),
+            WeightsError::RecurrentBias { present: false } => {
+                f.write_str("the GRU has no recurrent bias")
+            }
+            WeightsError::RecurrentBias { present: true } => {
+                f.write_str("only the GRU has a recurrent bias")
+            }
+        }
+    }
+}
+
+impl std::error::Error for WeightsError {}
+
 /// `Ok` where an array's shape is the one wanted, else an error naming both.
-pub(super) fn expect_shape(what: &str, found: &[usize], wanted: &[usize]) -> Result<(), String> {
+pub(super) fn expect_shape(
+    array: &'static str,
+    found: &[usize],
+    wanted: &[usize],
+) -> Result<(), WeightsError> {
     if found == wanted {
         Ok(())
     } else {
-        Err(format!("{what} has shape {found:?}, expected {wanted:?}"))
+        Err(WeightsError::Shape {
+            array,
+            found: found.to_vec(),
+            wanted: wanted.to_vec(),
+        })
     }
 }
 

@@ -7,7 +7,7 @@
 use burn::nn::{GateController, Linear};
 use burn::tensor::{Device, Tensor};
 
-use super::gate_layout::{expect_shape, gate_count};
+use super::gate_layout::{WeightsError, expect_shape, gate_count};
 use super::init::{HostMatrix, set_linear};
 use super::{Classifier, ROW_FEATURES, RecurrentLayer};
 use crate::config::{Bias, Cell, MAX_HIDDEN, ModelConfig};
@@ -44,12 +44,10 @@ impl KerasWeights {
         recurrent_kernel: HostMatrix,
         (bias, recurrent_bias): (Vec<f32>, Option<Vec<f32>>),
         (dense_kernel, dense_bias): DenseWeights,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, WeightsError> {
         let hidden = recurrent_kernel.rows;
         if !(1..=MAX_HIDDEN).contains(&hidden) {
-            return Err(format!(
-                "{hidden} units: at most {MAX_HIDDEN} are supported"
-            ));
+            return Err(WeightsError::TooManyUnits { hidden });
         }
         let width = gate_count(cell) * hidden;
         expect_shape("the kernel", &kernel.dims(), &[ROW_FEATURES, width])?;
@@ -61,8 +59,8 @@ impl KerasWeights {
         expect_shape("the bias", &[bias.len()], &[width])?;
         match (&recurrent_bias, cell) {
             (Some(b), Cell::Gru) => expect_shape("the recurrent bias", &[b.len()], &[width])?,
-            (None, Cell::Gru) => return Err("the GRU has no recurrent bias".into()),
-            (Some(_), _) => return Err("only the GRU has a recurrent bias".into()),
+            (None, Cell::Gru) => return Err(WeightsError::RecurrentBias { present: false }),
+            (Some(_), _) => return Err(WeightsError::RecurrentBias { present: true }),
             (None, _) => {}
         }
         expect_shape(

@@ -418,7 +418,10 @@ mod tests {
             expanded("[grid]\nseed = []\n").unwrap_err(),
             SweepError::EmptyAxis { key: "seed".into() }
         );
-        assert_eq!(expanded("name = \"x\"\n").unwrap_err(), SweepError::NoPoints);
+        assert_eq!(
+            expanded("name = \"x\"\n").unwrap_err(),
+            SweepError::NoPoints
+        );
         assert!(matches!(
             expanded("[[points]]\nname = \"a/b\"\n").unwrap_err(),
             SweepError::PointName { index: 0, problem } if problem.name == "a/b"
