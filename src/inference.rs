@@ -12,7 +12,7 @@ use crate::data::idx::IdxImageStream;
 use crate::error::{Error, Result};
 use crate::fsutil::read_bounded;
 use crate::model::{Classifier, INFERENCE_BATCH, STEPS};
-use crate::preprocess::{CANVAS, mnist_style, picture_input};
+use crate::preprocess::{CANVAS, NoDigit, mnist_style, picture_input};
 
 /// An input image and the MNIST-style 28x28 pixels (0..=1) made from it.
 pub struct InputImage {
@@ -77,7 +77,7 @@ impl ImageSource {
 /// The model input of an IDX image: one of the dataset's format (28x28, already centred as
 /// the dataset made it) goes in as it is, exactly as in training and `evaluate`; any other
 /// size is converted like a picture.
-fn idx_input(pixels: Vec<u8>, rows: u32, cols: u32) -> std::result::Result<Vec<f32>, String> {
+fn idx_input(pixels: Vec<u8>, rows: u32, cols: u32) -> std::result::Result<Vec<f32>, NoDigit> {
     if (rows, cols) == (CANVAS, CANVAS) {
         return Ok(pixels.into_iter().map(|p| f32::from(p) / 255.0).collect());
     }

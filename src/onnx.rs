@@ -216,20 +216,16 @@ fn value_info(name: &str, dims: &[Option<usize>]) -> ValueInfoProto {
 
 /// Runs the ONNX model in `bytes` with tract on `images` (28×28 values each, one after another)
 /// and returns its output: the ten probabilities of each image.
-pub fn run(bytes: &[u8], images: &[f32]) -> Result<Vec<f32>, String> {
+/// tract's error says what failed (`{:#}` prints its chain of causes).
+pub fn run(bytes: &[u8], images: &[f32]) -> Result<Vec<f32>, TractError> {
     let count = images.len() / (STEPS * ROW_FEATURES);
-    let fail = |e: TractError| format!("{e:#}");
     let model = tract_onnx::onnx()
-        .model_for_read(&mut &bytes[..])
-        .map_err(fail)?
-        .with_input_fact(0, f32::fact([count, STEPS, ROW_FEATURES]).into())
-        .map_err(fail)?
-        .into_optimized()
-        .map_err(fail)?
-        .into_runnable()
-        .map_err(fail)?;
-    let input = Tensor::from_shape(&[count, STEPS, ROW_FEATURES], images).map_err(fail)?;
-    let outputs = model.run(tvec!(input.into())).map_err(fail)?;
-    let probabilities = outputs[0].to_plain_array_view::<f32>().map_err(fail)?;
+        .model_for_read(&mut &bytes[..])?
+        .with_input_fact(0, f32::fact([count, STEPS, ROW_FEATURES]).into())?
+        .into_optimized()?
+        .into_runnable()?;
+    let input = Tensor::from_shape(&[count, STEPS, ROW_FEATURES], images)?;
+    let outputs = model.run(tvec!(input.into()))?;
+    let probabilities = outputs[0].to_plain_array_view::<f32>()?;
     Ok(probabilities.iter().copied().collect())
 }

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use plotters::coord::types::RangedCoordf64;
+use plotters::drawing::DrawingAreaErrorKind;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -10,6 +11,11 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::run_dir::EpochMetrics;
+
+/// What drawing on the canvas can fail with (plotters' own error: a font or a coordinate
+/// the backend refuses).
+type DrawError = DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>;
+type Drawn = std::result::Result<(), DrawError>;
 
 /// Bitmap backends draw text with a font we ship, so plots look the same on every machine.
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
@@ -26,19 +32,15 @@ fn register_font() {
 fn render_png(
     path: &Path,
     (width, height): (u32, u32),
-    draw: impl FnOnce(
-        &DrawingArea<BitMapBackend, plotters::coord::Shift>,
-    ) -> std::result::Result<(), String>,
+    draw: impl FnOnce(&DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Drawn,
 ) -> Result<()> {
     register_font();
     let mut buffer = vec![0u8; (width * height * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buffer, (width, height)).into_drawing_area();
-        root.fill(&WHITE)
-            .map_err(|e| Error::file(path, e.to_string()))?;
+        root.fill(&WHITE).map_err(|e| Error::file(path, e))?;
         draw(&root).map_err(|e| Error::file(path, format!("cannot draw: {e}")))?;
-        root.present()
-            .map_err(|e| Error::file(path, e.to_string()))?;
+        root.present().map_err(|e| Error::file(path, e))?;
     }
     let image = image::RgbImage::from_raw(width, height, buffer).expect("buffer fits the canvas");
     let mut png = std::io::Cursor::new(Vec::new());
@@ -76,8 +78,7 @@ pub fn confusion_png(path: &Path, confusion: &[Vec<usize>], title: &str) -> Resu
             .build_cartesian_2d(
                 (0..classes - 1).into_segmented(),
                 (0..classes - 1).into_segmented(),
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
         chart
             .configure_mesh()
             .disable_mesh()
@@ -89,18 +90,13 @@ pub fn confusion_png(path: &Path, confusion: &[Vec<usize>], title: &str) -> Resu
             .y_label_formatter(&|v| segment_label(v, |d| classes - 1 - d))
             .label_style(("sans-serif", 16))
             .axis_desc_style(("sans-serif", 18))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         for (truth, row) in confusion.iter().enumerate() {
             let y = classes - 1 - truth;
             for (predicted, &count) in row.iter().enumerate() {
                 let (square, label) = confusion_cell(predicted, y, count, peak);
-                chart
-                    .draw_series(std::iter::once(square))
-                    .map_err(|e| e.to_string())?;
-                chart
-                    .draw_series(std::iter::once(label))
-                    .map_err(|e| e.to_string())?;
+                chart.draw_series(std::iter::once(square))?;
+                chart.draw_series(std::iter::once(label))?;
             }
         }
         Ok(())
@@ -164,9 +160,7 @@ const PALETTE: [RGBColor; 6] = [
 /// Loss (left) and accuracy (right) per epoch of each run: training solid, validation dashed.
 pub fn curves_png(path: &Path, curves: &[Curve], title: &str) -> Result<()> {
     render_png(path, (1200, 520), |root| {
-        let root = root
-            .titled(title, ("sans-serif", 24))
-            .map_err(|e| e.to_string())?;
+        let root = root.titled(title, ("sans-serif", 24))?;
         let (left, right) = root.split_horizontally(600);
         let last_epoch = curves
             .iter()
@@ -207,13 +201,12 @@ fn draw_panel(
     (low, high): (f64, f64),
     last_epoch: usize,
     pick: fn(&EpochMetrics) -> [Option<f64>; 2],
-) -> std::result::Result<(), String> {
+) -> Drawn {
     let mut chart = ChartBuilder::on(area)
         .margin(16)
         .x_label_area_size(44)
         .y_label_area_size(60)
-        .build_cartesian_2d(1f64..last_epoch as f64, low..high)
-        .map_err(|e| e.to_string())?;
+        .build_cartesian_2d(1f64..last_epoch as f64, low..high)?;
     chart
         .configure_mesh()
         .x_desc("epoch")
@@ -222,8 +215,7 @@ fn draw_panel(
         .x_label_formatter(&|epoch| format!("{epoch:.0}"))
         .label_style(("sans-serif", 15))
         .axis_desc_style(("sans-serif", 17))
-        .draw()
-        .map_err(|e| e.to_string())?;
+        .draw()?;
     for (index, curve) in curves.iter().enumerate() {
         let color = PALETTE[index % PALETTE.len()];
         for (split, label) in ["train", "valid"].iter().enumerate() {
@@ -242,12 +234,9 @@ fn draw_panel(
             } else {
                 chart.draw_series(DashedLineSeries::new(points, 8, 5, style))
             };
-            series
-                .map_err(|e| e.to_string())?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+            series?.label(name).legend(move |(x, y)| {
+                PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+            });
         }
     }
     draw_legend(&mut chart, quantity)
@@ -257,10 +246,7 @@ type CurvesChart<'a, 'b> =
     ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// The series' names, where the curves of `quantity` leave room (losses fall, accuracies rise).
-fn draw_legend<'a, 'b: 'a>(
-    chart: &mut CurvesChart<'a, 'b>,
-    quantity: &str,
-) -> std::result::Result<(), String> {
+fn draw_legend<'a, 'b: 'a>(chart: &mut CurvesChart<'a, 'b>, quantity: &str) -> Drawn {
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
@@ -272,22 +258,18 @@ fn draw_legend<'a, 'b: 'a>(
             SeriesLabelPosition::LowerRight
         })
         .draw()
-        .map_err(|e| e.to_string())
 }
 
 /// Test accuracy after each row (from 1): how early each model knows the digit.
 pub fn accuracy_by_row_png(path: &Path, runs: &[(&str, &[f64])], title: &str) -> Result<()> {
     render_png(path, (720, 480), |root| {
-        let root = root
-            .titled(title, ("sans-serif", 22))
-            .map_err(|e| e.to_string())?;
+        let root = root.titled(title, ("sans-serif", 22))?;
         let rows = runs.iter().map(|(_, a)| a.len()).max().unwrap_or(2).max(2);
         let mut chart = ChartBuilder::on(&root)
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(60)
-            .build_cartesian_2d(1f64..rows as f64, 0f64..1f64)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(1f64..rows as f64, 0f64..1f64)?;
         chart
             .configure_mesh()
             .x_desc("rows read")
@@ -296,8 +278,7 @@ pub fn accuracy_by_row_png(path: &Path, runs: &[(&str, &[f64])], title: &str) ->
             .x_label_formatter(&|row| format!("{row:.0}"))
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 17))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         for (index, (name, accuracies)) in runs.iter().enumerate() {
             let color = PALETTE[index % PALETTE.len()];
             let points = accuracies
@@ -305,8 +286,7 @@ pub fn accuracy_by_row_png(path: &Path, runs: &[(&str, &[f64])], title: &str) ->
                 .enumerate()
                 .map(|(r, &a)| ((r + 1) as f64, a));
             chart
-                .draw_series(LineSeries::new(points, color.stroke_width(2)))
-                .map_err(|e| e.to_string())?
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))?
                 .label(*name)
                 .legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
@@ -334,12 +314,10 @@ pub fn digit_grid_png(
     let height = top + rows.len() as u32 * (cell + GRID_GAP);
     render_png(path, (width, height), |root| {
         let text = |size| ("sans-serif", size).into_font().color(&BLACK);
-        root.draw_text(title, &text(20), (GRID_GAP as i32, 8))
-            .map_err(|e| e.to_string())?;
+        root.draw_text(title, &text(20), (GRID_GAP as i32, 8))?;
         for (column, heading) in headings.iter().enumerate() {
             let x = (GRID_GAP + column as u32 * (cell + GRID_GAP)) as i32;
-            root.draw_text(heading, &text(14), (x, top as i32 - 22))
-                .map_err(|e| e.to_string())?;
+            root.draw_text(heading, &text(14), (x, top as i32 - 22))?;
         }
         for (row, images) in rows.iter().enumerate() {
             for (column, image) in images.iter().enumerate() {
@@ -352,8 +330,7 @@ pub fn digit_grid_png(
                     root.draw(&Rectangle::new(
                         [(x, y), corner],
                         RGBColor(level, level, level).filled(),
-                    ))
-                    .map_err(|e| e.to_string())?;
+                    ))?;
                 }
             }
         }

@@ -27,14 +27,38 @@ const THIN_TARGET: f32 = 1.5;
 pub enum PictureError {
     /// Empty, an unknown format, or a corrupt file.
     Unreadable(String),
-    /// A readable image that is too small or blank.
-    NoDigit(String),
+    /// A readable image that holds no digit.
+    NoDigit(NoDigit),
 }
 
 impl std::fmt::Display for PictureError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (Self::Unreadable(message) | Self::NoDigit(message)) = self;
-        f.write_str(message)
+        match self {
+            Self::Unreadable(message) => f.write_str(message),
+            Self::NoDigit(problem) => problem.fmt(f),
+        }
+    }
+}
+
+/// Why an image holds no digit to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoDigit {
+    /// Smaller than `MIN_SIDE` on a side.
+    TooSmall { width: u32, height: u32 },
+    /// No pixel is clearly inked.
+    Blank,
+}
+
+impl std::fmt::Display for NoDigit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoDigit::TooSmall { width, height } => write!(
+                f,
+                "too small to hold a digit: {width}x{height} pixels (at least \
+                 {MIN_SIDE}x{MIN_SIDE})"
+            ),
+            NoDigit::Blank => f.write_str("no digit found: the image is blank"),
+        }
     }
 }
 
@@ -61,17 +85,15 @@ pub fn over_white(picture: &image::DynamicImage) -> GrayImage {
 }
 
 /// A grayscale picture as a model input (28x28 values in [0, 1]), made as MNIST was made.
-pub fn mnist_style(gray: &GrayImage) -> std::result::Result<Vec<f32>, String> {
+pub fn mnist_style(gray: &GrayImage) -> std::result::Result<Vec<f32>, NoDigit> {
     let (width, height) = gray.dimensions();
     if width < MIN_SIDE || height < MIN_SIDE {
-        return Err(format!(
-            "too small to hold a digit: {width}x{height} pixels (at least {MIN_SIDE}x{MIN_SIDE})"
-        ));
+        return Err(NoDigit::TooSmall { width, height });
     }
     let ink = ink_on_black(gray);
     let peak = ink.pixels().map(|p| p.0[0]).max().unwrap_or(0);
     if peak < 64 {
-        return Err("no digit found: the image is blank".into());
+        return Err(NoDigit::Blank);
     }
     let ink = normalise_stroke(&ink, peak);
     let (left, top, box_w, box_h) = ink_bounds(&ink).expect("normalising keeps some ink");
@@ -319,7 +341,16 @@ mod tests {
 
     #[test]
     fn a_blank_or_tiny_picture_has_no_digit() {
-        assert!(mnist_style(&GrayImage::from_pixel(40, 40, Luma([255]))).is_err());
-        assert!(mnist_style(&GrayImage::new(4, 4)).is_err());
+        assert_eq!(
+            mnist_style(&GrayImage::from_pixel(40, 40, Luma([255]))),
+            Err(NoDigit::Blank)
+        );
+        assert_eq!(
+            mnist_style(&GrayImage::new(4, 4)),
+            Err(NoDigit::TooSmall {
+                width: 4,
+                height: 4
+            })
+        );
     }
 }

@@ -108,7 +108,7 @@ fn onnx_difference(
     let images = probe_images();
     let expected = class_probabilities(model, images.clone(), device);
     let found =
-        onnx::run(bytes, &images).map_err(|e| format!("tract cannot run the graph: {e}"))?;
+        onnx::run(bytes, &images).map_err(|e| format!("tract cannot run the graph: {e:#}"))?;
     let difference = expected
         .iter()
         .zip(&found)

@@ -182,7 +182,9 @@ fn model_input(body: &[u8]) -> Result<Vec<f32>, ApiError> {
     // The words `predict` uses for the same picture, without a file name.
     picture_input(body).map_err(|e| match e {
         PictureError::Unreadable(message) => ApiError(StatusCode::BAD_REQUEST, message),
-        PictureError::NoDigit(message) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, message),
+        PictureError::NoDigit(problem) => {
+            ApiError(StatusCode::UNPROCESSABLE_ENTITY, problem.to_string())
+        }
     })
 }
 
