@@ -59,7 +59,7 @@ pub const ERROR_FILE_ENV: &str = "LSTM_MNIST_ERROR_FILE";
 /// the parent's to read after the exit; if it cannot be written the parent still has the exit
 /// status.
 pub fn report_final(line: &str) {
-    eprintln!("error: {line}");
+    crate::output::error(line);
     if let Some(path) = std::env::var_os(ERROR_FILE_ENV).filter(|p| !p.is_empty()) {
         let _ = std::fs::write(path, line);
     }

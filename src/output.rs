@@ -31,6 +31,16 @@ pub fn warn(text: impl std::fmt::Display) {
     eprintln!("warning: {text}");
 }
 
+/// An error on standard error (`error: ` and the text, one line).
+pub fn error(text: impl std::fmt::Display) {
+    eprintln!("error: {text}");
+}
+
+/// A line on standard error as it is (a sweep's point's own lines, relayed).
+pub fn relay_to_stderr(text: impl std::fmt::Display) {
+    eprintln!("{text}");
+}
+
 /// Prints `text`, or says that the reader went away, for a caller with work to finish before
 /// the program ends: training stops after the epoch, so that its checkpoints are complete.
 pub fn try_print(text: &str) -> Result<(), ReaderGone> {

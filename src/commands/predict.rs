@@ -43,7 +43,7 @@ pub fn run(request: &PredictRequest) -> Result<()> {
     let mut unreadable = 0;
     for path in &request.images {
         if let Err(error) = output.classify_file(path) {
-            eprintln!("error: {error}");
+            output::error(&error);
             unreadable += 1;
         }
     }

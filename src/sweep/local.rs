@@ -163,7 +163,7 @@ fn forward(from: impl Read, name: &str, to_stderr: bool) {
         .map_while(std::result::Result::ok)
     {
         if to_stderr {
-            eprintln!("[{name}] {line}");
+            output::relay_to_stderr(format_args!("[{name}] {line}"));
         } else {
             output::line(format_args!("[{name}] {line}"));
         }
