@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -110,27 +110,7 @@ fn run_point(
         Ok(file) => file,
         Err(e) => return Outcome::Failed(format!("cannot make a file for its error: {e}")),
     };
-    let mut child = Command::new(&task.program);
-    child
-        .args(task.task.to_args())
-        .arg("--task")
-        .arg(k.to_string())
-        .env("RAYON_NUM_THREADS", threads.to_string())
-        .env(ERROR_FILE_ENV, error_file.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // A point's process ends with the sweep (killed or interrupted): its checkpoints are
-    // written atomically, and the next run of the sweep resumes it. SAFETY: between fork and
-    // exec the closure makes one async-signal-safe system call.
-    unsafe {
-        child.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    let child = child.spawn();
-    let mut child = match child {
+    let mut child = match point_command(task, k, threads, error_file.path()).spawn() {
         Ok(child) => child,
         Err(e) => return Outcome::Failed(format!("cannot start: {e}")),
     };
@@ -154,6 +134,30 @@ fn run_point(
         ),
         Err(e) => Outcome::Failed(e.to_string()),
     }
+}
+
+/// The process of point `k`: this program's task, its output piped to us.
+fn point_command(task: &TaskCommand, k: usize, threads: usize, error_file: &Path) -> Command {
+    let mut child = Command::new(&task.program);
+    child
+        .args(task.task.to_args())
+        .arg("--task")
+        .arg(k.to_string())
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .env(ERROR_FILE_ENV, error_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // A point's process ends with the sweep (killed or interrupted): its checkpoints are
+    // written atomically, and the next run of the sweep resumes it. SAFETY: between fork and
+    // exec the closure makes one async-signal-safe system call.
+    unsafe {
+        child.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    child
 }
 
 /// Copies a child's lines to ours with the point's name in front.

@@ -316,28 +316,17 @@ fn forward_chunk<C: CellMath>(
         let (states_t, states_prev) =
             current_and_previous(&mut states, layout.step_states, t % state_slots, previous);
         if let Some(h_prev) = states_prev {
-            matmul_add(
-                MatMut::row_major(acts_t, layout.width).columns(layout.hidden_columns.clone()),
-                MatRef::row_major(h_prev, layout.hidden),
-                MatRef::row_major(weights.hidden, layout.hidden_columns.len()),
-            );
+            add_hidden_product(&layout, h_prev, weights.hidden, acts_t);
         }
-        let h_prev = states_prev.unwrap_or(&zero_state);
         let (saved_t, saved_prev) =
             current_and_previous(&mut saved, layout.step_saved, t % state_slots, previous);
-        let saved_prev = saved_prev.unwrap_or(&zero_saved);
-        for row in 0..layout.rows {
-            C::forward(ForwardRow {
-                pre: &mut acts_t[layout.blocks(row)],
-                bias: weights.bias,
-                h_prev: &h_prev[layout.state(row)],
-                saved_prev: &saved_prev[layout.saved(row)],
-                saved: &mut saved_t[layout.saved(row)],
-                h: &mut states_t[layout.state(row)],
-            });
-            output[layout.batch_major(row, t, layout.hidden)]
-                .copy_from_slice(&states_t[layout.state(row)]);
-        }
+        let step = StepState {
+            h_prev: states_prev.unwrap_or(&zero_state),
+            saved_prev: saved_prev.unwrap_or(&zero_saved),
+            saved: saved_t,
+            h: states_t,
+        };
+        activate_step::<C>(&layout, t, acts_t, weights.bias, step, output);
     }
     if keep_tape {
         Some(ChunkTape {
@@ -353,6 +342,47 @@ fn forward_chunk<C: CellMath>(
             .for_each(give_back);
         None
     }
+}
+
+/// One step's state slots: the previous step's to read, this step's to write.
+struct StepState<'a> {
+    h_prev: &'a [f32],
+    saved_prev: &'a [f32],
+    saved: &'a mut [f32],
+    h: &'a mut [f32],
+}
+
+/// The cell over every row of step `t`: `acts_t` activated in place, h_t written into the
+/// step's state and into `output` (batch-major).
+fn activate_step<C: CellMath>(
+    layout: &ChunkLayout,
+    t: usize,
+    acts_t: &mut [f32],
+    bias: &[f32],
+    step: StepState,
+    output: &mut [f32],
+) {
+    for row in 0..layout.rows {
+        C::forward(ForwardRow {
+            pre: &mut acts_t[layout.blocks(row)],
+            bias,
+            h_prev: &step.h_prev[layout.state(row)],
+            saved_prev: &step.saved_prev[layout.saved(row)],
+            saved: &mut step.saved[layout.saved(row)],
+            h: &mut step.h[layout.state(row)],
+        });
+        output[layout.batch_major(row, t, layout.hidden)]
+            .copy_from_slice(&step.h[layout.state(row)]);
+    }
+}
+
+/// `h_{t-1} · W_h` added to the hidden blocks of a step's `acts`.
+fn add_hidden_product(layout: &ChunkLayout, h_prev: &[f32], w_hidden: &[f32], acts: &mut [f32]) {
+    matmul_add(
+        MatMut::row_major(acts, layout.width).columns(layout.hidden_columns.clone()),
+        MatRef::row_major(h_prev, layout.hidden),
+        MatRef::row_major(w_hidden, layout.hidden_columns.len()),
+    );
 }
 
 /// A chunk's batch-major inputs `[rows, steps, input]` as `[steps, rows, input]` (scratch
