@@ -27,7 +27,7 @@ use lock::{LOCK_FILE, RunLock};
 pub use metrics::{EpochMetrics, read_metrics, write_metrics};
 use model_file::save_model;
 pub use name::{InvalidName, NAME_RULE, check_name};
-pub use report::{RunReport, TestScores, read_report, write_report};
+pub use report::{RunReport, TestScores, read_report};
 pub use tracking_record::TrackedRun;
 
 /// Files of a run directory.
@@ -481,7 +481,7 @@ impl LockedRun {
     /// imported one alike.
     pub fn finish(&self, model: &Classifier, report: &RunReport) -> Result<()> {
         save_model(&self.model_path(), model)?;
-        write_report(&self.report_path(), report)
+        report::write_report(&self.report_path(), report)
     }
 
     /// Keeps the tracking server's id of this run, so that a resumed run continues it.
