@@ -462,7 +462,7 @@ impl ExperimentConfig {
             return invalid("training.validation_split", "must be in [0, 1)");
         }
         if let Some(uri) = self.tracking.as_ref().and_then(|t| t.mlflow.as_deref())
-            && !(uri.starts_with("http://") || uri.starts_with("https://"))
+            && !is_http_uri(uri)
         {
             return invalid("tracking.mlflow", "must be an http:// or https:// URI");
         }
@@ -476,6 +476,39 @@ impl ExperimentConfig {
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("an experiment config always serialises")
     }
+}
+
+/// Every leaf of `table` under its dotted key, in the table's order: nested tables are walked,
+/// so `optimizer.learning_rate = …` in `[optimizer]` and `"optimizer.learning_rate" = …` give
+/// the same key (a sweep's overrides, a tracked run's params).
+pub fn dotted_leaves(table: &toml::Table) -> Vec<(String, &toml::Value)> {
+    let mut leaves = Vec::new();
+    collect_leaves(table, "", &mut leaves);
+    leaves
+}
+
+fn collect_leaves<'a>(
+    table: &'a toml::Table,
+    prefix: &str,
+    leaves: &mut Vec<(String, &'a toml::Value)>,
+) {
+    for (key, value) in table {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            toml::Value::Table(inner) => collect_leaves(inner, &path, leaves),
+            leaf => leaves.push((path, leaf)),
+        }
+    }
+}
+
+/// Whether `uri` names a server that MLflow's REST API is reached at (not a local store such
+/// as `file:./mlruns` or `sqlite:///…`).
+pub fn is_http_uri(uri: &str) -> bool {
+    uri.starts_with("http://") || uri.starts_with("https://")
 }
 
 /// What is wrong with a config; the caller names the file it came from.

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::{Table, Value};
 
-use crate::config::{ConfigError, ExperimentConfig, MAX_CONFIG_BYTES};
+use crate::config::{ConfigError, ExperimentConfig, MAX_CONFIG_BYTES, dotted_leaves};
 use crate::error::{Error, Result};
 use crate::fsutil::read_text_bounded;
 use crate::run_dir::{InvalidName, NAME_RULE, check_name};
@@ -201,17 +201,20 @@ pub fn load(path: &Path) -> Result<(String, Vec<Point>)> {
 /// varying fastest), then the explicit points.
 fn expand(file: &SweepFile) -> std::result::Result<Vec<(String, Vec<Override>)>, SweepError> {
     let mut axes: Vec<(String, Vec<Value>)> = Vec::new();
-    flatten(&file.grid, "", &mut |key, value| match value {
-        Value::Array(values) if values.is_empty() => Err(SweepError::EmptyAxis { key }),
-        Value::Array(values) => {
-            axes.push((key, values.clone()));
-            Ok(())
+    for (key, value) in dotted_leaves(&file.grid) {
+        match value {
+            Value::Array(values) if values.is_empty() => {
+                return Err(SweepError::EmptyAxis { key });
+            }
+            Value::Array(values) => axes.push((key, values.clone())),
+            other => {
+                return Err(SweepError::AxisNotList {
+                    key,
+                    found: format!("{} {other}", other.type_str()),
+                });
+            }
         }
-        other => Err(SweepError::AxisNotList {
-            key,
-            found: format!("{} {other}", other.type_str()),
-        }),
-    })?;
+    }
     let grid_size = if axes.is_empty() {
         0
     } else {
@@ -240,40 +243,18 @@ fn expand(file: &SweepFile) -> std::result::Result<Vec<(String, Vec<Override>)>,
     for (index, point) in file.points.iter().enumerate() {
         let mut overrides = Vec::new();
         let mut name = None;
-        flatten(point, "", &mut |key, value| {
+        for (key, value) in dotted_leaves(point) {
             match (key.as_str(), value) {
                 ("name", Value::String(text)) => name = Some(text.clone()),
                 ("name", _) => return Err(SweepError::PointNameNotText { index }),
                 _ => overrides.push((key, value.clone())),
             }
-            Ok(())
-        })?;
+        }
         let name = name.unwrap_or_else(|| format!("point-{index}"));
         check_name(&name).map_err(|problem| SweepError::PointName { index, problem })?;
         settings.push((name, overrides));
     }
     Ok(settings)
-}
-
-/// Calls `each` with every leaf of `table` as a dotted key (nested tables are walked, so
-/// `optimizer.learning_rate = …` and `"optimizer.learning_rate" = …` mean the same).
-fn flatten(
-    table: &Table,
-    prefix: &str,
-    each: &mut dyn FnMut(String, &Value) -> std::result::Result<(), SweepError>,
-) -> std::result::Result<(), SweepError> {
-    for (key, value) in table {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match value {
-            Value::Table(inner) => flatten(inner, &path, each)?,
-            leaf => each(path, leaf)?,
-        }
-    }
-    Ok(())
 }
 
 /// `lstm-adam_seed-1_learning_rate-0.001`: the config axis by its file's stem, other axes as

@@ -13,7 +13,7 @@ use std::sync::{Mutex, mpsc};
 use std::thread::JoinHandle;
 
 use crate::backend::Backend;
-use crate::config::ExperimentConfig;
+use crate::config::{ExperimentConfig, dotted_leaves, is_http_uri};
 use crate::error::{Error, Result};
 use crate::evaluation::Evaluation;
 use crate::machine;
@@ -32,17 +32,12 @@ pub const DEFAULT_EXPERIMENT: &str = "lstm-mnist";
 /// Where a run is tracked: `$MLFLOW_TRACKING_URI`, else the config's `[tracking] mlflow`;
 /// `None` when neither says (tracking is off).
 pub fn tracking_uri(config: &ExperimentConfig) -> Option<String> {
-    std::env::var(TRACKING_URI_ENV)
-        .ok()
-        .filter(|uri| !uri.trim().is_empty())
-        .or_else(|| config.tracking.as_ref()?.mlflow.clone())
+    set_variable(TRACKING_URI_ENV).or_else(|| config.tracking.as_ref()?.mlflow.clone())
 }
 
 /// `$MLFLOW_EXPERIMENT_NAME`, else the caller's default, else `lstm-mnist`.
 fn experiment_name(default: Option<&str>) -> String {
-    std::env::var(EXPERIMENT_ENV)
-        .ok()
-        .filter(|name| !name.trim().is_empty())
+    set_variable(EXPERIMENT_ENV)
         .or_else(|| default.map(str::to_string))
         .unwrap_or_else(|| DEFAULT_EXPERIMENT.to_string())
 }
@@ -52,9 +47,15 @@ fn experiment_name(default: Option<&str>) -> String {
 pub fn variables() -> Vec<(&'static str, String)> {
     [TRACKING_URI_ENV, EXPERIMENT_ENV]
         .into_iter()
-        .filter_map(|name| Some((name, std::env::var(name).ok()?)))
-        .filter(|(_, value)| !value.trim().is_empty())
+        .filter_map(|name| Some((name, set_variable(name)?)))
         .collect()
+}
+
+/// The variable `name`'s value, unless it is unset or blank (which MLflow treats as unset).
+fn set_variable(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }
 
 /// How the run is carried out, for the MLflow run's tags, and the experiment it goes into
@@ -104,7 +105,7 @@ impl Tracker {
         };
         // MLflow also takes a local store (`file:./mlruns`, `sqlite:///…`); this talks to a
         // server's REST API only.
-        if !(uri.starts_with("http://") || uri.starts_with("https://")) {
+        if !is_http_uri(&uri) {
             warn_stopped(&uri, &"not an http:// or https:// server");
             return Self::off();
         }
@@ -262,27 +263,14 @@ fn open_run(
 /// name is the run's and the tracking section says only where this goes.
 pub fn params(config: &ExperimentConfig) -> Vec<(String, String)> {
     let table: toml::Table = toml::from_str(&config.to_toml()).expect("a config reads back");
-    let mut params = Vec::new();
-    flatten("", &toml::Value::Table(table), &mut params);
-    params.retain(|(key, _)| key != "name" && !key.starts_with("tracking."));
-    params
-}
-
-fn flatten(prefix: &str, value: &toml::Value, out: &mut Vec<(String, String)>) {
-    match value {
-        toml::Value::Table(table) => {
-            for (key, value) in table {
-                let key = if prefix.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{prefix}.{key}")
-                };
-                flatten(&key, value, out);
-            }
-        }
-        toml::Value::String(text) => out.push((prefix.to_string(), text.clone())),
-        other => out.push((prefix.to_string(), other.to_string())),
-    }
+    dotted_leaves(&table)
+        .into_iter()
+        .filter(|(key, _)| key != "name" && !key.starts_with("tracking."))
+        .map(|(key, value)| match value {
+            toml::Value::String(text) => (key, text.clone()),
+            other => (key, other.to_string()),
+        })
+        .collect()
 }
 
 /// The run's files and its confusion matrix (drawn for the server only: training writes
