@@ -543,9 +543,14 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// toml's own message for `error`, on one line (it can run over several).
+pub fn toml_message(error: &toml::de::Error) -> String {
+    error.message().trim().replace('\n', " ")
+}
+
 /// Turns toml's multi-line, caret-annotated error into one line that names the key.
 fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
-    let message = error.message().trim().replace('\n', " ");
+    let message = toml_message(error);
     let Some(span) = error.span() else {
         return message;
     };

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::{Table, Value};
 
-use crate::config::{ConfigError, ExperimentConfig, MAX_CONFIG_BYTES, dotted_leaves};
+use crate::config::{ConfigError, ExperimentConfig, MAX_CONFIG_BYTES, dotted_leaves, toml_message};
 use crate::error::{Error, Result};
 use crate::fsutil::read_text_bounded;
 use crate::run_dir::{InvalidName, NAME_RULE, check_name};
@@ -164,8 +164,8 @@ type Override = (String, Value);
 pub fn load(path: &Path) -> Result<(String, Vec<Point>)> {
     let text = read_text_bounded(path, MAX_CONFIG_BYTES, "a sweep file")?;
     let refuse = |problem: SweepError| Error::file(path, problem);
-    let file: SweepFile = toml::from_str(&text)
-        .map_err(|e| refuse(SweepError::Toml(e.message().trim().replace('\n', " "))))?;
+    let file: SweepFile =
+        toml::from_str(&text).map_err(|e| refuse(SweepError::Toml(toml_message(&e))))?;
     let name = match &file.name {
         Some(name) => name.clone(),
         None => path
@@ -322,12 +322,9 @@ fn point_config(
         set(&mut table, key, value.clone())?;
     }
     table.insert("name".into(), Value::String(name.to_string()));
-    let config: ExperimentConfig =
-        Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| {
-                PointError::Config(ConfigError::Toml(e.message().trim().replace('\n', " ")))
-            })?;
+    let config: ExperimentConfig = Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| PointError::Config(ConfigError::Toml(toml_message(&e))))?;
     config.validate().map_err(PointError::Config)?;
     Ok(config)
 }
