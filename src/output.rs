@@ -42,7 +42,7 @@ pub fn relay_to_stderr(text: impl std::fmt::Display) {
 }
 
 /// Prints `text`, or says that the reader went away, for a caller with work to finish before
-/// the program ends: training stops after the epoch, so that its checkpoints are complete.
+/// the program ends: training stops once the epoch is checkpointed.
 pub fn try_print(text: &str) -> Result<(), ReaderGone> {
     let mut stdout = std::io::stdout().lock();
     match stdout

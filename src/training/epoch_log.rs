@@ -5,21 +5,61 @@
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use burn::train::Interrupter;
 use burn::train::logger::MetricLogger;
-use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
+use burn::train::metric::store::{Aggregate, EpochSummary, EventStoreClient, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
+use burn::train::{EarlyStoppingStrategy, Interrupter, MetricEarlyStoppingStrategy};
 
 use crate::error::Error;
 use crate::output;
 use crate::run_dir::{EpochMetrics, LockedRun, ResumePoint, write_metrics};
 use crate::tracking::Tracker;
 
-/// The reason training gives Burn's interrupter when standard output's reader went away.
-pub const READER_GONE: &str = "standard output was closed";
+/// Whether standard output's reader went away (`| head`): the logger notes it when an epoch's
+/// line finds no reader, and [`EpochStopping`] ends training once that epoch is checkpointed.
+#[derive(Clone, Default)]
+pub struct ReaderWatch {
+    gone: Arc<AtomicBool>,
+}
+
+impl ReaderWatch {
+    fn note_gone(&self) {
+        self.gone.store(true, Ordering::Relaxed);
+    }
+
+    pub fn gone(&self) -> bool {
+        self.gone.load(Ordering::Relaxed)
+    }
+}
+
+/// What Burn asks after each epoch's checkpoint whether to go on: not when the reader went away
+/// (the run is resumed later), nor when the config's early stopping says so.
+///
+/// Burn's interrupter would not do for the reader: the logger runs on the metric store's
+/// thread, and an epoch whose end stopped the interrupter got no checkpoint whenever that
+/// thread got there before Burn's check, which comes before the checkpoint.
+#[derive(Clone)]
+pub struct EpochStopping {
+    pub reader: ReaderWatch,
+    pub early_stopping: Option<MetricEarlyStoppingStrategy>,
+}
+
+impl EarlyStoppingStrategy for EpochStopping {
+    fn should_stop(&mut self, epoch: usize, store: &EventStoreClient) -> bool {
+        let early = self
+            .early_stopping
+            .as_mut()
+            .is_some_and(|rule| rule.should_stop(epoch, store));
+        // The store answers a query after handling every event sent before it, the end of this
+        // epoch among them: by then the logger has printed the epoch's line, or found no reader.
+        store.find_metric("Loss", epoch, Aggregate::Mean, &Split::Valid);
+        early || self.reader.gone()
+    }
+}
 
 /// Where the loss first stopped being a finite number.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -134,8 +174,7 @@ pub struct EpochLog {
     /// Training batches seen in the current epoch.
     batches: usize,
     divergence: DivergenceWatch,
-    /// Stops training when the progress lines' reader goes away.
-    interrupter: Interrupter,
+    reader: ReaderWatch,
     /// Gets each row too.
     tracker: Arc<Tracker>,
 }
@@ -147,7 +186,7 @@ impl EpochLog {
         rows: Vec<EpochMetrics>,
         total_epochs: usize,
         divergence: DivergenceWatch,
-        interrupter: Interrupter,
+        reader: ReaderWatch,
         tracker: Arc<Tracker>,
     ) -> Self {
         Self {
@@ -160,7 +199,7 @@ impl EpochLog {
             print_lines: !std::io::stdout().is_terminal(),
             batches: 0,
             divergence,
-            interrupter,
+            reader,
             tracker,
         }
     }
@@ -194,10 +233,10 @@ impl EpochLog {
         if let Err(e) = write_metrics(&self.path, &self.rows) {
             output::warn(e);
         }
-        // `| head`: the run stops after this epoch, its checkpoints complete, and resumes later.
+        // `| head`: the run stops after this epoch's checkpoint, and resumes later.
         if self.print_lines && output::try_print(&line).is_err() {
             self.print_lines = false;
-            self.interrupter.stop(Some(READER_GONE));
+            self.reader.note_gone();
         }
         self.latest.clear();
         self.epoch_started = Instant::now();

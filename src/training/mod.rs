@@ -36,7 +36,7 @@ use crate::run_dir::{
 use crate::tracking::mlflow::RunStatus;
 use crate::tracking::{RunContext, Tracker};
 use checkpoint::AtomicFileCheckpointer;
-use epoch_log::{DivergenceWatch, EpochLog};
+use epoch_log::{DivergenceWatch, EpochLog, EpochStopping, ReaderWatch};
 
 /// A training run, built only through its checks (`new`, `resume`): the config's values, its
 /// name and the memory it needs; a resumed run's own config, which only more epochs may
@@ -254,7 +254,8 @@ impl Training {
     fn fit(&self, model: Classifier, start: ResumePoint) -> Result<Classifier> {
         let (config, run) = (&self.config, &self.run);
         let learner = Learner::new(model, optimizer(config), config.optimizer.learning_rate);
-        let (training, divergence) = self.supervised_training(start);
+        let reader = ReaderWatch::default();
+        let (training, divergence) = self.supervised_training(start, &reader);
         let result = training.launch(learner);
         // Closing the dashboard now gives the terminal back, so the lines printed after it stay.
         drop(result.renderer);
@@ -265,10 +266,10 @@ impl Training {
         if let Some(error) = result.error {
             return Err(Error::msg(format!("training failed: {error}")));
         }
+        if reader.gone() {
+            return Err(Error::ReaderGone);
+        }
         if let Some(interruption) = result.interrupted {
-            if interruption.reason.as_deref() == Some(epoch_log::READER_GONE) {
-                return Err(Error::ReaderGone);
-            }
             return Err(Error::msg(format!(
                 "training stopped early ({}); continue with --resume {}",
                 interruption.reason.as_deref().unwrap_or("interrupted"),
@@ -284,6 +285,7 @@ impl Training {
     fn supervised_training(
         &self,
         start: ResumePoint,
+        reader: &ReaderWatch,
     ) -> (SupervisedTraining<Classifier>, DivergenceWatch) {
         let (config, run) = (&self.config, &self.run);
         let (train_loader, valid_loader) = self.loaders(start.epoch);
@@ -301,16 +303,15 @@ impl Training {
                 // binary has its own.
                 .with_application_logger(None)
                 .num_epochs(config.training.epochs);
-        let mut training = with_checkpoints_and_stopping(training, config);
+        let mut training = with_checkpoints_and_stopping(training, config, reader);
         let divergence = DivergenceWatch::new(training.interrupter());
-        let interrupter = training.interrupter();
         // A resumed run's history was read back whole when its resume point was found.
         training = training.with_metric_logger(EpochLog::new(
             &run.metrics_path(),
             start.history,
             config.training.epochs,
             divergence.clone(),
-            interrupter,
+            reader.clone(),
             self.tracker.clone(),
         ));
         if start.epoch > 0 {
@@ -528,26 +529,28 @@ impl RunData {
 }
 
 /// Which checkpoints are kept (the last two epochs, for resuming; with restore_best_weights,
-/// the best one too) and the early-stopping rule, when the config has one.
+/// the best one too) and what ends the epochs early: the config's early-stopping rule, when it
+/// has one, or standard output's reader gone.
 fn with_checkpoints_and_stopping(
     training: SupervisedTraining<Classifier>,
     config: &ExperimentConfig,
+    reader: &ReaderWatch,
 ) -> SupervisedTraining<Classifier> {
     let keep_last = KeepLastNCheckpoints::new(2);
-    let Some(stopping) = config.training.early_stopping.as_ref() else {
-        return training.with_checkpointing_strategy(keep_last);
-    };
-    let training = if stopping.restore_best_weights {
-        training.with_checkpointing_strategy(
+    let early_stopping = config.training.early_stopping.as_ref();
+    let training = match early_stopping {
+        Some(stopping) if stopping.restore_best_weights => training.with_checkpointing_strategy(
             ComposedCheckpointingStrategy::builder()
                 .add(keep_last)
                 .add(early_stopping::best_checkpoint(stopping.monitor))
                 .build(),
-        )
-    } else {
-        training.with_checkpointing_strategy(keep_last)
+        ),
+        _ => training.with_checkpointing_strategy(keep_last),
     };
-    training.early_stopping(early_stopping::stopping_rule(stopping))
+    training.early_stopping(EpochStopping {
+        reader: reader.clone(),
+        early_stopping: early_stopping.map(early_stopping::stopping_rule),
+    })
 }
 
 fn optimizer(config: &ExperimentConfig) -> ModuleOptimizer {
