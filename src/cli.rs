@@ -314,6 +314,11 @@ struct EvaluateCommandArgs {
 struct RobustnessArgs {
     #[command(flatten)]
     scored: EvaluateArgs,
+    /// Also the picture suite: each test digit photographed on paper (grey paper, side light,
+    /// a shadow, ruled and squared lines, coloured ink, a slant, JPEG, blur) and read as
+    /// `predict` reads a picture.
+    #[arg(long)]
+    pictures: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -425,6 +430,11 @@ struct PredictArgs {
     /// changes (with --json, the ten probabilities after each of the 28 rows).
     #[arg(long)]
     steps: bool,
+    /// Write the 28x28 picture the model received for each image into DIR, as the serve page
+    /// shows it (white digit on black, enlarged 4x): `<file>.input.png`, and
+    /// `<file>-<index>.input.png` for the images of an IDX file.
+    #[arg(long, value_name = "DIR")]
+    save_inputs: Option<PathBuf>,
     /// Print the predictions as JSON.
     #[arg(long)]
     json: bool,
@@ -633,6 +643,7 @@ impl Cli {
             }),
             Some(Command::Robustness(args)) => Request::Robustness(RobustnessRequest {
                 scored: args.scored.into_request(),
+                pictures: args.pictures,
                 json: args.json,
             }),
             Some(Command::AugmentPreview(args)) => Request::AugmentPreview(AugmentPreviewRequest {
@@ -648,6 +659,7 @@ impl Cli {
                 top: args.top as usize,
                 steps: args.steps,
                 json: args.json,
+                save_inputs: args.save_inputs,
                 backend: args.compute.backend,
             }),
             Some(Command::Bench(args)) => args.into_request(),

@@ -17,6 +17,8 @@ use crate::preprocess::{CANVAS, NoDigit, mnist_style, picture_input};
 /// An input image and the MNIST-style 28x28 pixels (0..=1) made from it.
 pub struct InputImage {
     pub name: String,
+    /// Its place in an IDX file; `None` for a picture.
+    pub index: Option<usize>,
     pub pixels: Vec<f32>,
 }
 
@@ -45,6 +47,7 @@ impl ImageSource {
         let bytes = read_bounded(path, MAX_PICTURE_BYTES, "an image")?;
         Ok(Self::Picture(Some(InputImage {
             name: path.display().to_string(),
+            index: None,
             pixels: picture_input(&bytes).map_err(|e| Error::file(path, e.to_string()))?,
         })))
     }
@@ -64,6 +67,7 @@ impl ImageSource {
                         let index = first + offset;
                         Ok(InputImage {
                             name: format!("{name}[{index}]"),
+                            index: Some(index),
                             pixels: idx_input(pixels, rows, cols)
                                 .map_err(|e| Error::msg(format!("{name}: image {index}: {e}")))?,
                         })

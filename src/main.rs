@@ -12,6 +12,9 @@ fn main() -> ExitCode {
     keep_freed_memory();
     // A bug of ours or of a library must still end in one readable line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
+        if lstm_mnist::error::panic_is_contained() {
+            return;
+        }
         let message = info
             .payload()
             .downcast_ref::<String>()

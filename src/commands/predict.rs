@@ -9,9 +9,11 @@ use burn::tensor::Device;
 use crate::backend::Backend;
 use crate::data::NUM_CLASSES;
 use crate::error::{Error, Result};
-use crate::inference::{ImageSource, PredictOptions, predict};
+use crate::fsutil::write_atomic;
+use crate::inference::{ImageSource, InputImage, PredictOptions, predict};
 use crate::model::Classifier;
 use crate::output;
+use crate::preprocess::CANVAS;
 use crate::run_dir::ModelRef;
 
 #[derive(Debug, Clone)]
@@ -24,10 +26,16 @@ pub struct PredictRequest {
     /// Also the model's belief after each row.
     pub steps: bool,
     pub json: bool,
+    /// Where the model inputs go as pictures, when asked.
+    pub save_inputs: Option<PathBuf>,
     pub backend: Backend,
 }
 
 pub fn run(request: &PredictRequest) -> Result<()> {
+    if let Some(dir) = &request.save_inputs {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::file(dir, format!("cannot create the directory: {e}")))?;
+    }
     let device = request.backend.device()?;
     let (config, model) = ModelRef::resolve(&request.model)?.load(&device)?;
     let mut output = Output {
@@ -80,6 +88,11 @@ impl Output<'_> {
                 class_names: self.class_names,
                 steps: self.request.steps,
             };
+            if let Some(dir) = &self.request.save_inputs {
+                for image in &batch {
+                    save_input(dir, path, image)?;
+                }
+            }
             let predictions = predict(self.model, &batch, options, self.device);
             let mut text = String::new();
             for prediction in predictions {
@@ -94,4 +107,30 @@ impl Output<'_> {
             output::print(&text);
         }
     }
+}
+
+/// How much larger a saved input is than the model's 28x28, so that a person can see it.
+const SAVED_INPUT_SCALE: u32 = 4;
+
+/// Writes `image`'s model input, read from the file at `path`, into `dir` as a picture.
+fn save_input(dir: &Path, path: &Path, image: &InputImage) -> Result<()> {
+    let stem = path
+        .file_stem()
+        .unwrap_or(path.as_os_str())
+        .to_string_lossy();
+    let name = match image.index {
+        Some(index) => format!("{stem}-{index}.input.png"),
+        None => format!("{stem}.input.png"),
+    };
+    let side = CANVAS * SAVED_INPUT_SCALE;
+    let picture = image::GrayImage::from_fn(side, side, |x, y| {
+        let value =
+            image.pixels[((y / SAVED_INPUT_SCALE) * CANVAS + x / SAVED_INPUT_SCALE) as usize];
+        image::Luma([(value * 255.0).round() as u8])
+    });
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    picture
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| Error::file(dir.join(&name), format!("cannot encode: {e}")))?;
+    write_atomic(&dir.join(name), &bytes.into_inner())
 }

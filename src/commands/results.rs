@@ -55,18 +55,29 @@ fn seed_of(run: &FinishedRun) -> String {
         .map_or("—".to_string(), |config| config.seed.to_string())
 }
 
-/// The mean accuracy of the run's robustness report (`lstm-mnist robustness`), where it has
-/// one; a damaged report is an error naming it.
-fn robustness_mean(run: &FinishedRun) -> Result<String> {
-    Ok(RobustnessReport::mean_in(&run.dir)?
-        .map_or("—".to_string(), |mean| format!("{:.2}%", mean * 100.0)))
+/// The mean accuracy of the run's robustness report (`lstm-mnist robustness`) and its
+/// picture suite's lowest row (`--pictures`), where it has them; a damaged report is an error
+/// naming it.
+fn robustness_columns(run: &FinishedRun) -> Result<(String, String)> {
+    let Some(report) = RobustnessReport::in_dir(&run.dir)? else {
+        return Ok(("—".to_string(), "—".to_string()));
+    };
+    let lowest = report
+        .pictures
+        .iter()
+        .map(|row| row.accuracy)
+        .min_by(f64::total_cmp)
+        .map_or("—".to_string(), |lowest| {
+            format!("{:.2}%", lowest * 100.0)
+        });
+    Ok((format!("{:.2}%", report.mean_accuracy * 100.0), lowest))
 }
 
 /// The Markdown table of finished runs.
 fn table(runs: &[FinishedRun]) -> Result<String> {
     let mut table = String::from(
-        "| run | random seed | test accuracy | robustness (mean) | Keras example | epochs | s/epoch (median) | backend | machine |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| run | random seed | test accuracy | robustness (mean) | pictures (lowest) | Keras example | epochs | s/epoch (median) | backend | machine |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for run in runs {
         let report = &run.report;
@@ -76,12 +87,14 @@ fn table(runs: &[FinishedRun]) -> Result<String> {
         } else {
             &report.machine
         };
+        let (robustness, pictures) = robustness_columns(run)?;
         table.push_str(&format!(
-            "| `{}` | {} | {:.2}% | {} | {} | {} | {:.1} | {} | {} |\n",
+            "| `{}` | {} | {:.2}% | {} | {} | {} | {} | {:.1} | {} | {} |\n",
             run.name,
             seed_of(run),
             report.test_accuracy * 100.0,
-            robustness_mean(run)?,
+            robustness,
+            pictures,
             keras,
             report.epochs,
             median(&report.epoch_seconds),

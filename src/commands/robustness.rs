@@ -5,6 +5,7 @@
 use super::evaluate::EvaluateRequest;
 use crate::error::Result;
 use crate::evaluation::ModelUnderTest;
+use crate::evaluation::pictures::picture_suite;
 use crate::evaluation::robustness::robustness;
 use crate::output;
 
@@ -12,6 +13,8 @@ use crate::output;
 pub struct RobustnessRequest {
     /// The model scored, and where its test images are.
     pub scored: EvaluateRequest,
+    /// Also the picture suite (`evaluation::pictures`).
+    pub pictures: bool,
     pub json: bool,
 }
 
@@ -24,7 +27,10 @@ pub fn run(request: &RobustnessRequest) -> Result<()> {
         ..
     } = request.scored.load()?;
     let model_name = model_ref.model_path.display().to_string();
-    let report = robustness(&model, &test, &device, &model_name);
+    let mut report = robustness(&model, &test, &device, &model_name);
+    if request.pictures {
+        report.pictures = picture_suite(&model, &test, &device);
+    }
     report.write(&model_ref.robustness_path())?;
     if request.json {
         let json = serde_json::to_string_pretty(&report).expect("a report always serialises");

@@ -5,6 +5,7 @@ pub mod distort;
 pub mod download;
 pub mod idx;
 pub mod loader;
+pub mod pages;
 pub mod styles;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ use crate::error::{Error, Result};
 pub use loader::{MnistBatch, MnistLoader};
 
 pub const NUM_CLASSES: usize = 10;
+/// The side of a dataset's images: the models read 28 rows of 28 pixels.
+pub const IMAGE_SIDE: usize = 28;
 
 /// One of the four files of an MNIST-format dataset, with the SHA-256 of its uncompressed bytes.
 #[derive(Debug, Clone, Copy)]
@@ -249,6 +252,18 @@ fn load_split(dir: &Path, images: DataFile, labels: DataFile) -> Result<Examples
     let images_path = find(images)?;
     let labels_path = find(labels)?;
     let images = idx::parse_images(&images_path, &idx::read_maybe_gzip(&images_path)?)?;
+    if (images.rows, images.cols) != (IMAGE_SIDE, IMAGE_SIDE) {
+        return Err(Error::file(
+            &images_path,
+            format!(
+                "holds {}x{} images; the models read {IMAGE_SIDE}x{IMAGE_SIDE} images",
+                images.rows, images.cols
+            ),
+        ));
+    }
+    if images.count == 0 {
+        return Err(Error::file(&images_path, "holds no images"));
+    }
     let labels = idx::parse_labels(
         &labels_path,
         &idx::read_maybe_gzip(&labels_path)?,

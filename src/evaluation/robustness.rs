@@ -205,6 +205,10 @@ pub struct RobustnessReport {
     pub corruptions: Vec<CorruptionScore>,
     /// The mean of the corruptions' accuracies.
     pub mean_accuracy: f64,
+    /// The picture suite's rows (`robustness --pictures`): the test digits photographed on
+    /// paper and read as `predict` reads a picture. Empty when it was not run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pictures: Vec<CorruptionScore>,
 }
 
 /// Scores `model` on `test` clean and under every corruption of the suite.
@@ -230,6 +234,7 @@ pub fn robustness(
         clean_accuracy: evaluate(model, test, device).accuracy,
         corruptions,
         mean_accuracy,
+        pictures: Vec::new(),
     }
 }
 
@@ -255,6 +260,17 @@ impl RobustnessReport {
             self.corruptions.len(),
             self.mean_accuracy * 100.0
         );
+        if !self.pictures.is_empty() {
+            out += "\n| picture of a page | condition | accuracy |\n| --- | --- | --- |\n";
+            for score in &self.pictures {
+                out += &format!(
+                    "| {} | {} | {:.2}% |\n",
+                    score.name,
+                    score.severity,
+                    score.accuracy * 100.0
+                );
+            }
+        }
         out
     }
 
@@ -266,11 +282,17 @@ impl RobustnessReport {
     /// The robustness mean of the run (or checkpoint directory) `dir`, from its
     /// `robustness.json`; `None` when it has none, an error naming a damaged one.
     pub fn mean_in(dir: &Path) -> Result<Option<f64>> {
+        Ok(Self::in_dir(dir)?.map(|report| report.mean_accuracy))
+    }
+
+    /// The robustness report of the run (or checkpoint directory) `dir`; `None` when it has
+    /// none, an error naming a damaged one.
+    pub fn in_dir(dir: &Path) -> Result<Option<Self>> {
         let path = robustness_path_in(dir);
         if !path.exists() {
             return Ok(None);
         }
-        Ok(Some(Self::read(&path)?.mean_accuracy))
+        Self::read(&path).map(Some)
     }
 
     /// Reads `robustness.json`; a damaged one is an error naming it.

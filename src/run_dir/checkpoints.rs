@@ -2,8 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::store::ModuleRecord;
+use burn::tensor::DType;
 
+use super::model_file::{ModelFileProblem, ParameterShapes, RecordLayout, other_architecture};
+use crate::config::ExperimentConfig;
 use crate::error::{Error, Result};
 
 /// The record kinds Burn checkpoints each epoch, in the order it writes them.
@@ -14,9 +16,31 @@ pub fn checkpoint_path(directory: &Path, record: &str, epoch: usize) -> PathBuf 
     directory.join(format!("{record}-{epoch}.bpk"))
 }
 
-/// The newest epoch whose model, optimizer and scheduler checkpoints are all present, the
-/// model's readable, and that `recorded` accepts; or an error naming the directory.
-pub fn last_complete_epoch(directory: &Path, recorded: impl Fn(usize) -> bool) -> Result<usize> {
+/// The newest complete epoch, and why each newer one with a row in `metrics.csv` could not be
+/// used (its files damaged).
+#[derive(Debug)]
+pub struct CompleteEpoch {
+    pub epoch: usize,
+    pub skipped: Vec<Error>,
+}
+
+/// What a run's checkpoints must fit: its config (read from `config_path`) and the layout of
+/// its model's record.
+pub struct CheckpointSpec<'a> {
+    pub config: &'a ExperimentConfig,
+    pub config_path: &'a Path,
+    pub layout: RecordLayout,
+}
+
+/// The newest epoch that `recorded` accepts and whose model, optimizer and scheduler
+/// checkpoints are all present and sound (Burn panics on a damaged one); or an error naming
+/// the directory. Checkpoints of another architecture than the config's are refused outright:
+/// the config was edited, and no older epoch fits it either.
+pub fn last_complete_epoch(
+    directory: &Path,
+    spec: &CheckpointSpec,
+    recorded: impl Fn(usize) -> bool,
+) -> Result<CompleteEpoch> {
     if let Err(e) = std::fs::read_dir(directory) {
         return Err(Error::file(
             directory,
@@ -25,21 +49,99 @@ pub fn last_complete_epoch(directory: &Path, recorded: impl Fn(usize) -> bool) -
     }
     let mut epochs = saved_epochs(directory);
     epochs.sort_unstable_by(|a, b| b.cmp(a));
-    epochs
-        .into_iter()
-        .find(|&epoch| {
-            recorded(epoch)
-                && RECORD_NAMES
-                    .iter()
-                    .all(|name| checkpoint_path(directory, name, epoch).is_file())
-                && ModuleRecord::load(checkpoint_path(directory, "model", epoch)).is_ok()
-        })
-        .ok_or_else(|| {
-            Error::file(
-                directory,
-                "no complete checkpoint to resume from (missing or pruned)",
-            )
-        })
+    let mut skipped = Vec::new();
+    for epoch in epochs.into_iter().filter(|&epoch| recorded(epoch)) {
+        match check_epoch(directory, epoch, spec) {
+            Ok(()) => return Ok(CompleteEpoch { epoch, skipped }),
+            Err(EpochProblem::Incomplete) => {}
+            Err(EpochProblem::Refused(error)) => return Err(error),
+            Err(EpochProblem::Damaged(error)) => skipped.push(error),
+        }
+    }
+    let problem = match skipped.first() {
+        Some(newest) => format!("no complete checkpoint to resume from ({newest})"),
+        None => "no complete checkpoint to resume from (missing or pruned)".to_string(),
+    };
+    Err(Error::file(directory, problem))
+}
+
+enum EpochProblem {
+    /// A file is missing: an epoch Burn had not finished writing, or one being pruned.
+    Incomplete,
+    /// A file is there but cannot be used.
+    Damaged(Error),
+    /// The checkpoints do not fit the config.
+    Refused(Error),
+}
+
+fn check_epoch(directory: &Path, epoch: usize, spec: &CheckpointSpec) -> Result<(), EpochProblem> {
+    let [model, optim, scheduler] =
+        RECORD_NAMES.map(|name| checkpoint_path(directory, name, epoch));
+    if ![&model, &optim, &scheduler]
+        .iter()
+        .all(|path| path.is_file())
+    {
+        return Err(EpochProblem::Incomplete);
+    }
+    let parameters = spec.layout.check(&model).map_err(|problem| match problem {
+        ModelFileProblem::OtherArchitecture(found) => EpochProblem::Refused(other_architecture(
+            &model,
+            found,
+            spec.config,
+            spec.config_path,
+        )),
+        ModelFileProblem::Damaged(message) => EpochProblem::Damaged(Error::file(&model, message)),
+    })?;
+    let damaged = |path: &Path, message: String| EpochProblem::Damaged(Error::file(path, message));
+    check_optimizer_state(&optim, &parameters).map_err(|m| damaged(&optim, m))?;
+    burn_pack::Reader::from_file_exact(&scheduler)
+        .map_err(|e| damaged(&scheduler, format!("damaged scheduler checkpoint: {e}")))?;
+    Ok(())
+}
+
+/// The optimizer's checkpoint holds state only for the model's parameters, each tensor `f32`
+/// and of its parameter's shape, and each parameter's rank as the model has it: what Burn's
+/// optimizer assumes when it reads the record back (it panics otherwise).
+fn check_optimizer_state(path: &Path, parameters: &ParameterShapes) -> Result<(), String> {
+    let reader = burn_pack::Reader::from_file_exact(path)
+        .map_err(|e| format!("damaged optimizer checkpoint: {e}"))?;
+    for (key, value) in reader.scalars() {
+        let Some((Ok(id), field)) = key.split_once('.').map(|(id, f)| (id.parse::<u64>(), f))
+        else {
+            continue;
+        };
+        let Some(shape) = parameters.get(&id) else {
+            return Err(format!(
+                "damaged optimizer checkpoint: state `{key}` is for no parameter of the model"
+            ));
+        };
+        if field == "__rank" && usize::try_from(*value).ok() != Some(shape.len()) {
+            return Err(format!(
+                "damaged optimizer checkpoint: state `{key}` says rank {value:?}, not {}",
+                shape.len()
+            ));
+        }
+    }
+    let tensors = reader
+        .into_tensors()
+        .map_err(|e| format!("damaged optimizer checkpoint: {e}"))?;
+    for tensor in tensors {
+        let name = &tensor.name;
+        let Some(shape) = tensor.param_id.and_then(|id| parameters.get(&id)) else {
+            return Err(format!(
+                "damaged optimizer checkpoint: state `{name}` is for no parameter of the model"
+            ));
+        };
+        if tensor.dtype != DType::F32 || tensor.shape.as_slice() != shape.as_slice() {
+            return Err(format!(
+                "damaged optimizer checkpoint: state `{name}` is {:?} of shape {:?}, not F32 \
+                 of shape {shape:?}",
+                tensor.dtype,
+                tensor.shape.as_slice()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The epochs that have a model checkpoint in `directory` (none when it cannot be read).

@@ -20,12 +20,12 @@ use crate::faults;
 use crate::fsutil::{TEMP_PREFIX, remove_stale_temp_files, write_atomic};
 use crate::model::{Classifier, RecurrentKernel};
 
-use checkpoints::last_complete_epoch;
+use checkpoints::{CheckpointSpec, CompleteEpoch, last_complete_epoch};
 pub use checkpoints::{RECORD_NAMES, checkpoint_path};
 use lock::LockRefusal;
 use lock::{LOCK_FILE, RunLock};
 pub use metrics::{EpochMetrics, read_metrics, write_metrics};
-use model_file::save_model;
+use model_file::{RecordLayout, save_model};
 pub use name::{InvalidName, NAME_RULE, check_name};
 pub use report::{RunReport, TestScores, read_report};
 pub use tracking_record::TrackedRun;
@@ -67,6 +67,8 @@ pub struct RunDir {
 pub struct ResumePoint {
     pub epoch: usize,
     pub history: Vec<EpochMetrics>,
+    /// Why newer epochs' checkpoints could not be used (damaged files), one line each.
+    pub damaged: Vec<String>,
 }
 
 /// How a new run gets its directory when the wanted name is taken.
@@ -189,9 +191,13 @@ impl RunDir {
     /// naming it.
     pub fn resume_point(&self) -> Result<ResumePoint> {
         let mut history = self.history()?;
-        let epoch = self.resumable_epoch(&history)?;
+        let CompleteEpoch { epoch, skipped } = self.resumable_epoch(&history)?;
         history.retain(|row| row.epoch <= epoch);
-        Ok(ResumePoint { epoch, history })
+        Ok(ResumePoint {
+            epoch,
+            history,
+            damaged: skipped.iter().map(ToString::to_string).collect(),
+        })
     }
 
     /// Whether the run can resume ([`resume_point`](Self::resume_point) would find an epoch)
@@ -200,9 +206,17 @@ impl RunDir {
         Ok(self.resumable_epoch(&self.history()?).is_ok())
     }
 
-    /// The newest epoch with a complete checkpoint and a row in `history`.
-    fn resumable_epoch(&self, history: &[EpochMetrics]) -> Result<usize> {
-        last_complete_epoch(&self.checkpoint_dir(), |epoch| {
+    /// The newest epoch with a complete, sound checkpoint that fits the run's config and a
+    /// row in `history`.
+    fn resumable_epoch(&self, history: &[EpochMetrics]) -> Result<CompleteEpoch> {
+        let config = self.read_config()?;
+        let model = Classifier::new(&config.model, config.seed, &Device::flex());
+        let spec = CheckpointSpec {
+            config: &config,
+            config_path: &self.config_path(),
+            layout: RecordLayout::of(&model)?,
+        };
+        last_complete_epoch(&self.checkpoint_dir(), &spec, |epoch| {
             history.iter().any(|row| row.epoch == epoch)
         })
     }
@@ -474,6 +488,24 @@ impl LockedRun {
 
     pub fn write_config(&self, config: &ExperimentConfig) -> Result<()> {
         write_atomic(&self.config_path(), config.to_toml().as_bytes())
+    }
+
+    /// Sets `training.epochs` in the run's `config.toml`, keeping everything else in the file
+    /// as the user wrote it (comments, order, line endings).
+    pub fn write_epochs(&self, epochs: usize) -> Result<()> {
+        let path = self.config_path();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::file(&path, format!("cannot read: {e}")))?;
+        let mut document: toml_edit::DocumentMut = text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| Error::file(&path, e.message()))?;
+        document["training"]["epochs"] = toml_edit::value(epochs as i64);
+        // toml_edit writes every line ending as `\n`: a file written with `\r\n` keeps them.
+        let mut edited = document.to_string();
+        if text.contains("\r\n") {
+            edited = edited.replace("\r\n", "\n").replace('\n', "\r\n");
+        }
+        write_atomic(&path, edited.as_bytes())
     }
 
     /// Writes what a finished run holds besides the config written when it was claimed: its

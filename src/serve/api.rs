@@ -24,6 +24,9 @@ const DRAINED_BYTES: usize = 64 * 1024 * 1024;
 
 const PAGE: &str = include_str!("page.html");
 
+/// Pictures decoded at once: each may take up to a few hundred MiB while it is decoded.
+static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// A refused request: its status and one sentence saying why.
 pub struct ApiError(StatusCode, String);
 
@@ -143,10 +146,17 @@ pub async fn predict(
         None => models.default_run,
     };
     let body = read_body(body).await?;
-    // Decoding and preprocessing are CPU work: off the async threads.
-    let input = tokio::task::spawn_blocking(move || model_input(&body))
-        .await
-        .map_err(|_| ApiError::bad_request("the image could not be processed"))??;
+    // Decoding and preprocessing are CPU work: off the async threads, and a few at a time, so
+    // that the memory of many large pictures at once stays bounded.
+    let input = {
+        let _decoding = DECODING
+            .acquire()
+            .await
+            .map_err(|_| ApiError::bad_request("the server is stopping"))?;
+        tokio::task::spawn_blocking(move || model_input(&body))
+            .await
+            .map_err(|_| ApiError::bad_request("the image could not be processed"))??
+    };
     let Reading {
         probabilities,
         steps,
@@ -168,7 +178,7 @@ pub async fn predict(
 
 /// The model input a request body holds: JSON pixels, or an encoded picture (PNG, JPEG, ...)
 /// preprocessed as `predict` does it.
-fn model_input(body: &[u8]) -> Result<Vec<f32>, ApiError> {
+pub fn model_input(body: &[u8]) -> Result<Vec<f32>, ApiError> {
     if body.is_empty() {
         return Err(ApiError::bad_request(
             "the request body is empty: send a PNG or JPEG image, or JSON {\"pixels\": [...]}",
@@ -182,6 +192,9 @@ fn model_input(body: &[u8]) -> Result<Vec<f32>, ApiError> {
     // The words `predict` uses for the same picture, without a file name.
     picture_input(body).map_err(|e| match e {
         PictureError::Unreadable(message) => ApiError(StatusCode::BAD_REQUEST, message),
+        too_large @ PictureError::TooLarge { .. } => {
+            ApiError(StatusCode::PAYLOAD_TOO_LARGE, too_large.to_string())
+        }
         PictureError::NoDigit(problem) => {
             ApiError(StatusCode::UNPROCESSABLE_ENTITY, problem.to_string())
         }

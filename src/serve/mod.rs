@@ -3,7 +3,7 @@
 //! and shared; inference runs on its own thread, batching concurrent requests; SIGINT and
 //! SIGTERM stop the server after the requests in flight.
 
-mod api;
+pub mod api;
 mod models;
 
 use std::path::PathBuf;

@@ -6,7 +6,7 @@
 
 pub mod emit;
 pub mod local;
-mod spec;
+pub mod spec;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -129,7 +129,8 @@ impl TrainRequest {
             .map_err(|_| Error::file(run_dir, "no such run directory"))?;
         let run = RunDir::open(&full_path)?;
         let mut config = run.read_config()?;
-        if let Some(epochs) = epochs {
+        let extend_to = epochs.filter(|&epochs| epochs != config.training.epochs);
+        if let Some(epochs) = extend_to {
             config.training.epochs = epochs;
         }
         let refuse = |problem: RequestError| Error::file(run.config_path(), problem);
@@ -140,7 +141,7 @@ impl TrainRequest {
         Ok(Self {
             config,
             options,
-            destination: Destination::Resume(run),
+            destination: Destination::Resume { run, extend_to },
         })
     }
 
@@ -155,8 +156,12 @@ impl TrainRequest {
 enum Destination {
     /// A new run directory under `artifacts`, named after the config as `naming` says.
     New { artifacts: PathBuf, naming: Naming },
-    /// The run in this directory, continued from its last complete checkpoint.
-    Resume(RunDir),
+    /// The run in this directory, continued from its last complete checkpoint; `extend_to`,
+    /// the epochs it now trains when the command changed them (its config says so after).
+    Resume {
+        run: RunDir,
+        extend_to: Option<usize>,
+    },
 }
 
 /// The examples a run trains on, validates on each epoch, and is finally tested on.
@@ -215,7 +220,17 @@ impl Training {
         device: Device,
     ) -> Result<Self> {
         let config = run.own_config(&request.config);
-        run.write_config(&config)?;
+        // A resumed run's config is the user's file: only the epochs they asked for change.
+        match request.destination {
+            Destination::New { .. } => run.write_config(&config)?,
+            Destination::Resume {
+                extend_to: Some(epochs),
+                ..
+            } => run.write_epochs(epochs)?,
+            Destination::Resume {
+                extend_to: None, ..
+            } => {}
+        }
         let context = RunContext {
             backend: request.options.backend,
             kernel: request.options.kernel,
@@ -443,7 +458,7 @@ enum RunSlot<'a> {
 impl<'a> RunSlot<'a> {
     fn reserve(destination: &'a Destination, config: &ExperimentConfig) -> Result<Self> {
         Ok(match destination {
-            Destination::Resume(run) => {
+            Destination::Resume { run, .. } => {
                 let (run, start) = lock_for_resume(run, config)?;
                 Self::Resumed { run, start }
             }
@@ -472,6 +487,11 @@ fn lock_for_resume(run: &RunDir, config: &ExperimentConfig) -> Result<(LockedRun
     run.remove_stale_temp_files();
     let start = run.resume_point()?;
     let done = start.epoch;
+    for damaged in &start.damaged {
+        output::warn(format_args!(
+            "{damaged}; resuming from epoch {done} instead"
+        ));
+    }
     let wanted = config.training.epochs;
     if wanted < done {
         return Err(Error::file(

@@ -15,8 +15,14 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Self {
+        Self::start_in(std::path::Path::new("artifacts"))
+    }
+
+    /// The binary serving the runs under `artifacts`.
+    pub fn start_in(artifacts: &std::path::Path) -> Self {
         let mut child = super::lstm_mnist()
-            .args(["serve", "--addr", "127.0.0.1:0", "--artifacts", "artifacts"])
+            .args(["serve", "--addr", "127.0.0.1:0", "--artifacts"])
+            .arg(artifacts)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

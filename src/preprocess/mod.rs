@@ -1,10 +1,15 @@
-//! Pictures to model inputs, the way MNIST was made from NIST's digits: a white digit on black
-//! (inverted when the background is light), its strokes brought to a width MNIST's writers'
-//! pens gave, fitted into 20x20 by its bounding box with its aspect kept (anti-aliased),
-//! and centred by its centre of mass in 28x28. Each step is a function of its own.
+//! Pictures to model inputs, the way MNIST was made from NIST's digits: the digit's ink found
+//! on the page (`page`: light and paper divided out, lines and specks dropped) as white on
+//! black, its strokes brought to a width MNIST's writers' pens gave, fitted into 20x20 by its
+//! bounding box with its aspect kept (anti-aliased), and centred by its centre of mass in
+//! 28x28. Each step is a function of its own.
+
+pub mod page;
 
 use image::{GrayImage, Luma, imageops};
 use imageproc::distance_transform::euclidean_squared_distance_transform;
+
+use crate::error::contain_panic;
 
 /// Side of the MNIST canvas, and of the box its digits are fitted into.
 pub const CANVAS: u32 = 28;
@@ -21,12 +26,24 @@ const THICK_TARGET: f32 = 2.4;
 const THINNEST: f32 = 1.0;
 const THIN_TARGET: f32 = 1.5;
 
+/// The most pixels a picture may have: a 48-megapixel phone photo is read, a "picture bomb"
+/// (a few hundred kilobytes that decode to gigabytes) is refused from its header, before it is
+/// decoded.
+pub const MAX_PICTURE_PIXELS: u64 = 50_000_000;
+/// The most memory one picture's decoding may take (a 50-megapixel RGBA picture, with room).
+const MAX_DECODE_BYTES: u64 = 256 << 20;
+/// Pictures larger than this on a side are scaled down to it once decoded: a digit needs far
+/// fewer pixels, and every later step costs by the pixel.
+const WORKING_SIDE: u32 = 2048;
+
 /// Why a picture gives no model input: it cannot be decoded, or it decodes to something
 /// that holds no digit. The message is the one a user reads after the file's name.
 #[derive(Debug)]
 pub enum PictureError {
     /// Empty, an unknown format, or a corrupt file.
     Unreadable(String),
+    /// More pixels than [`MAX_PICTURE_PIXELS`], as its header says.
+    TooLarge { width: u32, height: u32 },
     /// A readable image that holds no digit.
     NoDigit(NoDigit),
 }
@@ -35,6 +52,11 @@ impl std::fmt::Display for PictureError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Unreadable(message) => f.write_str(message),
+            Self::TooLarge { width, height } => write!(
+                f,
+                "too large: {width}x{height} pixels, above the limit of {} megapixels",
+                MAX_PICTURE_PIXELS / 1_000_000
+            ),
             Self::NoDigit(problem) => problem.fmt(f),
         }
     }
@@ -65,21 +87,51 @@ impl std::fmt::Display for NoDigit {
 /// The model input of an encoded picture (PNG, JPEG, ...): decoded, seen as a person sees it
 /// (transparent parts are the white page underneath), then made MNIST-style.
 pub fn picture_input(bytes: &[u8]) -> std::result::Result<Vec<f32>, PictureError> {
-    if bytes.is_empty() {
-        return Err(PictureError::Unreadable("is empty".into()));
-    }
-    let picture = image::load_from_memory(bytes)
-        .map_err(|e| PictureError::Unreadable(format!("not a readable image: {e}")))?;
+    let picture = decode(bytes)?;
     mnist_style(&over_white(&picture)).map_err(PictureError::NoDigit)
 }
 
-/// The picture's gray levels composited over a white background, so that dark strokes on a
-/// transparent canvas (what drawing apps and `<canvas>` export) read as dark on white.
+/// The decoded picture, scaled down to [`WORKING_SIDE`] when larger. Its size is checked from
+/// its header first, the decoder runs under memory limits, and a panic inside the decoder (a
+/// bug of the decoder's on a malformed file) is this picture's error, not the program's end.
+pub fn decode(bytes: &[u8]) -> std::result::Result<image::DynamicImage, PictureError> {
+    if bytes.is_empty() {
+        return Err(PictureError::Unreadable("is empty".into()));
+    }
+    let unreadable =
+        |e: &dyn std::fmt::Display| PictureError::Unreadable(format!("not a readable image: {e}"));
+    let reader = || {
+        image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| unreadable(&e))
+    };
+    let decoded = contain_panic(|| {
+        let (width, height) = reader()?.into_dimensions().map_err(|e| unreadable(&e))?;
+        if u64::from(width) * u64::from(height) > MAX_PICTURE_PIXELS {
+            return Err(PictureError::TooLarge { width, height });
+        }
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(MAX_DECODE_BYTES);
+        let mut reader = reader()?;
+        reader.limits(limits);
+        reader.decode().map_err(|e| unreadable(&e))
+    })
+    .unwrap_or_else(|message| Err(unreadable(&format!("the decoder failed: {message}"))))?;
+    Ok(if decoded.width().max(decoded.height()) > WORKING_SIDE {
+        decoded.thumbnail(WORKING_SIDE, WORKING_SIDE)
+    } else {
+        decoded
+    })
+}
+
+/// The picture's darkness composited over a white background, so that dark strokes on a
+/// transparent canvas (what drawing apps and `<canvas>` export) read as dark on white. Each
+/// pixel's darkest channel counts, so that blue or red ink is as dark as it looks.
 pub fn over_white(picture: &image::DynamicImage) -> GrayImage {
-    let with_alpha = picture.to_luma_alpha8();
-    GrayImage::from_fn(with_alpha.width(), with_alpha.height(), |x, y| {
-        let [gray, alpha] = with_alpha.get_pixel(x, y).0;
-        let (gray, alpha) = (u32::from(gray), u32::from(alpha));
+    let rgba = picture.to_rgba8();
+    GrayImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let [r, g, b, alpha] = rgba.get_pixel(x, y).0;
+        let (gray, alpha) = (u32::from(r.min(g).min(b)), u32::from(alpha));
         Luma([((gray * alpha + 255 * (255 - alpha) + 127) / 255) as u8])
     })
 }
@@ -90,7 +142,7 @@ pub fn mnist_style(gray: &GrayImage) -> std::result::Result<Vec<f32>, NoDigit> {
     if width < MIN_SIDE || height < MIN_SIDE {
         return Err(NoDigit::TooSmall { width, height });
     }
-    let ink = ink_on_black(gray);
+    let ink = page::digit_ink(gray).ok_or(NoDigit::Blank)?;
     let peak = ink.pixels().map(|p| p.0[0]).max().unwrap_or(0);
     if peak < 64 {
         return Err(NoDigit::Blank);
@@ -99,24 +151,6 @@ pub fn mnist_style(gray: &GrayImage) -> std::result::Result<Vec<f32>, NoDigit> {
     let (left, top, box_w, box_h) = ink_bounds(&ink).expect("normalising keeps some ink");
     let cropped = imageops::crop_imm(&ink, left, top, box_w, box_h).to_image();
     Ok(centre_by_mass(&fit_into_box(&cropped)))
-}
-
-/// White ink on black: the picture inverted when its border (the background) is light.
-pub fn ink_on_black(gray: &GrayImage) -> GrayImage {
-    let (width, height) = gray.dimensions();
-    let border: Vec<u32> = gray
-        .enumerate_pixels()
-        .filter(|(x, y, _)| *x == 0 || *y == 0 || *x == width - 1 || *y == height - 1)
-        .map(|(_, _, p)| u32::from(p.0[0]))
-        .collect();
-    let light_background = border.iter().sum::<u32>() / border.len() as u32 > 127;
-    if light_background {
-        let mut inverted = gray.clone();
-        imageops::invert(&mut inverted);
-        inverted
-    } else {
-        gray.clone()
-    }
 }
 
 /// The bounding box (left, top, width, height) of the clearly inked pixels: those above a
@@ -264,17 +298,6 @@ mod tests {
             (mass, mx, my) = (mass + v, mx + v * x, my + v * y);
         }
         (mx / mass, my / mass)
-    }
-
-    #[test]
-    fn a_light_background_is_inverted_and_a_dark_one_kept() {
-        let dark_on_light = GrayImage::from_fn(10, 10, |x, _| Luma([if x == 5 { 0 } else { 250 }]));
-        let ink = ink_on_black(&dark_on_light);
-        assert_eq!(
-            (ink.get_pixel(5, 5).0[0], ink.get_pixel(0, 0).0[0]),
-            (255, 5)
-        );
-        assert_eq!(ink_on_black(&ink), ink);
     }
 
     #[test]

@@ -1,0 +1,16 @@
+//! A run's `model.bpk`, loaded as `evaluate`, `predict` and `serve` load it: checked, then
+//! read by Burn.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+const CONFIG: &str = "name = \"fuzz\"\n[model]\ncell = \"lstm\"\nhidden = 8\n";
+
+fuzz_target!(|bytes: &[u8]| {
+    let run = std::env::temp_dir().join(format!("lstm-mnist-fuzz-{}/fuzz", std::process::id()));
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(run.join("config.toml"), CONFIG).unwrap();
+    std::fs::write(run.join("model.bpk"), bytes).unwrap();
+    let model = lstm_mnist::run_dir::ModelRef::resolve(&run).unwrap();
+    let _ = model.load(&burn::tensor::Device::flex());
+});
