@@ -1,15 +1,15 @@
 //! Each step of the picture path for a picture of a page, written as pictures, to see where a
 //! digit is lost: `cargo run --release --example page_steps -- PICTURE OUT_DIR`. With
-//! `--render CONDITION INDEX` first, the picture is MNIST test image INDEX photographed on a
-//! page as the picture suite does it (CONDITION: `grey`, `ruled`, … as `robustness --pictures`
-//! names them, spaces as dashes), written to OUT_DIR too.
+//! `--render CONDITION INDEX` first, the picture is the picture suite's page of MNIST test image
+//! INDEX (CONDITION as `robustness --pictures` names it, spaces as dashes: `grey-page`,
+//! `ruled-lines`, …), written to OUT_DIR too.
 
 use std::path::{Path, PathBuf};
 
 use lstm_mnist::data::MnistData;
 use lstm_mnist::data::pages::PageCondition;
+use lstm_mnist::evaluation::pictures::suite_picture;
 use lstm_mnist::preprocess::{over_white, page};
-use rand::SeedableRng;
 
 type Outcome<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -28,17 +28,17 @@ fn main() -> Outcome<()> {
 
 /// Writes MNIST test image `index` photographed under `condition` into `out`.
 fn render(condition: &str, index: usize, out: &Path) -> Outcome<PathBuf> {
-    let condition = PageCondition::ALL
+    let (row, condition) = PageCondition::ALL
         .into_iter()
-        .find(|c| c.name().replace(' ', "-") == condition)
+        .enumerate()
+        .find(|(_, c)| c.name().replace(' ', "-") == condition)
         .ok_or("unknown condition")?;
     let dir = std::env::var_os("MNIST_DIR").ok_or("set MNIST_DIR")?;
     let test = MnistData::load_test(Path::new(&dir))?;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(index as u64);
-    let picture = condition.render(test.image(index), &mut rng);
+    let picture = suite_picture(condition, row, test.image(index), index);
     std::fs::create_dir_all(out)?;
     let path = out.join(format!("0-picture-label-{}", test.label(index)));
-    std::fs::write(&path, picture.bytes)?;
+    std::fs::write(&path, picture)?;
     Ok(path)
 }
 
@@ -50,16 +50,18 @@ fn steps(picture: &Path, out: &Path) -> Outcome<()> {
     let ink = page::flattened_ink(&light);
     ink.save(out.join("2-flattened-ink.png"))?;
     let level = page::ink_level(&ink);
-    let mut inked = page::inked_mask(&ink, level);
+    let inked = page::inked_mask(&ink, level);
     let shown = |mask: &image::GrayImage| {
         image::GrayImage::from_fn(mask.width(), mask.height(), |x, y| {
             image::Luma([mask.get_pixel(x, y).0[0].saturating_mul(255)])
         })
     };
     shown(&inked).save(out.join("3-inked.png"))?;
-    page::remove_lines(&mut inked);
-    shown(&inked).save(out.join("4-without-lines.png"))?;
-    let digit = page::digit_strokes(&inked).ok_or("no digit")?;
+    let mut without_lines = inked.clone();
+    page::remove_lines(&mut without_lines);
+    shown(&without_lines).save(out.join("4-without-lines.png"))?;
+    let edge = page::edge_ink(&inked, &without_lines);
+    let digit = page::digit_strokes(&without_lines, &edge).ok_or("no digit")?;
     shown(&digit).save(out.join("5-digit.png"))?;
     page::stretched_ink(&ink, &digit, level).save(out.join("6-digit-ink.png"))?;
     println!("ink level {level}");

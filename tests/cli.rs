@@ -250,7 +250,7 @@ fn results_tabulates_the_finished_runs_and_names_a_missing_directory() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[2],
-        "| `lstm-adam` | — | 98.75% | — | 98.9% | 3 | 25.0 | flex | Some CPU, 2 threads |"
+        "| `lstm-adam` | — | 98.75% | — | — | 98.9% | 3 | 25.0 | flex | Some CPU, 2 threads |"
     );
     assert_eq!(lines[3], "", "one row only: {text}");
     assert!(
@@ -298,7 +298,7 @@ fn results_gives_the_spread_over_seeds_of_runs_that_differ_only_in_seed() {
     let output = lstm_mnist(&["results", "--artifacts", dir.path().to_str().unwrap()]);
     let text = String::from_utf8(succeeded(output).stdout).unwrap();
     assert!(
-        text.contains("| `lstm-sgd-seed2` | 2 | 96.30% | — | — | 20 | 25.0 |"),
+        text.contains("| `lstm-sgd-seed2` | 2 | 96.30% | — | — | — | 20 | 25.0 |"),
         "{text}"
     );
     // Mean 95.50, sample standard deviation 0.7, range 95.00-96.30: 96.2 lies inside.

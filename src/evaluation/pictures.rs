@@ -37,6 +37,15 @@ pub fn picture_suite(model: &Classifier, test: &Examples, device: &Device) -> Ve
         .collect()
 }
 
+/// The suite's picture of test image `index` (whose pixels are `digit`) under `condition`, the
+/// suite's row `row`.
+pub fn suite_picture(condition: PageCondition, row: usize, digit: &[u8], index: usize) -> Vec<u8> {
+    let seed = SUITE_SEED ^ ((row as u64) << 32) ^ index as u64;
+    condition
+        .render(digit, &mut StdRng::seed_from_u64(seed))
+        .bytes
+}
+
 /// The fraction of `test` read right when image i is handed over as the picture `picture(i)`.
 fn accuracy(
     model: &Classifier,

@@ -41,9 +41,10 @@ pub fn digit_ink(gray: &GrayImage) -> Option<GrayImage> {
     let page = dark_on_light(&within(gray, PAGE_SIDE));
     let ink = flattened_ink(&page);
     let level = ink_level(&ink);
-    let mut inked = inked_mask(&ink, level);
-    remove_lines(&mut inked);
-    let digit = digit_strokes(&inked)?;
+    let inked = inked_mask(&ink, level);
+    let mut without_lines = inked.clone();
+    remove_lines(&mut without_lines);
+    let digit = digit_strokes(&without_lines, &edge_ink(&inked, &without_lines))?;
     Some(stretched_ink(&ink, &digit, level))
 }
 
@@ -200,10 +201,54 @@ fn line_bands(inked: &GrayImage, horizontal: bool, slope: f32) -> Vec<i64> {
 /// A ruled line is at most this thick, as a fraction of the picture's side across it.
 const MAX_LINE_FRACTION: f32 = 0.015;
 
+/// 1 where the ink belonged, before the lines were taken out, to a mark that reached the
+/// picture's edge and was not mostly lines across the page: the page's edge and the table
+/// around it, a shadow's border. Taking lines out (the page's straight edges among them) can
+/// cut such a frame into pieces that no longer reach the edge; they are still the frame.
+pub fn edge_ink(inked: &GrayImage, without_lines: &GrayImage) -> GrayImage {
+    let (width, height) = inked.dimensions();
+    let labels = connected_components(inked, Connectivity::Eight, Luma([0u8]));
+    // Per mark: whether it reaches the edge, its pixels, and those that were lines.
+    let mut marks: Vec<(bool, u32, u32)> = Vec::new();
+    for (x, y, label) in labels.enumerate_pixels() {
+        let label = label.0[0] as usize;
+        if label == 0 {
+            continue;
+        }
+        if marks.len() < label {
+            marks.resize(label, (false, 0, 0));
+        }
+        let mark = &mut marks[label - 1];
+        mark.0 |= x == 0 || y == 0 || x + 1 == width || y + 1 == height;
+        mark.1 += 1;
+        let inside = |at: u32, side: u32| {
+            (FRAME_MARGIN * side as f32..(1.0 - FRAME_MARGIN) * side as f32).contains(&(at as f32))
+        };
+        let line_across_page =
+            without_lines.get_pixel(x, y).0[0] == 0 && inside(x, width) && inside(y, height);
+        mark.2 += u32::from(line_across_page);
+    }
+    GrayImage::from_fn(width, height, |x, y| {
+        let label = labels.get_pixel(x, y).0[0] as usize;
+        let frame = label > 0 && {
+            let (reaches_edge, pixels, lines) = marks[label - 1];
+            reaches_edge && (lines as f32) < MOSTLY_LINES * pixels as f32
+        };
+        Luma([u8::from(frame)])
+    })
+}
+
+/// A mark this much lines inside the page (by its pixels) is a page of ruled or squared lines,
+/// with whatever was written across them; not a frame.
+const MOSTLY_LINES: f32 = 0.3;
+/// A page photographed at a slant has its edges within this fraction of the picture's side
+/// from the picture's edge.
+const FRAME_MARGIN: f32 = 0.15;
+
 /// The mask of the digit's strokes: the largest connected mark that does not touch the
-/// picture's edge (the largest of all when every one does), with the marks near it that are
-/// more than specks.
-pub fn digit_strokes(inked: &GrayImage) -> Option<GrayImage> {
+/// picture's edge or the ink of `edge` (the largest of all when every one does), with the
+/// marks near it that are more than specks.
+pub fn digit_strokes(inked: &GrayImage, edge: &GrayImage) -> Option<GrayImage> {
     let (width, height) = inked.dimensions();
     // The gaps the lines left across the strokes are closed first, so that a digit written
     // across ruled or squared lines is one mark again.
@@ -220,6 +265,7 @@ pub fn digit_strokes(inked: &GrayImage) -> Option<GrayImage> {
             marks.resize(label, Mark::default());
         }
         marks[label - 1].add(x, y, width, height);
+        marks[label - 1].touches_edge |= edge.get_pixel(x, y).0[0] > 0;
     }
     let main = marks
         .iter()
