@@ -1,10 +1,11 @@
 //! A run's `model.bpk`, loaded as `evaluate`, `predict` and `serve` load it: checked, then
-//! read by Burn.
+//! read by Burn. The run is `seeds/run` (a one-epoch SimpleRNN of 4 units) with its model
+//! replaced by the input.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-const CONFIG: &str = "name = \"fuzz\"\n[model]\ncell = \"lstm\"\nhidden = 8\n";
+const CONFIG: &[u8] = include_bytes!("../seeds/run/config.toml");
 
 fuzz_target!(|bytes: &[u8]| {
     let run = std::env::temp_dir().join(format!("lstm-mnist-fuzz-{}/fuzz", std::process::id()));
