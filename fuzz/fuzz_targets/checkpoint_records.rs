@@ -29,7 +29,7 @@ fuzz_target!(|input: &[u8]| {
     let Some((&choice, bytes)) = input.split_first() else {
         return;
     };
-    let run = std::env::temp_dir().join(format!("lstm-mnist-fuzz-{}/fuzz", std::process::id()));
+    let run = lstm_mnist_fuzz::scratch_dir().join("fuzz");
     let checkpoints = run.join("checkpoint");
     std::fs::create_dir_all(&checkpoints).unwrap();
     std::fs::write(run.join("config.toml"), CONFIG).unwrap();

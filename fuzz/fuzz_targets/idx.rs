@@ -5,12 +5,9 @@ use libfuzzer_sys::fuzz_target;
 use lstm_mnist::data::idx;
 
 fuzz_target!(|bytes: &[u8]| {
-    let dir = std::env::temp_dir().join(format!("lstm-mnist-fuzz-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("images-idx3-ubyte");
+    let path = lstm_mnist_fuzz::scratch_file("images-idx3-ubyte", bytes);
     let _ = idx::parse_images(&path, bytes);
     let _ = idx::parse_labels(&path, bytes, 10);
-    std::fs::write(&path, bytes).unwrap();
     let _ = idx::read_maybe_gzip(&path);
     if let Ok(Some(mut stream)) = idx::IdxImageStream::open(&path) {
         while let Ok(batch) = stream.next_batch(64) {

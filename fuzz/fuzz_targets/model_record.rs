@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 const CONFIG: &[u8] = include_bytes!("../seeds/run/config.toml");
 
 fuzz_target!(|bytes: &[u8]| {
-    let run = std::env::temp_dir().join(format!("lstm-mnist-fuzz-{}/fuzz", std::process::id()));
+    let run = lstm_mnist_fuzz::scratch_dir().join("fuzz");
     std::fs::create_dir_all(&run).unwrap();
     std::fs::write(run.join("config.toml"), CONFIG).unwrap();
     std::fs::write(run.join("model.bpk"), bytes).unwrap();

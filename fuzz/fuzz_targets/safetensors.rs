@@ -5,10 +5,7 @@ use libfuzzer_sys::fuzz_target;
 use lstm_mnist::config::Cell;
 
 fuzz_target!(|bytes: &[u8]| {
-    let dir = std::env::temp_dir().join(format!("lstm-mnist-fuzz-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("model.safetensors");
-    std::fs::write(&path, bytes).unwrap();
+    let path = lstm_mnist_fuzz::scratch_file("model.safetensors", bytes);
     for cell in [Cell::Lstm, Cell::Gru, Cell::Rnn] {
         let _ = lstm_mnist::torch::read_state_dict(&path, cell);
     }

@@ -211,6 +211,21 @@ pub struct RobustnessReport {
     pub pictures: Vec<CorruptionScore>,
 }
 
+/// One Markdown table row per score: name, severity, accuracy.
+fn table_rows(scores: &[CorruptionScore]) -> String {
+    scores
+        .iter()
+        .map(|score| {
+            format!(
+                "| {} | {} | {:.2}% |\n",
+                score.name,
+                score.severity,
+                score.accuracy * 100.0
+            )
+        })
+        .collect()
+}
+
 /// Scores `model` on `test` clean and under every corruption of the suite.
 pub fn robustness(
     model: &Classifier,
@@ -247,14 +262,7 @@ impl RobustnessReport {
             self.images,
             self.clean_accuracy * 100.0
         );
-        for score in &self.corruptions {
-            out += &format!(
-                "| {} | {} | {:.2}% |\n",
-                score.name,
-                score.severity,
-                score.accuracy * 100.0
-            );
-        }
+        out += &table_rows(&self.corruptions);
         out += &format!(
             "| **mean** | the {} corruptions | **{:.2}%** |\n",
             self.corruptions.len(),
@@ -262,14 +270,7 @@ impl RobustnessReport {
         );
         if !self.pictures.is_empty() {
             out += "\n| picture of a page | condition | accuracy |\n| --- | --- | --- |\n";
-            for score in &self.pictures {
-                out += &format!(
-                    "| {} | {} | {:.2}% |\n",
-                    score.name,
-                    score.severity,
-                    score.accuracy * 100.0
-                );
-            }
+            out += &table_rows(&self.pictures);
         }
         out
     }
