@@ -25,7 +25,8 @@ const MIN_INK: u8 = 40;
 /// A thin band of ink along a row (or column) this long, as a fraction of the picture's width
 /// (or height), is a ruled line, not a stroke of the digit.
 const LINE_FRACTION: f32 = 0.8;
-/// Marks smaller than this fraction of the digit's largest stroke are specks.
+/// Marks smaller than this fraction of the digit's largest stroke (or, choosing the main
+/// strokes, of the largest mark) are specks.
 const SPECK_FRACTION: f32 = 0.02;
 /// Gaps up to the picture's larger side over this (at least 2 pixels) are closed across a
 /// digit's strokes: what taking out a ruled line leaves.
@@ -232,22 +233,23 @@ pub fn edge_ink(inked: &GrayImage, without_lines: &GrayImage) -> GrayImage {
         let label = labels.get_pixel(x, y).0[0] as usize;
         let frame = label > 0 && {
             let (reaches_edge, pixels, lines) = marks[label - 1];
-            reaches_edge && (lines as f32) < MOSTLY_LINES * pixels as f32
+            reaches_edge && (lines as f32) < LINES_INSIDE * pixels as f32
         };
         Luma([u8::from(frame)])
     })
 }
 
 /// A mark this much lines inside the page (by its pixels) is a page of ruled or squared lines,
-/// with whatever was written across them; not a frame.
-const MOSTLY_LINES: f32 = 0.3;
+/// with whatever was written across them; not a frame (whose lines, its straight edges, lie
+/// near the picture's edge).
+const LINES_INSIDE: f32 = 0.3;
 /// A page photographed at a slant has its edges within this fraction of the picture's side
 /// from the picture's edge.
 const FRAME_MARGIN: f32 = 0.15;
 
 /// The mask of the digit's strokes: the largest connected mark that does not touch the
-/// picture's edge or the ink of `edge` (the largest of all when every one does), with the
-/// marks near it that are more than specks.
+/// picture's edge or the ink of `edge` (the largest of all when every such mark is a speck
+/// beside it), with the marks near it that are more than specks.
 pub fn digit_strokes(inked: &GrayImage, edge: &GrayImage) -> Option<GrayImage> {
     let (width, height) = inked.dimensions();
     // The gaps the lines left across the strokes are closed first, so that a digit written
@@ -267,10 +269,13 @@ pub fn digit_strokes(inked: &GrayImage, edge: &GrayImage) -> Option<GrayImage> {
         marks[label - 1].add(x, y, width, height);
         marks[label - 1].touches_edge |= edge.get_pixel(x, y).0[0] > 0;
     }
+    let largest = marks.iter().map(|mark| mark.area).max()?;
     let main = marks
         .iter()
         .enumerate()
-        .filter(|(_, mark)| !mark.touches_edge)
+        .filter(|(_, mark)| {
+            !mark.touches_edge && mark.area as f32 > SPECK_FRACTION * largest as f32
+        })
         .max_by_key(|(_, mark)| mark.area)
         .or_else(|| marks.iter().enumerate().max_by_key(|(_, mark)| mark.area))
         .map(|(index, _)| index)?;
