@@ -78,16 +78,18 @@ pub fn contain_panic<T>(work: impl FnOnce() -> T) -> std::result::Result<T, Stri
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
     CONTAINING_PANIC.set(was);
     outcome.map_err(|payload| {
-        payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("unknown failure")
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_string()
+        let message = panic_message(payload.as_ref());
+        message.lines().next().unwrap_or_default().to_string()
     })
+}
+
+/// A panic's message, from its payload as the panic hook and `catch_unwind` hand it over.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown failure")
 }
 
 /// Whether a panic on this thread now is one [`contain_panic`] catches.

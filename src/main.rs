@@ -15,12 +15,7 @@ fn main() -> ExitCode {
         if lstm_mnist::error::panic_is_contained() {
             return;
         }
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("unknown failure");
+        let message = lstm_mnist::error::panic_message(info.payload());
         lstm_mnist::output::end_if_print_failure(message);
         let first_line = message.lines().next().unwrap_or_default();
         lstm_mnist::error::report_final(&format!("internal failure: {first_line}"));

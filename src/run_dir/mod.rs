@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 
-use crate::config::ExperimentConfig;
+use crate::config::{ExperimentConfig, MAX_CONFIG_BYTES};
 use crate::error::{Error, Result};
 use crate::faults;
-use crate::fsutil::{TEMP_PREFIX, remove_stale_temp_files, write_atomic};
+use crate::fsutil::{TEMP_PREFIX, read_text_bounded, remove_stale_temp_files, write_atomic};
 use crate::model::{Classifier, RecurrentKernel};
 
 use checkpoints::{CheckpointSpec, CompleteEpoch, last_complete_epoch};
@@ -494,8 +494,7 @@ impl LockedRun {
     /// as the user wrote it (comments, order, line endings).
     pub fn write_epochs(&self, epochs: usize) -> Result<()> {
         let path = self.config_path();
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Error::file(&path, format!("cannot read: {e}")))?;
+        let text = read_text_bounded(&path, MAX_CONFIG_BYTES, "a config")?;
         let mut document: toml_edit::DocumentMut = text
             .parse()
             .map_err(|e: toml_edit::TomlError| Error::file(&path, e.message()))?;

@@ -125,7 +125,6 @@ impl RecordLayout {
             return Err(ModelFileProblem::OtherArchitecture(found));
         }
         let mut shapes = ParameterShapes::new();
-        let mut seen = 0;
         for tensor in &tensors {
             let name = &tensor.name;
             let Some(expected) = self.tensors.get(name) else {
@@ -151,7 +150,6 @@ impl RecordLayout {
                 )));
             };
             shapes.insert(id, expected.clone());
-            seen += 1;
         }
         if let Some(missing) = self
             .tensors
@@ -162,7 +160,9 @@ impl RecordLayout {
                 "damaged model file: tensor `{missing}` is missing"
             )));
         }
-        if seen != self.tensors.len() || shapes.len() != seen {
+        // Every tensor is one of the layout's and none is missing: fewer ids than tensors
+        // means two tensors share one.
+        if shapes.len() != tensors.len() {
             return Err(damaged(
                 "damaged model file: two tensors share a parameter id".to_string(),
             ));
