@@ -1,6 +1,7 @@
 //! Run-time choice of the compute backend.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use burn::tensor::{Device, DeviceKind, Tensor};
 
@@ -26,6 +27,16 @@ pub enum Backend {
     Ndarray,
     /// GPU through wgpu (Vulkan, Metal, DX12, or GL where nothing else is found).
     Wgpu,
+}
+
+/// Where a command computes and where it reads its dataset: `--backend` and `--data-dir`,
+/// shared by every command that does both.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compute {
+    pub backend: Backend,
+    /// The dataset's directory; without it, `$MNIST_DIR` or the user's cache (see
+    /// `data::download::resolve_data_dir`).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl fmt::Display for Backend {

@@ -8,7 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+pub use crate::cell::Cell;
+use crate::error::{AtFile, Result};
 use crate::fsutil::read_text_bounded;
 
 /// Upper bounds that no sensible experiment reaches; past them a typo would exhaust memory or
@@ -293,15 +294,6 @@ impl Bias {
     }
 }
 
-/// The recurrent layer that reads the image row by row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Cell {
-    Lstm,
-    Gru,
-    Rnn,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
@@ -377,28 +369,6 @@ impl Default for DataConfig {
     }
 }
 
-impl Cell {
-    /// Gate blocks of the cell, each `hidden` wide, as Keras counts them (the GRU's new gate is
-    /// one block).
-    pub fn gates(self) -> usize {
-        match self {
-            Cell::Lstm => 4,
-            Cell::Gru => 3,
-            Cell::Rnn => 1,
-        }
-    }
-}
-
-impl fmt::Display for Cell {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Cell::Lstm => "lstm",
-            Cell::Gru => "gru",
-            Cell::Rnn => "rnn",
-        })
-    }
-}
-
 impl fmt::Display for OptimizerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -412,7 +382,7 @@ impl ExperimentConfig {
     /// Reads and validates a config file; errors name the file and the offending key.
     pub fn load(path: &Path) -> Result<Self> {
         let text = read_text_bounded(path, MAX_CONFIG_BYTES, "a config")?;
-        Self::parse(&text).map_err(|problem| Error::file(path, problem))
+        Self::parse(&text).at(path)
     }
 
     /// Parses and validates TOML text.

@@ -34,6 +34,25 @@ impl Error {
     }
 }
 
+/// Names the file a failed step was about: `step.at(path)?` and `step.doing(path, "cannot
+/// read")?` in place of a hand-written `map_err` at each call.
+pub trait AtFile<T> {
+    /// `path: problem`.
+    fn at(self, path: impl AsRef<Path>) -> Result<T>;
+    /// `path: what: problem`.
+    fn doing(self, path: impl AsRef<Path>, what: &str) -> Result<T>;
+}
+
+impl<T, E: fmt::Display> AtFile<T> for std::result::Result<T, E> {
+    fn at(self, path: impl AsRef<Path>) -> Result<T> {
+        self.map_err(|problem| Error::file(path, problem))
+    }
+
+    fn doing(self, path: impl AsRef<Path>, what: &str) -> Result<T> {
+        self.map_err(|problem| Error::file(path, format!("{what}: {problem}")))
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Keep it to one line whatever the underlying library printed.

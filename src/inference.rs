@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::data::NUM_CLASSES;
 use crate::data::idx::IdxImageStream;
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 use crate::fsutil::read_bounded;
 use crate::model::{Classifier, INFERENCE_BATCH, STEPS};
 use crate::preprocess::{CANVAS, NoDigit, mnist_style, picture_input};
@@ -48,7 +48,7 @@ impl ImageSource {
         Ok(Self::Picture(Some(InputImage {
             name: path.display().to_string(),
             index: None,
-            pixels: picture_input(&bytes).map_err(|e| Error::file(path, e.to_string()))?,
+            pixels: picture_input(&bytes).at(path)?,
         })))
     }
 

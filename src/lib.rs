@@ -1,11 +1,12 @@
 //! lstm-mnist: train, evaluate and serve recurrent MNIST digit classifiers with Burn.
 //!
-//! Dependencies run one way: `config`, `data`, `model` → `keras`, `onnx`, `torch` (other
+//! Dependencies run one way: `cell` → `config`, `data`, `model` → `keras`, `onnx`, `torch` (other
 //! frameworks' files), `run_dir` →
 //! `training`, `evaluation`, `inference` (and `plots`) → `serve`, `sweep` → `commands` →
 //! `cli`.
 
 pub mod backend;
+pub mod cell;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -16,7 +16,6 @@ use tract_onnx::pb::{
 };
 use tract_onnx::prelude::*;
 
-use crate::config::Cell;
 use crate::data::NUM_CLASSES;
 use crate::model::{GateWeights, HostMatrix, ROW_FEATURES, STEPS};
 
@@ -27,25 +26,6 @@ pub const OPSET: i64 = 17;
 const IR_VERSION: i64 = 8;
 pub const INPUT: &str = "images";
 pub const OUTPUT: &str = "probabilities";
-
-/// Which of Burn's gates stands at each of ONNX's places: LSTM input, output, forget, cell;
-/// GRU update, reset, hidden (Burn's order).
-fn gate_order(cell: Cell) -> &'static [usize] {
-    match cell {
-        Cell::Lstm => &[0, 3, 1, 2],
-        Cell::Gru => &[0, 1, 2],
-        Cell::Rnn => &[0],
-    }
-}
-
-/// ONNX's operator for a cell.
-pub fn operator(cell: Cell) -> &'static str {
-    match cell {
-        Cell::Lstm => "LSTM",
-        Cell::Gru => "GRU",
-        Cell::Rnn => "RNN",
-    }
-}
 
 /// The serialised ONNX model of `weights`, its graph named `name`.
 pub fn model_bytes(weights: &GateWeights, name: &str) -> Vec<u8> {
@@ -64,20 +44,18 @@ pub fn model_bytes(weights: &GateWeights, name: &str) -> Vec<u8> {
 }
 
 fn graph(weights: &GateWeights, name: &str) -> GraphProto {
-    let cell = weights.cell();
+    let onnx = &weights.cell().facts().onnx;
     let hidden = weights.hidden();
-    let gates = weights.stacked(gate_order(cell));
+    let gates = weights.stacked(onnx.gate_order);
     let gate_rows = gates.input_weight.rows;
     let biases = [gates.input_bias, gates.hidden_bias].concat();
     let mut recurrent = node(
-        operator(cell),
+        onnx.operator,
         &["rows", "W", "R", "B"],
         &["", "last_hidden"],
         vec![int_attribute("hidden_size", hidden as i64)],
     );
-    if cell == Cell::Gru {
-        // Burn's (and Keras's reset_after, and PyTorch's) GRU applies the reset gate after the
-        // hidden transform.
+    if onnx.linear_before_reset {
         recurrent
             .attribute
             .push(int_attribute("linear_before_reset", 1));

@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Result};
 use crate::fsutil::write_atomic;
 use crate::run_dir::EpochMetrics;
 
@@ -38,15 +38,15 @@ fn render_png(
     let mut buffer = vec![0u8; (width * height * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buffer, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| Error::file(path, e))?;
-        draw(&root).map_err(|e| Error::file(path, format!("cannot draw: {e}")))?;
-        root.present().map_err(|e| Error::file(path, e))?;
+        root.fill(&WHITE).at(path)?;
+        draw(&root).doing(path, "cannot draw")?;
+        root.present().at(path)?;
     }
     let image = image::RgbImage::from_raw(width, height, buffer).expect("buffer fits the canvas");
     let mut png = std::io::Cursor::new(Vec::new());
     image
         .write_to(&mut png, image::ImageFormat::Png)
-        .map_err(|e| Error::file(path, format!("cannot encode PNG: {e}")))?;
+        .doing(path, "cannot encode PNG")?;
     write_atomic(path, png.get_ref())
 }
 

@@ -14,7 +14,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::config::Cell;
 use crate::data::NUM_CLASSES;
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Result};
 use crate::fsutil::{read_bounded, write_atomic};
 use crate::model::{GateWeights, HostMatrix, ROW_FEATURES, StackedGates, WeightsError};
 
@@ -37,27 +37,9 @@ const KEYS: [&str; 6] = [
     HEAD_BIAS,
 ];
 
-/// Which of Burn's gates stands at each of PyTorch's places.
-pub fn gate_order(cell: Cell) -> &'static [usize] {
-    match cell {
-        Cell::Lstm => &[0, 1, 2, 3],
-        Cell::Gru => &[1, 0, 2],
-        Cell::Rnn => &[0],
-    }
-}
-
-/// PyTorch's class for a cell.
-pub fn module_class(cell: Cell) -> &'static str {
-    match cell {
-        Cell::Lstm => "nn.LSTM",
-        Cell::Gru => "nn.GRU",
-        Cell::Rnn => "nn.RNN",
-    }
-}
-
 /// Writes `weights` as a safetensors state_dict (f32, the metadata naming the cell).
 pub fn write_state_dict(weights: &GateWeights, path: &Path) -> Result<()> {
-    let stacked = weights.stacked(gate_order(weights.cell()));
+    let stacked = weights.stacked(weights.cell().facts().torch.gate_order);
     let head_weight = weights.head_weight();
     let arrays: [(&str, Vec<usize>, &[f32]); 6] = [
         (
@@ -96,19 +78,22 @@ pub fn write_state_dict(weights: &GateWeights, path: &Path) -> Result<()> {
         });
     let metadata = HashMap::from([
         ("format".to_string(), "pt".to_string()),
-        ("cell".to_string(), module_class(weights.cell()).to_string()),
+        (
+            "cell".to_string(),
+            weights.cell().facts().torch.class.to_string(),
+        ),
         ("hidden".to_string(), weights.hidden().to_string()),
         ("producer".to_string(), "lstm-mnist".to_string()),
     ]);
     let file = safetensors::serialize(views, Some(metadata))
-        .map_err(|e| Error::file(path, format!("cannot make the safetensors file: {e}")))?;
+        .doing(path, "cannot make the safetensors file")?;
     write_atomic(path, &file)
 }
 
 /// Reads a state_dict of the module above, with a `cell` layer, from a safetensors file.
 pub fn read_state_dict(path: &Path, cell: Cell) -> Result<GateWeights> {
     let bytes = read_bounded(path, MAX_FILE_BYTES, "a safetensors file")?;
-    parse_state_dict(&bytes, cell).map_err(|problem| Error::file(path, problem))
+    parse_state_dict(&bytes, cell).at(path)
 }
 
 /// Why a safetensors file is not a state_dict of the module; the caller names the file.
@@ -153,7 +138,7 @@ impl std::fmt::Display for TorchError {
                 f,
                 "holds `{key}`, which the module (recurrent = {}(28, hidden), head = \
                  nn.Linear(hidden, 10)) does not have; expected exactly {}",
-                module_class(*cell),
+                cell.facts().torch.class,
                 KEYS.join(", ")
             ),
             TorchError::MissingKey { key } => {
@@ -168,8 +153,8 @@ impl std::fmt::Display for TorchError {
                 f,
                 "`{WEIGHT_HH}` has shape {shape:?}; a {} has [{}·hidden, hidden] (is --cell \
                  right?)",
-                module_class(*cell),
-                gate_order(*cell).len()
+                cell.facts().torch.class,
+                cell.gates()
             ),
             TorchError::Shape { key, found, wanted } => {
                 write!(f, "`{key}` has shape {found:?}, expected {wanted:?}")
@@ -207,7 +192,7 @@ fn parse_state_dict(bytes: &[u8], cell: Cell) -> std::result::Result<GateWeights
             .collect();
         Ok((view.shape().to_vec(), values))
     };
-    let gates = gate_order(cell).len();
+    let gates = cell.gates();
     let (hh_shape, hh) = array(WEIGHT_HH)?;
     let hidden = match hh_shape[..] {
         [rows, hidden] if rows == gates * hidden && hidden > 0 => hidden,
@@ -244,7 +229,8 @@ fn parse_state_dict(bytes: &[u8], cell: Cell) -> std::result::Result<GateWeights
         matrix(HEAD_WEIGHT, NUM_CLASSES, hidden)?,
         vector(HEAD_BIAS, NUM_CLASSES)?,
     );
-    GateWeights::from_stacked(cell, stacked, gate_order(cell), head).map_err(TorchError::Weights)
+    GateWeights::from_stacked(cell, stacked, cell.facts().torch.gate_order, head)
+        .map_err(TorchError::Weights)
 }
 
 #[cfg(test)]

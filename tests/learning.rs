@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use image::{GrayImage, imageops};
-use lstm_mnist::backend::Backend;
+use lstm_mnist::backend::{Backend, Compute};
 use lstm_mnist::config::{ConfigError, ExperimentConfig, OptimizerKind};
 use lstm_mnist::data::MnistData;
 use lstm_mnist::model::RecurrentKernel;
@@ -34,9 +34,11 @@ fn adam_config(name: &str) -> ExperimentConfig {
 /// A fresh run of `config` on flex into `artifacts`.
 fn request(config: ExperimentConfig, artifacts: &Path) -> TrainRequest {
     let options = RunOptions {
-        backend: Backend::Flex,
+        compute: Compute {
+            backend: Backend::Flex,
+            data_dir: Some(common::mnist_dir()),
+        },
         kernel: RecurrentKernel::Fused,
-        data_dir: Some(common::mnist_dir()),
         experiment: None,
     };
     TrainRequest::new(config, options, artifacts.to_path_buf(), Naming::Exact).unwrap()
@@ -46,9 +48,11 @@ fn request(config: ExperimentConfig, artifacts: &Path) -> TrainRequest {
 fn the_library_refuses_what_the_command_line_refuses() {
     let artifacts = tempfile::tempdir().unwrap();
     let options = || RunOptions {
-        backend: Backend::Flex,
+        compute: Compute {
+            backend: Backend::Flex,
+            data_dir: None,
+        },
         kernel: RecurrentKernel::Fused,
-        data_dir: None,
         experiment: None,
     };
     let mut unvalidated = adam_config("bad");

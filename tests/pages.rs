@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use lstm_mnist::data::MnistData;
 use lstm_mnist::data::pages::PageCondition;
-use lstm_mnist::evaluation::robustness::RobustnessReport;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::Value;
@@ -117,16 +116,7 @@ fn the_picture_suite_scores_each_page_condition_in_robustness_json() {
     let config = std::fs::read_to_string(Path::new(DEFAULT_RUN).join("config.toml")).unwrap();
     let config = config.replace("[data]", "[data]\ntest_samples = 40");
     std::fs::write(run.join("config.toml"), config).unwrap();
-    let output = succeeded(
-        common::lstm_mnist()
-            .args(["robustness", "--pictures", "--json", "--checkpoint"])
-            .arg(&run)
-            .output()
-            .unwrap(),
-    );
-    let printed: RobustnessReport = serde_json::from_slice(&output.stdout).unwrap();
-    let written = RobustnessReport::read(&run.join("robustness.json")).unwrap();
-    assert_eq!(printed, written);
+    let written = common::fixed_robustness_report(&run, &["--pictures"]);
     let names: Vec<&str> = written
         .pictures
         .iter()
@@ -137,16 +127,4 @@ fn the_picture_suite_scores_each_page_condition_in_robustness_json() {
     for row in &written.pictures {
         assert!(row.accuracy >= 0.9, "{}: {}", row.name, row.accuracy);
     }
-    // Fixed pictures: scored again, the same figures.
-    succeeded(
-        common::lstm_mnist()
-            .args(["robustness", "--pictures", "--checkpoint"])
-            .arg(&run)
-            .output()
-            .unwrap(),
-    );
-    assert_eq!(
-        RobustnessReport::read(&run.join("robustness.json")).unwrap(),
-        written
-    );
 }

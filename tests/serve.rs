@@ -384,18 +384,10 @@ fn a_digit_drawn_on_the_page_gets_the_answer_predict_gives() {
 }
 
 #[test]
-fn bench_serve_load_checks_the_server_with_mnist_test_images() {
+fn load_check_checks_the_server_with_mnist_test_images() {
     let output = common::succeeded(
         common::lstm_mnist()
-            .args([
-                "bench",
-                "--serve",
-                "--clients",
-                "4",
-                "--seconds",
-                "2",
-                "--json",
-            ])
+            .args(["load-check", "--clients", "4", "--seconds", "2", "--json"])
             .args(["--artifacts", ARTIFACTS])
             .output()
             .unwrap(),

@@ -8,7 +8,7 @@ use burn::tensor::{Device, Distribution, Int, Tensor};
 use image::{GrayImage, Luma};
 use serde::Serialize;
 
-use super::median;
+use super::statistics::median;
 use crate::backend::Backend;
 use crate::config::{AugmentConfig, Cell, ModelConfig};
 use crate::data::MnistBatch;

@@ -1,23 +1,21 @@
 //! `lstm-mnist evaluate`: scores a run's model (or one checkpoint) on the test images the run
 //! was evaluated on, and writes `evaluation.json` and `confusion.png` beside the model.
 
-use std::path::PathBuf;
-
 use serde::Serialize;
 
-use crate::backend::Backend;
+use crate::backend::Compute;
 use crate::error::Result;
 use crate::evaluation::{Evaluation, ModelUnderTest, accuracy_after_each_row, evaluate, percent};
 use crate::fsutil::write_atomic;
 use crate::output;
 use crate::plots::{accuracy_by_row_png, confusion_png};
+use crate::run_dir::ModelRef;
 
 #[derive(Debug, Clone)]
 pub struct EvaluateRequest {
-    /// A run directory or one of its checkpoint files.
-    pub model: PathBuf,
-    pub backend: Backend,
-    pub data_dir: Option<PathBuf>,
+    /// A run's model, or one of its checkpoints.
+    pub model: ModelRef,
+    pub compute: Compute,
     /// Also the accuracy after each row (`evaluation.json`'s `accuracy_after_row`, and
     /// `reading.png`).
     pub steps: bool,
@@ -35,13 +33,6 @@ struct EvaluationFile<'a> {
     accuracy_after_row: Option<Vec<f64>>,
 }
 
-impl EvaluateRequest {
-    /// Loads the model and its run's test images, on the request's backend.
-    pub fn load(&self) -> Result<ModelUnderTest> {
-        ModelUnderTest::load(&self.model, self.backend, self.data_dir.as_deref())
-    }
-}
-
 pub fn run(request: &EvaluateRequest) -> Result<()> {
     let ModelUnderTest {
         model_ref,
@@ -49,7 +40,7 @@ pub fn run(request: &EvaluateRequest) -> Result<()> {
         model,
         test,
         device,
-    } = request.load()?;
+    } = ModelUnderTest::load(request.model.clone(), &request.compute)?;
     let evaluation = evaluate(&model, &test, &device);
     let accuracy_after_row = request
         .steps
@@ -57,7 +48,7 @@ pub fn run(request: &EvaluateRequest) -> Result<()> {
 
     let file = EvaluationFile {
         model: model_ref.model_path.display().to_string(),
-        backend: request.backend.to_string(),
+        backend: request.compute.backend.to_string(),
         evaluation: &evaluation,
         accuracy_after_row: accuracy_after_row.clone(),
     };

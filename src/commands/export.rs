@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 use crate::inference::class_probabilities;
-use crate::keras::{check_weights_file_name, export_weights, layer_class};
+use crate::keras::{check_weights_file_name, export_weights};
 use crate::model::{Classifier, ROW_FEATURES, STEPS};
 use crate::output;
 use crate::run_dir::ModelRef;
@@ -27,8 +27,8 @@ pub enum ExportFormat {
 #[derive(Debug, Clone)]
 pub struct ExportRequest {
     pub format: ExportFormat,
-    /// A run directory or one of its checkpoint files.
-    pub model: PathBuf,
+    /// A run's model, or one of its checkpoints.
+    pub model: ModelRef,
     pub output: PathBuf,
     /// Replace an existing output file.
     pub overwrite: bool,
@@ -51,7 +51,7 @@ pub fn run(request: &ExportRequest) -> Result<()> {
         ));
     }
     let device = Backend::Flex.device()?;
-    let (config, model) = ModelRef::resolve(&request.model)?.load(&device)?;
+    let (config, model) = request.model.load(&device)?;
     let (cell, hidden, out) = (
         config.model.cell,
         config.model.hidden,
@@ -64,13 +64,13 @@ pub fn run(request: &ExportRequest) -> Result<()> {
                 "Wrote {out}. In Keras 3:\n  model = keras.Sequential([keras.Input((28, 28)), \
                  keras.layers.{}({hidden}), keras.layers.Dense(10, activation=\"softmax\")])\n  \
                  model.load_weights(\"{out}\")",
-                layer_class(cell),
+                cell.facts().keras.class,
             ));
         }
         ExportFormat::Onnx => {
             let bytes = onnx::model_bytes(&model.gate_weights(), &config.name);
-            let difference = onnx_difference(&bytes, &model, &device)
-                .map_err(|why| Error::file(&request.output, format!("not written: {why}")))?;
+            let difference =
+                onnx_difference(&bytes, &model, &device).doing(&request.output, "not written")?;
             fsutil::write_atomic(&request.output, &bytes)?;
             output::line(format_args!(
                 "Wrote {out} ({} bytes): ONNX opset {}, {} with {hidden} units; tract runs it \
@@ -79,7 +79,7 @@ pub fn run(request: &ExportRequest) -> Result<()> {
                  probabilities = session.run([\"{}\"], {{\"{}\": images}})[0]  # images: float32 [N, 28, 28] in [0, 1]",
                 bytes.len(),
                 onnx::OPSET,
-                onnx::operator(cell),
+                cell.facts().onnx.operator,
                 onnx::OUTPUT,
                 onnx::INPUT,
             ));
@@ -90,7 +90,7 @@ pub fn run(request: &ExportRequest) -> Result<()> {
                 "Wrote {out}. In PyTorch (safetensors.torch.load_file reads it):\n  \
                  model.recurrent = {}(28, {hidden}, batch_first=True); model.head = \
                  nn.Linear({hidden}, 10)\n  model.load_state_dict(load_file(\"{out}\"), strict=True)",
-                torch::module_class(cell),
+                cell.facts().torch.class,
             ));
         }
     }
@@ -104,22 +104,42 @@ fn onnx_difference(
     bytes: &[u8],
     model: &Classifier,
     device: &burn::tensor::Device,
-) -> std::result::Result<f32, String> {
+) -> std::result::Result<f32, OnnxMismatch> {
     let images = probe_images();
     let expected = class_probabilities(model, images.clone(), device);
     let found =
-        onnx::run(bytes, &images).map_err(|e| format!("tract cannot run the graph: {e:#}"))?;
+        onnx::run(bytes, &images).map_err(|e| OnnxMismatch::Unrunnable(format!("{e:#}")))?;
     let difference = expected
         .iter()
         .zip(&found)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f32::max);
     if found.len() != expected.len() || difference.is_nan() || difference > ONNX_TOLERANCE {
-        return Err(format!(
-            "tract's run of the graph differs from the model by {difference} (over {ONNX_TOLERANCE})"
-        ));
+        return Err(OnnxMismatch::Differs { difference });
     }
     Ok(difference)
+}
+
+/// Why a written ONNX graph is not kept.
+#[derive(Debug)]
+enum OnnxMismatch {
+    /// tract cannot run it (tract's words).
+    Unrunnable(String),
+    /// It computes other probabilities than the model, by this much at most.
+    Differs { difference: f32 },
+}
+
+impl std::fmt::Display for OnnxMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OnnxMismatch::Unrunnable(why) => write!(f, "tract cannot run the graph: {why}"),
+            OnnxMismatch::Differs { difference } => write!(
+                f,
+                "tract's run of the graph differs from the model by {difference} (over \
+                 {ONNX_TOLERANCE})"
+            ),
+        }
+    }
 }
 
 /// Fixed inputs in [0, 1] that exercise every pixel: a blurred diagonal stroke on a faint,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 
-use crate::backend::Backend;
+use crate::backend::Compute;
 use crate::config::{Cell, ExperimentConfig};
 use crate::data::{download, test_set};
 use crate::error::{Error, Result};
@@ -35,8 +35,7 @@ pub struct ImportRequest {
     pub name: Option<String>,
     pub artifacts: PathBuf,
     pub overwrite: bool,
-    pub backend: Backend,
-    pub data_dir: Option<PathBuf>,
+    pub compute: Compute,
 }
 
 /// A model read from a file, and how to name where it came from.
@@ -47,14 +46,16 @@ struct Imported {
 }
 
 pub fn run(request: &ImportRequest) -> Result<()> {
-    let device = request.backend.device()?;
+    let device = request.compute.backend.device()?;
     let Imported {
         model,
         config,
         source,
     } = read(request, &device)?;
-    let data_dir =
-        download::resolve_data_dir(config.data.dataset.source(), request.data_dir.as_deref())?;
+    let data_dir = download::resolve_data_dir(
+        config.data.dataset.source(),
+        request.compute.data_dir.as_deref(),
+    )?;
     let test = test_set(&config.data, &data_dir)?;
 
     let naming = Naming::from_flags(request.overwrite, request.name.is_some());
@@ -63,7 +64,7 @@ pub fn run(request: &ImportRequest) -> Result<()> {
     let scores = TestScores::from(&evaluate(&model, &test, &device));
     let report = RunReport {
         imported_from: Some(format!("{} ({source})", request.file.display())),
-        ..RunReport::new(&config, model.num_params(), request.backend, scores)
+        ..RunReport::new(&config, model.num_params(), request.compute.backend, scores)
     };
     run.write_config(&config)?;
     run.finish(&model, &report)?;
@@ -86,7 +87,7 @@ fn read(request: &ImportRequest, device: &burn::tensor::Device) -> Result<Import
         ImportFormat::Torch(cell) => {
             let weights = torch::read_state_dict(&request.file, cell)?;
             let model = Classifier::from_gate_weights(&weights, device);
-            let source = format!("PyTorch state_dict, {}", torch::module_class(cell));
+            let source = format!("PyTorch state_dict, {}", cell.facts().torch.class);
             (model, weights.model_config(), None, source)
         }
     };
@@ -112,7 +113,7 @@ fn print_imported(config: &ExperimentConfig, report: &RunReport, dir: &Path) {
          Test accuracy: {} ({correct} of {} images, loss {:.6})\n\
          Saved the run to {}",
         report.imported_from.as_deref().unwrap_or_default(),
-        keras::layer_class(config.model.cell),
+        config.model.cell.facts().keras.class,
         config.model.hidden,
         thousands(report.parameters),
         percent(report.test_accuracy),

@@ -1,4 +1,4 @@
-//! `lstm-mnist bench --serve`: a load check of `serve`. Starts the server as a child process
+//! `lstm-mnist load-check`: a load check of `serve`. Starts the server as a child process
 //! on a port the bench chose and waits until it answers, then concurrent clients post MNIST
 //! test images (as PNG files, the way the page and scripts send them) for a while; reports
 //! predictions per second, latency percentiles, errors, how many answers were right, and the
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use image::{GrayImage, ImageFormat};
 use serde::Serialize;
 
-use crate::backend::Backend;
+use crate::backend::Compute;
 use crate::data::{MNIST, MnistData, download};
 use crate::error::{Error, Result};
 use crate::machine;
@@ -24,13 +24,12 @@ const IMAGES: usize = 1000;
 
 #[derive(Debug, Clone)]
 pub struct LoadRequest {
-    /// The backend the server answers on.
-    pub backend: Backend,
+    /// The backend the server answers on, and where the clients' MNIST test images are.
+    pub compute: Compute,
     pub artifacts: PathBuf,
     pub run: Option<String>,
     pub clients: usize,
     pub seconds: u64,
-    pub data_dir: Option<PathBuf>,
     pub json: bool,
 }
 
@@ -51,7 +50,7 @@ pub struct LoadReport {
 }
 
 pub fn run(request: &LoadRequest) -> Result<()> {
-    let data_dir = download::resolve_data_dir(&MNIST, request.data_dir.as_deref())?;
+    let data_dir = download::resolve_data_dir(&MNIST, request.compute.data_dir.as_deref())?;
     let test = MnistData::load_test(&data_dir)?;
     let images: Vec<(Vec<u8>, u8)> = (0..IMAGES.min(test.len()))
         .map(|index| (png(test.image(index)), test.label(index)))
@@ -93,7 +92,7 @@ impl Server {
         let mut command = Command::new(exe);
         command
             .args(["serve", "--addr", "127.0.0.1:0", "--backend"])
-            .arg(request.backend.to_string())
+            .arg(request.compute.backend.to_string())
             .arg("--artifacts")
             .arg(&request.artifacts)
             .stdout(Stdio::piped())

@@ -8,7 +8,7 @@ use burn::tensor::Device;
 
 use crate::backend::Backend;
 use crate::data::NUM_CLASSES;
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 use crate::fsutil::write_atomic;
 use crate::inference::{ImageSource, InputImage, PredictOptions, predict};
 use crate::model::Classifier;
@@ -18,8 +18,8 @@ use crate::run_dir::ModelRef;
 
 #[derive(Debug, Clone)]
 pub struct PredictRequest {
-    /// A run directory or one of its checkpoint files.
-    pub model: PathBuf,
+    /// A run's model, or one of its checkpoints.
+    pub model: ModelRef,
     pub images: Vec<PathBuf>,
     /// How many of the most likely classes to show.
     pub top: usize,
@@ -33,11 +33,10 @@ pub struct PredictRequest {
 
 pub fn run(request: &PredictRequest) -> Result<()> {
     if let Some(dir) = &request.save_inputs {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::file(dir, format!("cannot create the directory: {e}")))?;
+        std::fs::create_dir_all(dir).doing(dir, "cannot create the directory")?;
     }
     let device = request.backend.device()?;
-    let (config, model) = ModelRef::resolve(&request.model)?.load(&device)?;
+    let (config, model) = request.model.load(&device)?;
     let mut output = Output {
         request,
         model: &model,
@@ -131,6 +130,6 @@ fn save_input(dir: &Path, path: &Path, image: &InputImage) -> Result<()> {
     let mut bytes = std::io::Cursor::new(Vec::new());
     picture
         .write_to(&mut bytes, image::ImageFormat::Png)
-        .map_err(|e| Error::file(dir.join(&name), format!("cannot encode: {e}")))?;
+        .doing(dir.join(&name), "cannot encode")?;
     write_atomic(&dir.join(name), &bytes.into_inner())
 }

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use super::median;
+use super::statistics::median;
 use crate::config::ExperimentConfig;
 use crate::error::Result;
 use crate::evaluation::robustness::RobustnessReport;

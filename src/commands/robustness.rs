@@ -2,17 +2,19 @@
 //! corruptions (`evaluation::robustness`), printed and written to `robustness.json` beside the
 //! model.
 
-use super::evaluate::EvaluateRequest;
+use crate::backend::Compute;
 use crate::error::Result;
 use crate::evaluation::ModelUnderTest;
 use crate::evaluation::pictures::picture_suite;
 use crate::evaluation::robustness::robustness;
 use crate::output;
+use crate::run_dir::ModelRef;
 
 #[derive(Debug, Clone)]
 pub struct RobustnessRequest {
-    /// The model scored, and where its test images are.
-    pub scored: EvaluateRequest,
+    /// The model scored: a run's, or one of its checkpoints.
+    pub model: ModelRef,
+    pub compute: Compute,
     /// Also the picture suite (`evaluation::pictures`).
     pub pictures: bool,
     pub json: bool,
@@ -25,7 +27,7 @@ pub fn run(request: &RobustnessRequest) -> Result<()> {
         test,
         device,
         ..
-    } = request.scored.load()?;
+    } = ModelUnderTest::load(request.model.clone(), &request.compute)?;
     let model_name = model_ref.model_path.display().to_string();
     let mut report = robustness(&model, &test, &device, &model_name);
     if request.pictures {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::backend::Backend;
+use crate::backend::Compute;
 use crate::error::{Error, Result};
 use crate::model::RecurrentKernel;
 use crate::output;
@@ -18,8 +18,7 @@ pub struct SweepRequest {
     pub file: PathBuf,
     pub artifacts: PathBuf,
     pub mode: SweepMode,
-    pub backend: Backend,
-    pub data_dir: Option<PathBuf>,
+    pub compute: Compute,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,9 +46,8 @@ pub fn run(request: &SweepRequest) -> Result<()> {
         }
         SweepMode::Task(index) => {
             let options = RunOptions {
-                backend: request.backend,
+                compute: request.compute.clone(),
                 kernel: RecurrentKernel::default(),
-                data_dir: request.data_dir.clone(),
                 // The sweep names the experiment its points are tracked in.
                 experiment: None,
             };
@@ -75,7 +73,11 @@ pub fn run(request: &SweepRequest) -> Result<()> {
 }
 
 fn task(request: &SweepRequest, sweep: &Sweep) -> Result<SweepTask> {
-    SweepTask::new(sweep, request.backend, request.data_dir.as_deref())
+    SweepTask::new(
+        sweep,
+        request.compute.backend,
+        request.compute.data_dir.as_deref(),
+    )
 }
 
 fn this_program() -> Result<PathBuf> {

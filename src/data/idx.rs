@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 
 const IMAGES_MAGIC: u32 = 0x0000_0803;
 const LABELS_MAGIC: u32 = 0x0000_0801;
@@ -26,7 +26,7 @@ pub struct IdxImages {
 
 /// Reads the bytes of a possibly gzip'd file, refusing anything absurdly large.
 pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| Error::file(path, format!("cannot read: {e}")))?;
+    let raw = std::fs::read(path).doing(path, "cannot read")?;
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
@@ -34,7 +34,7 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
     flate2::read::GzDecoder::new(raw.as_slice())
         .take(MAX_DECODED_BYTES + 1)
         .read_to_end(&mut decoded)
-        .map_err(|e| Error::file(path, format!("corrupt gzip data: {e}")))?;
+        .doing(path, "corrupt gzip data")?;
     if decoded.len() as u64 > MAX_DECODED_BYTES {
         return Err(Error::file(path, "decompresses to more than 512 MiB"));
     }
@@ -166,8 +166,7 @@ impl IdxImageStream {
             Box::new(buffered)
         };
         let mut header = [0u8; 16];
-        let got = read_up_to(&mut reader, &mut header)
-            .map_err(|e| Error::file(path, format!("corrupt gzip data: {e}")))?;
+        let got = read_up_to(&mut reader, &mut header).doing(path, "corrupt gzip data")?;
         let word = |i: usize| u32::from_be_bytes(header[4 * i..4 * i + 4].try_into().unwrap());
         if got < 4 || word(0) != IMAGES_MAGIC {
             return Ok(None);

@@ -4,12 +4,10 @@
 pub mod pictures;
 pub mod robustness;
 
-use std::path::Path;
-
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::Backend;
+use crate::backend::Compute;
 use crate::config::ExperimentConfig;
 use crate::data::{Examples, MnistBatch, NUM_CLASSES, download, test_set};
 use crate::error::Result;
@@ -36,13 +34,13 @@ pub struct ModelUnderTest {
 }
 
 impl ModelUnderTest {
-    /// The model at `model` (a run directory or a checkpoint file) on `backend`, and its run's
-    /// test images from `data_dir` (see `download::resolve_data_dir`).
-    pub fn load(model: &Path, backend: Backend, data_dir: Option<&Path>) -> Result<Self> {
-        let device = backend.device()?;
-        let model_ref = ModelRef::resolve(model)?;
+    /// The model `model_ref` names, on `compute`'s backend, and its run's test images from
+    /// `compute`'s dataset directory.
+    pub fn load(model_ref: ModelRef, compute: &Compute) -> Result<Self> {
+        let device = compute.backend.device()?;
         let (config, model) = model_ref.load(&device)?;
-        let dir = download::resolve_data_dir(config.data.dataset.source(), data_dir)?;
+        let source = config.data.dataset.source();
+        let dir = download::resolve_data_dir(source, compute.data_dir.as_deref())?;
         let test = test_set(&config.data, &dir)?;
         Ok(Self {
             model_ref,

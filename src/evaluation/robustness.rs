@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::evaluate;
 use crate::data::Examples;
 use crate::data::distort::{Contrast, Distortion, Elastic, Stroke};
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 use crate::fsutil::{read_text_bounded, write_atomic};
 use crate::model::Classifier;
 use crate::run_dir::robustness_path_in;
@@ -299,8 +299,7 @@ impl RobustnessReport {
     /// Reads `robustness.json`; a damaged one is an error naming it.
     pub fn read(path: &Path) -> Result<Self> {
         let text = read_text_bounded(path, 1024 * 1024, "a robustness report")?;
-        let report: Self = serde_json::from_str(&text)
-            .map_err(|e| Error::file(path, format!("not a robustness report: {e}")))?;
+        let report: Self = serde_json::from_str(&text).doing(path, "not a robustness report")?;
         if !report.mean_accuracy.is_finite() {
             return Err(Error::file(
                 path,

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::{KerasError, layer_class};
+use super::error::KerasError;
 use crate::config::{Cell, OptimizerConfig, OptimizerKind};
 use crate::model::{ROW_FEATURES, STEPS};
 
@@ -31,10 +31,12 @@ fn required_settings(cell: Cell) -> Vec<(&'static str, Value)> {
         ("use_bias", json!(true)),
         ("activation", json!("tanh")),
     ];
-    if cell != Cell::Rnn {
+    let keras = &cell.facts().keras;
+    if keras.recurrent_activation {
         settings.push(("recurrent_activation", json!("sigmoid")));
     }
-    if cell == Cell::Gru {
+    // A recurrent bias of its own is the GRU's reset_after form, the one Burn computes.
+    if keras.recurrent_bias {
         settings.push(("reset_after", json!(true)));
     }
     settings
@@ -48,36 +50,31 @@ pub fn json(model_config: &str) -> Result<Value, KerasError> {
 
 /// The architecture a model config (`json`) describes, if it is one we compute.
 pub fn parse(root: &Value) -> Result<Architecture, KerasError> {
-    supported(root).map_err(KerasError::Unsupported)
-}
-
-/// [`parse`], the refusal in words.
-fn supported(root: &Value) -> Result<Architecture, String> {
     let class = root["class_name"].as_str().unwrap_or("unknown");
     if class != "Sequential" {
-        return Err(format!(
+        return Err(KerasError::Unsupported(format!(
             "a {class} model: only a Sequential model (one LSTM, GRU or SimpleRNN layer and a \
              Dense softmax) can be imported"
-        ));
+        )));
     }
     let layers = root["config"]["layers"]
         .as_array()
-        .ok_or("its model config lists no layers")?;
+        .ok_or_else(|| KerasError::Unsupported("its model config lists no layers".into()))?;
     let (input_shape, layers) = input_shape(layers)?;
     let expected_shape = [Value::Null, STEPS.into(), ROW_FEATURES.into()];
     if input_shape != expected_shape {
-        return Err(format!(
+        return Err(KerasError::Unsupported(format!(
             "input shape {}: only (None, {STEPS}, {ROW_FEATURES}) is supported",
             shape_text(&input_shape)
-        ));
+        )));
     }
     let [recurrent, dense] = layers else {
         let classes: Vec<&str> = layers.iter().map(class_name).collect();
-        return Err(format!(
+        return Err(KerasError::Unsupported(format!(
             "layers {}: only one recurrent layer (LSTM, GRU or SimpleRNN) and a Dense layer \
              are supported",
             classes.join(", ")
-        ));
+        )));
     };
     let cell = check_recurrent(recurrent)?;
     check_dense(dense)?;
@@ -91,14 +88,20 @@ fn supported(root: &Value) -> Result<Architecture, String> {
 /// The model's input shape, and the layers after the `InputLayer` (if it has one). Keras 3
 /// writes `batch_shape` on the InputLayer; Keras 2 `batch_input_shape` there or on the first
 /// layer.
-fn input_shape(layers: &[Value]) -> Result<(Vec<Value>, &[Value]), String> {
-    let first = layers.first().ok_or("its model config lists no layers")?;
+fn input_shape(layers: &[Value]) -> Result<(Vec<Value>, &[Value]), KerasError> {
+    let first = layers
+        .first()
+        .ok_or_else(|| KerasError::Unsupported("its model config lists no layers".into()))?;
     let config = &first["config"];
     let shape = ["batch_shape", "batch_input_shape"]
         .iter()
         .find_map(|key| config[key].as_array())
         .or_else(|| first["build_config"]["input_shape"].as_array())
-        .ok_or("no input shape: the model must have been built (keras.Input((28, 28)))")?;
+        .ok_or_else(|| {
+            KerasError::Unsupported(
+                "no input shape: the model must have been built (keras.Input((28, 28)))".into(),
+            )
+        })?;
     let rest = if class_name(first) == "InputLayer" {
         &layers[1..]
     } else {
@@ -107,46 +110,43 @@ fn input_shape(layers: &[Value]) -> Result<(Vec<Value>, &[Value]), String> {
     Ok((shape.clone(), rest))
 }
 
-fn check_recurrent(layer: &Value) -> Result<Cell, String> {
+fn check_recurrent(layer: &Value) -> Result<Cell, KerasError> {
     let class = class_name(layer);
-    let cell = [Cell::Lstm, Cell::Gru, Cell::Rnn]
-        .into_iter()
-        .find(|&cell| layer_class(cell) == class)
-        .ok_or_else(|| {
-            format!(
-                "a {class} layer where the recurrent layer should be: only LSTM, GRU and \
-                 SimpleRNN are supported"
-            )
-        })?;
+    let cell = Cell::find(|facts| facts.keras.class, class).ok_or_else(|| {
+        KerasError::Unsupported(format!(
+            "a {class} layer where the recurrent layer should be: only LSTM, GRU and \
+             SimpleRNN are supported"
+        ))
+    })?;
     let config = &layer["config"];
     for (key, supported) in required_settings(cell) {
         let value = &config[key];
         // Keras leaves out settings at their defaults in some versions: absent is the default.
         if !value.is_null() && *value != supported {
-            return Err(format!(
+            return Err(KerasError::Unsupported(format!(
                 "{class} layer `{}` has {key}={value}: only {key}={supported} is supported",
                 config["name"].as_str().unwrap_or("?")
-            ));
+            )));
         }
     }
     Ok(cell)
 }
 
-fn check_dense(layer: &Value) -> Result<(), String> {
+fn check_dense(layer: &Value) -> Result<(), KerasError> {
     let class = class_name(layer);
     let config = &layer["config"];
     if class != "Dense" {
-        return Err(format!(
+        return Err(KerasError::Unsupported(format!(
             "a {class} layer after the recurrent layer: only a Dense layer is supported"
-        ));
+        )));
     }
     let units = config["units"].as_u64().unwrap_or(0);
     let activation = config["activation"].as_str().unwrap_or("?");
     if units != 10 || activation != "softmax" || config["use_bias"] == Value::Bool(false) {
-        return Err(format!(
+        return Err(KerasError::Unsupported(format!(
             "Dense layer with {units} units, activation {activation}: only Dense(10, \
              activation=\"softmax\") with a bias is supported"
-        ));
+        )));
     }
     Ok(())
 }
@@ -177,11 +177,13 @@ fn class_name(layer: &Value) -> &str {
     layer["class_name"].as_str().unwrap_or("unknown")
 }
 
-fn layer_name(layer: &Value) -> Result<String, String> {
+fn layer_name(layer: &Value) -> Result<String, KerasError> {
     layer["config"]["name"]
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| format!("its {} layer has no name", class_name(layer)))
+        .ok_or_else(|| {
+            KerasError::Unsupported(format!("its {} layer has no name", class_name(layer)))
+        })
 }
 
 /// `[null, 14, 56]` -> `(None, 14, 56)`.

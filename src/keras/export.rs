@@ -7,8 +7,7 @@ use std::path::Path;
 
 use hdf5_pure::{AttrValue, FileBuilder};
 
-use super::weights::class_group;
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 use crate::fsutil::write_atomic;
 use crate::model::{HostMatrix, KerasWeights};
 
@@ -29,15 +28,14 @@ pub fn check_weights_file_name(path: &Path) -> Result<()> {
 
 pub fn export_weights(weights: &KerasWeights, path: &Path) -> Result<()> {
     check_weights_file_name(path)?;
-    let bytes = weights_file(weights)
-        .map_err(|e| Error::file(path, format!("cannot make the HDF5 file: {e}")))?;
+    let bytes = weights_file(weights).doing(path, "cannot make the HDF5 file")?;
     write_atomic(path, &bytes)
 }
 
 /// The layout Keras 3 writes: `layers/<cell>/cell/vars/{0,1,2}`, `layers/dense/vars/{0,1}`,
 /// each `vars` group named by an attribute.
 fn weights_file(weights: &KerasWeights) -> std::result::Result<Vec<u8>, hdf5_pure::Error> {
-    let cell = class_group(weights.model_config().cell);
+    let cell = weights.model_config().cell.facts().keras.group;
     let mut file = FileBuilder::new();
     let mut layers = file.create_group("layers");
 

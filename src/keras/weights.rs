@@ -2,23 +2,14 @@
 
 use hdf5_pure::File;
 
-use super::KerasError;
 use super::architecture::Architecture;
+use super::error::KerasError;
 use crate::config::Cell;
 use crate::model::{HostMatrix, KerasWeights};
 
-/// The name Keras 3 gives a layer's group in a `.weights.h5`: its class name in snake case.
-pub fn class_group(cell: Cell) -> &'static str {
-    match cell {
-        Cell::Lstm => "lstm",
-        Cell::Gru => "gru",
-        Cell::Rnn => "simple_rnn",
-    }
-}
-
 /// `layers/<cell>/cell/vars/{0,1,2}` and `layers/dense/vars/{0,1}` (Keras 3).
 pub fn from_archive(file: &File, cell: Cell) -> Result<KerasWeights, KerasError> {
-    let recurrent = format!("layers/{}/cell/vars", class_group(cell));
+    let recurrent = format!("layers/{}/cell/vars", cell.facts().keras.group);
     let array = |path: String| read_array(file, &path);
     assemble(
         cell,
@@ -114,15 +105,15 @@ impl Array {
 /// GRU's bias (`reset_after=True`) is `[2, 3·units]`: the input bias, then the recurrent one.
 fn assemble(cell: Cell, arrays: [Array; 5]) -> Result<KerasWeights, KerasError> {
     let [kernel, recurrent_kernel, bias, dense_kernel, dense_bias] = arrays;
-    let biases = match (cell, &bias.shape[..]) {
-        (Cell::Gru, &[2, width]) => {
+    let biases = match (cell.facts().keras.recurrent_bias, &bias.shape[..]) {
+        (true, &[2, width]) => {
             let (input, recurrent) = bias.values.split_at(width);
             (input.to_vec(), Some(recurrent.to_vec()))
         }
-        (Cell::Gru, _) => {
+        (true, _) => {
             return Err(KerasError::GruBiasShape { shape: bias.shape });
         }
-        _ => (bias.values, None),
+        (false, _) => (bias.values, None),
     };
     Ok(KerasWeights::new(
         cell,

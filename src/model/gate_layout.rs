@@ -7,8 +7,7 @@
 use burn::nn::Linear;
 use burn::tensor::Device;
 
-use super::init::{HostMatrix, set_linear};
-use super::keras_layout::{bias_values, weight_matrix};
+use super::init::{HostMatrix, bias_values, set_linear, weight_matrix};
 use super::{Classifier, ROW_FEATURES};
 use crate::config::{Bias, Cell, MAX_HIDDEN, ModelConfig};
 use crate::data::NUM_CLASSES;
@@ -56,7 +55,7 @@ impl GateWeights {
         order: &[usize],
         (head_weight, head_bias): (HostMatrix, Vec<f32>),
     ) -> Result<Self, WeightsError> {
-        let count = gate_count(cell);
+        let count = cell.gates();
         assert_eq!(order.len(), count, "a gate order names every gate");
         let hidden = stacked.hidden_weight.cols;
         if !(1..=MAX_HIDDEN).contains(&hidden) {
@@ -206,14 +205,6 @@ pub(super) fn expect_shape(
             found: found.to_vec(),
             wanted: wanted.to_vec(),
         })
-    }
-}
-
-pub(super) fn gate_count(cell: Cell) -> usize {
-    match cell {
-        Cell::Lstm => 4,
-        Cell::Gru => 3,
-        Cell::Rnn => 1,
     }
 }
 

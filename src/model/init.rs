@@ -211,3 +211,29 @@ pub(super) fn set_linear(
     linear.bias =
         bias.map(|bias| Param::from_data(TensorData::new(bias.to_vec(), [bias.len()]), device));
 }
+
+/// A linear layer's weight as Burn keeps it, `[inputs, outputs]`.
+pub(super) fn weight_matrix(linear: &Linear) -> HostMatrix {
+    let [rows, cols] = linear.weight.shape().dims();
+    HostMatrix {
+        rows,
+        cols,
+        values: host_values(linear.weight.val()),
+    }
+}
+
+/// The layer's bias; zeros where it has none.
+pub(super) fn bias_values(linear: &Linear) -> Vec<f32> {
+    match &linear.bias {
+        Some(bias) => host_values(bias.val()),
+        None => vec![0.0; linear.weight.shape().dims::<2>()[1]],
+    }
+}
+
+fn host_values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("weights are f32")
+}

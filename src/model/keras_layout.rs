@@ -5,11 +5,11 @@
 //! matching block of Keras's kernel.
 
 use burn::nn::{GateController, Linear};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
-use super::gate_layout::{WeightsError, expect_shape, gate_count};
-use super::init::{HostMatrix, set_linear};
-use super::{Classifier, ROW_FEATURES, RecurrentLayer};
+use super::gate_layout::{WeightsError, expect_shape};
+use super::init::{HostMatrix, bias_values, set_linear, weight_matrix};
+use super::{Classifier, ROW_FEATURES};
 use crate::config::{Bias, Cell, MAX_HIDDEN, ModelConfig};
 use crate::data::NUM_CLASSES;
 
@@ -49,7 +49,7 @@ impl KerasWeights {
         if !(1..=MAX_HIDDEN).contains(&hidden) {
             return Err(WeightsError::TooManyUnits { hidden });
         }
-        let width = gate_count(cell) * hidden;
+        let width = cell.gates() * hidden;
         expect_shape("the kernel", &kernel.dims(), &[ROW_FEATURES, width])?;
         expect_shape(
             "the recurrent kernel",
@@ -57,11 +57,11 @@ impl KerasWeights {
             &[hidden, width],
         )?;
         expect_shape("the bias", &[bias.len()], &[width])?;
-        match (&recurrent_bias, cell) {
-            (Some(b), Cell::Gru) => expect_shape("the recurrent bias", &[b.len()], &[width])?,
-            (None, Cell::Gru) => return Err(WeightsError::RecurrentBias { present: false }),
-            (Some(_), _) => return Err(WeightsError::RecurrentBias { present: true }),
-            (None, _) => {}
+        match (&recurrent_bias, cell.facts().keras.recurrent_bias) {
+            (Some(b), true) => expect_shape("the recurrent bias", &[b.len()], &[width])?,
+            (None, true) => return Err(WeightsError::RecurrentBias { present: false }),
+            (Some(_), false) => return Err(WeightsError::RecurrentBias { present: true }),
+            (None, false) => {}
         }
         expect_shape(
             "the Dense kernel",
@@ -114,41 +114,6 @@ impl KerasWeights {
     }
 }
 
-impl RecurrentLayer {
-    /// The gates, in Keras's order.
-    pub(super) fn gates_mut(&mut self) -> Vec<&mut GateController> {
-        match self {
-            RecurrentLayer::Lstm(lstm) => vec![
-                &mut lstm.input_gate,
-                lstm.forget_gate
-                    .as_mut()
-                    .expect("the LSTM has a forget gate"),
-                &mut lstm.cell_gate,
-                &mut lstm.output_gate,
-            ],
-            RecurrentLayer::Gru(gru) => {
-                vec![&mut gru.update_gate, &mut gru.reset_gate, &mut gru.new_gate]
-            }
-            RecurrentLayer::Rnn(rnn) => vec![&mut rnn.gate],
-        }
-    }
-
-    pub(super) fn gates(&self) -> Vec<&GateController> {
-        match self {
-            RecurrentLayer::Lstm(lstm) => vec![
-                &lstm.input_gate,
-                lstm.forget_gate
-                    .as_ref()
-                    .expect("the LSTM has a forget gate"),
-                &lstm.cell_gate,
-                &lstm.output_gate,
-            ],
-            RecurrentLayer::Gru(gru) => vec![&gru.update_gate, &gru.reset_gate, &gru.new_gate],
-            RecurrentLayer::Rnn(rnn) => vec![&rnn.gate],
-        }
-    }
-}
-
 impl Classifier {
     /// The model holding Keras's `weights`, of their `model_config()`.
     pub fn from_keras(weights: &KerasWeights, device: &Device) -> Self {
@@ -183,20 +148,20 @@ impl Classifier {
     /// recurrent bias stays apart, as Keras keeps it.
     pub fn keras_weights(&self) -> KerasWeights {
         let gates = self.recurrent.gates();
-        let is_gru = matches!(self.recurrent, RecurrentLayer::Gru(_));
+        let cell = self.cell();
+        let apart = cell.facts().keras.recurrent_bias;
         let mut bias = Vec::new();
         let mut recurrent_bias = Vec::new();
         for gate in &gates {
             let input = bias_values(&gate.input_transform);
             let hidden = bias_values(&gate.hidden_transform);
-            if is_gru {
+            if apart {
                 bias.extend(input);
                 recurrent_bias.extend(hidden);
             } else {
                 bias.extend(input.iter().zip(&hidden).map(|(a, b)| a + b));
             }
         }
-        let cell = self.cell();
         let kernels = |pick: fn(&GateController) -> &Linear| {
             let blocks: Vec<HostMatrix> = gates.iter().map(|g| weight_matrix(pick(g))).collect();
             HostMatrix::side_by_side(&blocks)
@@ -205,36 +170,10 @@ impl Classifier {
             kernel: kernels(|g| &g.input_transform),
             recurrent_kernel: kernels(|g| &g.hidden_transform),
             bias,
-            recurrent_bias: is_gru.then_some(recurrent_bias),
+            recurrent_bias: apart.then_some(recurrent_bias),
             dense_kernel: weight_matrix(&self.head),
             dense_bias: bias_values(&self.head),
             cell,
         }
     }
-}
-
-/// A linear layer's weight as Burn keeps it, `[inputs, outputs]`.
-pub(super) fn weight_matrix(linear: &Linear) -> HostMatrix {
-    let [rows, cols] = linear.weight.shape().dims();
-    HostMatrix {
-        rows,
-        cols,
-        values: host_values(linear.weight.val()),
-    }
-}
-
-/// The layer's bias; zeros where it has none.
-pub(super) fn bias_values(linear: &Linear) -> Vec<f32> {
-    match &linear.bias {
-        Some(bias) => host_values(bias.val()),
-        None => vec![0.0; linear.weight.shape().dims::<2>()[1]],
-    }
-}
-
-fn host_values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .expect("weights are f32")
 }

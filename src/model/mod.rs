@@ -11,7 +11,9 @@ pub mod summary;
 
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::{Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig, Rnn, RnnConfig};
+use burn::nn::{
+    GateController, Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig, Rnn, RnnConfig,
+};
 use burn::tensor::{Device, Tensor, s};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 
@@ -43,6 +45,41 @@ pub enum RecurrentLayer {
     Rnn(Rnn),
 }
 
+impl RecurrentLayer {
+    /// The gates, in Burn's order (Keras's).
+    fn gates_mut(&mut self) -> Vec<&mut GateController> {
+        match self {
+            RecurrentLayer::Lstm(lstm) => vec![
+                &mut lstm.input_gate,
+                lstm.forget_gate
+                    .as_mut()
+                    .expect("the LSTM has a forget gate"),
+                &mut lstm.cell_gate,
+                &mut lstm.output_gate,
+            ],
+            RecurrentLayer::Gru(gru) => {
+                vec![&mut gru.update_gate, &mut gru.reset_gate, &mut gru.new_gate]
+            }
+            RecurrentLayer::Rnn(rnn) => vec![&mut rnn.gate],
+        }
+    }
+
+    fn gates(&self) -> Vec<&GateController> {
+        match self {
+            RecurrentLayer::Lstm(lstm) => vec![
+                &lstm.input_gate,
+                lstm.forget_gate
+                    .as_ref()
+                    .expect("the LSTM has a forget gate"),
+                &lstm.cell_gate,
+                &lstm.output_gate,
+            ],
+            RecurrentLayer::Gru(gru) => vec![&gru.update_gate, &gru.reset_gate, &gru.new_gate],
+            RecurrentLayer::Rnn(rnn) => vec![&rnn.gate],
+        }
+    }
+}
+
 #[derive(Module, Debug)]
 pub struct Classifier {
     pub recurrent: RecurrentLayer,
@@ -70,17 +107,24 @@ impl Classifier {
                 RecurrentLayer::Rnn(RnnConfig::new(ROW_FEATURES, hidden, true).init(device))
             }
         };
-        if config.bias == Bias::Keras && config.cell != Cell::Gru {
+        let facts = config.cell.facts();
+        // Keras's single bias: a cell whose Keras layer keeps a recurrent bias has both anyway.
+        if config.bias == Bias::Keras && !facts.keras.recurrent_bias {
             for gate in recurrent.gates_mut() {
                 gate.hidden_transform.bias = None;
             }
         }
         let mut init = KerasInit::new(seed);
-        // Keras's `unit_forget_bias`: the LSTM's forget gate (the second) starts at one.
-        let forget_bias = config.cell == Cell::Lstm;
+        // Keras's `unit_forget_bias`: the LSTM's forget gate starts at one.
         init.recurrent_gates(
             &mut recurrent.gates_mut(),
-            |g| if forget_bias && g == 1 { 1.0 } else { 0.0 },
+            |g| {
+                if facts.forget_gate == Some(g) {
+                    1.0
+                } else {
+                    0.0
+                }
+            },
             device,
         );
         let mut head = LinearConfig::new(hidden, NUM_CLASSES).init(device);

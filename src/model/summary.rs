@@ -13,13 +13,14 @@ pub const KERAS_PARAMETERS: usize = 294_410;
 impl Classifier {
     /// One row per layer: name, output shape, parameter count.
     pub fn layers(&self) -> Vec<(String, String, usize)> {
-        let (name, hidden, params) = match &self.recurrent {
-            RecurrentLayer::Lstm(l) => ("lstm (LSTM)", l.d_hidden, l.num_params()),
-            RecurrentLayer::Gru(g) => ("gru (GRU)", g.d_hidden, g.num_params()),
-            RecurrentLayer::Rnn(r) => ("rnn (SimpleRNN)", r.d_hidden, r.num_params()),
-        };
+        let facts = self.cell().facts();
+        let [hidden, _] = self.head.weight.shape().dims();
         vec![
-            (name.to_string(), format!("(None, {hidden})"), params),
+            (
+                format!("{} ({})", facts.name, facts.keras.class),
+                format!("(None, {hidden})"),
+                self.recurrent.num_params(),
+            ),
             (
                 "dense (Linear)".to_string(),
                 format!("(None, {NUM_CLASSES})"),

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 
 use crate::config::{ExperimentConfig, MAX_CONFIG_BYTES};
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 use crate::faults;
 use crate::fsutil::{TEMP_PREFIX, read_text_bounded, remove_stale_temp_files, write_atomic};
 use crate::model::{Classifier, RecurrentKernel};
@@ -352,8 +352,7 @@ pub fn metrics_in(dir: &Path) -> Result<Vec<EpochMetrics>> {
 
 /// Everything in `dir` but a run's lock and a killed writer's temporary files.
 fn entries(dir: &Path) -> Result<Vec<PathBuf>> {
-    let listing =
-        std::fs::read_dir(dir).map_err(|e| Error::file(dir, format!("cannot list: {e}")))?;
+    let listing = std::fs::read_dir(dir).doing(dir, "cannot list")?;
     Ok(listing
         .flatten()
         .filter(|entry| {
@@ -445,8 +444,7 @@ impl LockedRun {
                 faults::crash_point("overwrite-clear", String::new);
             }
         }
-        std::fs::remove_file(&marker)
-            .map_err(|e| Error::file(&marker, format!("cannot remove: {e}")))
+        std::fs::remove_file(&marker).doing(&marker, "cannot remove")
     }
 
     /// Deletes the temporary files a killed writer left (never a finished file).
@@ -662,8 +660,7 @@ impl RunListing {
 
     /// The runs in `dir`, named with `prefix` before their directory's name.
     fn add_dir(&mut self, dir: &Path, prefix: &str) -> Result<()> {
-        let entries = std::fs::read_dir(dir)
-            .map_err(|e| Error::file(dir, format!("cannot list runs: {e}")))?;
+        let entries = std::fs::read_dir(dir).doing(dir, "cannot list runs")?;
         let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         dirs.sort();
         for dir in dirs.into_iter().filter(|dir| dir.is_dir()) {

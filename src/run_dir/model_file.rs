@@ -10,16 +10,12 @@ use burn::store::ModuleRecord;
 use burn::tensor::{DType, Device};
 
 use crate::config::{Cell, ExperimentConfig};
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 use crate::fsutil::write_atomic;
 use crate::model::{Classifier, RecurrentKernel};
 
 pub fn save_model(path: &Path, model: &Classifier) -> Result<()> {
-    let bytes = model
-        .clone()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| Error::file(path, e.to_string()))?;
+    let bytes = model.clone().into_record().into_bytes().at(path)?;
     write_atomic(path, &bytes)
 }
 
@@ -204,10 +200,8 @@ fn note_architecture(
     if name == "head.weight" {
         *hidden = shape.first().copied();
     }
-    *cell = cell.or(match name.split('.').nth(1) {
-        Some("Lstm") => Some(Cell::Lstm),
-        Some("Gru") => Some(Cell::Gru),
-        Some("Rnn") => Some(Cell::Rnn),
-        _ => None,
+    *cell = cell.or_else(|| {
+        let tag = name.split('.').nth(1)?;
+        Cell::find(|facts| facts.record_tag, tag)
     });
 }

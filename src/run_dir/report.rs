@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
 use crate::config::{Cell, ExperimentConfig, OptimizerKind};
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 use crate::fsutil::{read_text_bounded, write_atomic};
 use crate::machine;
 
@@ -87,8 +87,7 @@ pub fn write_report(path: &Path, report: &RunReport) -> Result<()> {
 /// version) is refused like any malformed one.
 pub fn read_report(path: &Path) -> Result<RunReport> {
     let text = read_text_bounded(path, MAX_BYTES, "a run report")?;
-    let report: RunReport = serde_json::from_str(&text)
-        .map_err(|e| Error::file(path, format!("not a run report: {e}")))?;
+    let report: RunReport = serde_json::from_str(&text).doing(path, "not a run report")?;
     if !(report.test_accuracy.is_finite() && report.test_loss.is_finite()) {
         return Err(Error::file(
             path,

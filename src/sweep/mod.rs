@@ -12,7 +12,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 use crate::model::check_fits_in_memory;
 use crate::output;
 use crate::run_dir::{Naming, RunDir, RunState, write_sweep_record};
@@ -48,10 +48,7 @@ impl SweepTask {
     /// The task for `sweep`'s points; the data directory is made absolute.
     pub fn new(sweep: &Sweep, backend: Backend, data_dir: Option<&Path>) -> Result<Self> {
         let data_dir = data_dir
-            .map(|dir| {
-                std::path::absolute(dir)
-                    .map_err(|e| Error::file(dir, format!("cannot resolve the path: {e}")))
-            })
+            .map(|dir| std::path::absolute(dir).doing(dir, "cannot resolve the path"))
             .transpose()?;
         Ok(Self {
             file: sweep.file.clone(),
@@ -99,10 +96,8 @@ impl Sweep {
             check_fits_in_memory(&config.model, config.training.batch_size)
                 .map_err(|why| Error::file(file, format!("point `{}`: {why}", point.name)))?;
         }
-        let absolute = |path: &Path| {
-            std::path::absolute(path)
-                .map_err(|e| Error::file(path, format!("cannot resolve the path: {e}")))
-        };
+        let absolute =
+            |path: &Path| std::path::absolute(path).doing(path, "cannot resolve the path");
         Ok(Self {
             file: absolute(file)?,
             dir: absolute(&artifacts.join(&name))?,
@@ -166,8 +161,7 @@ impl Sweep {
     /// Creates the sweep's directory and its record of the points (the same for every
     /// process that writes it), which marks the directory as a sweep's.
     pub fn write_record(&self) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| Error::file(&self.dir, format!("cannot create: {e}")))?;
+        std::fs::create_dir_all(&self.dir).doing(&self.dir, "cannot create")?;
         let names: Vec<&str> = self.points.iter().map(|p| p.name.as_str()).collect();
         let record = serde_json::json!({
             "sweep": self.name,

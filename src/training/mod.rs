@@ -18,7 +18,7 @@ use burn::train::checkpoint::{ComposedCheckpointingStrategy, KeepLastNCheckpoint
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Compute};
 use crate::config::{ConfigError, EarlyStoppingConfig, ExperimentConfig, OptimizerKind};
 use crate::data::augment::Augmenter;
 use crate::data::{Examples, MnistData, MnistLoader, download, test_set};
@@ -52,11 +52,10 @@ pub struct TrainRequest {
 /// How a run is carried out, beside what it is: none of these change its results.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    pub backend: Backend,
+    /// The backend that trains, and where the dataset is.
+    pub compute: Compute,
     /// Which recurrent-layer implementation trains (flex only; see `RecurrentKernel`).
     pub kernel: RecurrentKernel,
-    /// Where the dataset is (see `download::resolve_data_dir`).
-    pub data_dir: Option<PathBuf>,
     /// The MLflow experiment the run goes into when `$MLFLOW_EXPERIMENT_NAME` names none (a
     /// sweep's points: the sweep's name); `lstm-mnist` when `None`.
     pub experiment: Option<String>,
@@ -178,9 +177,9 @@ struct RunData {
 /// Everything that can be checked (device, run lock and checkpoints, data, model) is, before a
 /// new run's directory is created or an old one replaced.
 pub fn train(request: &TrainRequest) -> Result<RunReport> {
-    let device = request.options.backend.device()?;
+    let device = request.options.compute.backend.device()?;
     let slot = RunSlot::reserve(&request.destination, &request.config)?;
-    let data = RunData::load(&request.config, request.options.data_dir.as_deref())?;
+    let data = RunData::load(&request.config, request.options.compute.data_dir.as_deref())?;
     device.seed(request.config.seed);
     let model = Classifier::new(
         &request.config.model,
@@ -232,14 +231,14 @@ impl Training {
             } => {}
         }
         let context = RunContext {
-            backend: request.options.backend,
+            backend: request.options.compute.backend,
             kernel: request.options.kernel,
             experiment: request.options.experiment.clone(),
         };
         let tracker = Arc::new(Tracker::start(&config, &run, &context));
         Ok(Self {
             config,
-            backend: request.options.backend,
+            backend: request.options.compute.backend,
             run,
             data,
             device,

@@ -11,6 +11,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use lstm_mnist::data::{FASHION_MNIST, MNIST, download};
+use lstm_mnist::evaluation::robustness::RobustnessReport;
 
 /// MNIST, found the way the program finds it: `$MNIST_DIR`, else the per-user cache, else
 /// downloaded (checksums checked) into that cache.
@@ -215,4 +216,32 @@ pub fn largest_difference(ours: &[Vec<f64>], theirs: &[Vec<f64>]) -> f64 {
         .zip(theirs.iter().flatten())
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f64::max)
+}
+
+/// `robustness --json ARGS --checkpoint RUN`: the report it printed, which must be the
+/// `robustness.json` it wrote. Scoring again (without `--json`) must write the very same
+/// figures, since the suite's corrupted images are fixed.
+pub fn fixed_robustness_report(run: &Path, args: &[&str]) -> RobustnessReport {
+    let robustness = |json: &[&str]| {
+        succeeded(
+            lstm_mnist()
+                .arg("robustness")
+                .args(json)
+                .args(args)
+                .arg("--checkpoint")
+                .arg(run)
+                .output()
+                .unwrap(),
+        )
+    };
+    let output = robustness(&["--json"]);
+    let printed: RobustnessReport = serde_json::from_slice(&output.stdout).unwrap();
+    let written = RobustnessReport::read(&run.join("robustness.json")).unwrap();
+    assert_eq!(printed, written);
+    robustness(&[]);
+    assert_eq!(
+        RobustnessReport::read(&run.join("robustness.json")).unwrap(),
+        written
+    );
+    written
 }

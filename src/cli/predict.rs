@@ -1,0 +1,58 @@
+//! `predict`: classify pictures and IDX files.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::shared::BackendArg;
+use crate::commands::Request;
+use crate::commands::predict::PredictRequest;
+use crate::error::Result;
+use crate::run_dir::ModelRef;
+
+pub(super) const EXAMPLES: &str = "\
+Examples:
+  lstm-mnist predict --checkpoint artifacts/lstm-adam my-digit.png
+  lstm-mnist predict --checkpoint artifacts/lstm-adam --steps my-digit.png
+  lstm-mnist predict --checkpoint artifacts/lstm-adam t10k-images-idx3-ubyte.gz";
+
+#[derive(Debug, Args)]
+pub(super) struct PredictArgs {
+    /// A run directory (artifacts/<name>) or one of its checkpoint/model-N.bpk files.
+    #[arg(long, value_name = "PATH")]
+    checkpoint: PathBuf,
+    /// Image files: PNG, JPEG, ... of any size, or IDX image files (every image in them).
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+    /// Show the K most likely digits of each image.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10))]
+    top: u32,
+    /// Also show the model's reading row by row: the rows after which its leading class
+    /// changes (with --json, the ten probabilities after each of the 28 rows).
+    #[arg(long)]
+    steps: bool,
+    /// Write the 28x28 picture the model received for each image into DIR, as the serve page
+    /// shows it (white digit on black, enlarged 4x): `<file>.input.png`, and
+    /// `<file>-<index>.input.png` for the images of an IDX file.
+    #[arg(long, value_name = "DIR")]
+    save_inputs: Option<PathBuf>,
+    /// Print the predictions as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    compute: BackendArg,
+}
+
+impl PredictArgs {
+    pub(super) fn into_request(self) -> Result<Request> {
+        Ok(Request::Predict(PredictRequest {
+            model: ModelRef::resolve(&self.checkpoint)?,
+            images: self.images,
+            top: self.top as usize,
+            steps: self.steps,
+            json: self.json,
+            save_inputs: self.save_inputs,
+            backend: self.compute.backend,
+        }))
+    }
+}
