@@ -3,6 +3,9 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|bytes: &[u8]| {
-    let _ = lstm_mnist::serve::api::model_input(bytes);
-});
+fuzz_target!(
+    init: lstm_mnist_fuzz::crash_on_uncontained_panics(),
+    |bytes: &[u8]| {
+        let _ = lstm_mnist::serve::api::model_input(bytes);
+    }
+);

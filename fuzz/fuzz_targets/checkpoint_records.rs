@@ -25,34 +25,43 @@ const RECORDS: [(&str, &[u8]); 3] = [
     ),
 ];
 
-fuzz_target!(|input: &[u8]| {
-    let Some((&choice, bytes)) = input.split_first() else {
-        return;
-    };
-    let run = lstm_mnist_fuzz::scratch_dir().join("fuzz");
-    let checkpoints = run.join("checkpoint");
-    std::fs::create_dir_all(&checkpoints).unwrap();
-    std::fs::write(run.join("config.toml"), CONFIG).unwrap();
-    std::fs::write(run.join("metrics.csv"), METRICS).unwrap();
-    let replaced = usize::from(choice) % RECORDS.len();
-    for (index, (name, seed)) in RECORDS.iter().enumerate() {
-        let contents = if index == replaced { bytes } else { seed };
-        std::fs::write(checkpoints.join(name), contents).unwrap();
+fuzz_target!(
+    init: {
+        // As the binary does first thing (main.rs): Burn makes an optimizer state read back
+        // from a checkpoint on its default device, which is the GPU's where wgpu is compiled
+        // in; the program pins it to flex.
+        // SAFETY: before the fuzzing starts, on the only thread.
+        unsafe { std::env::set_var("BURN_DEVICE", "flex") };
+    },
+    |input: &[u8]| {
+        let Some((&choice, bytes)) = input.split_first() else {
+            return;
+        };
+        let run = lstm_mnist_fuzz::fresh_scratch_dir("fuzz");
+        let checkpoints = run.join("checkpoint");
+        std::fs::create_dir_all(&checkpoints).unwrap();
+        std::fs::write(run.join("config.toml"), CONFIG).unwrap();
+        std::fs::write(run.join("metrics.csv"), METRICS).unwrap();
+        let replaced = usize::from(choice) % RECORDS.len();
+        for (index, (name, seed)) in RECORDS.iter().enumerate() {
+            let contents = if index == replaced { bytes } else { seed };
+            std::fs::write(checkpoints.join(name), contents).unwrap();
+        }
+        let Ok(dir) = lstm_mnist::run_dir::RunDir::open(&run) else {
+            return;
+        };
+        if dir.resume_point().is_ok() {
+            // What a resume then hands Burn: the model checkpoint, and the optimizer's state read
+            // back into Adam.
+            let device = burn::tensor::Device::flex();
+            let model = lstm_mnist::run_dir::ModelRef::resolve(&checkpoints.join("model-1.bpk"))
+                .expect("a checkpoint file names its run");
+            model
+                .load(&device)
+                .expect("a checked model checkpoint loads");
+            let record = OptimizerRecord::load(checkpoints.join("optim-1.bpk"))
+                .expect("a checked optimizer checkpoint reads");
+            let _ = AdamConfig::new().init().load_record(record);
+        }
     }
-    let Ok(dir) = lstm_mnist::run_dir::RunDir::open(&run) else {
-        return;
-    };
-    if dir.resume_point().is_ok() {
-        // What a resume then hands Burn: the model checkpoint, and the optimizer's state read
-        // back into Adam.
-        let device = burn::tensor::Device::flex();
-        let model = lstm_mnist::run_dir::ModelRef::resolve(&checkpoints.join("model-1.bpk"))
-            .expect("a checkpoint file names its run");
-        model
-            .load(&device)
-            .expect("a checked model checkpoint loads");
-        let record = OptimizerRecord::load(checkpoints.join("optim-1.bpk"))
-            .expect("a checked optimizer checkpoint reads");
-        let _ = AdamConfig::new().init().load_record(record);
-    }
-});
+);

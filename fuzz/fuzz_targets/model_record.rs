@@ -8,8 +8,7 @@ use libfuzzer_sys::fuzz_target;
 const CONFIG: &[u8] = include_bytes!("../seeds/run/config.toml");
 
 fuzz_target!(|bytes: &[u8]| {
-    let run = lstm_mnist_fuzz::scratch_dir().join("fuzz");
-    std::fs::create_dir_all(&run).unwrap();
+    let run = lstm_mnist_fuzz::fresh_scratch_dir("fuzz");
     std::fs::write(run.join("config.toml"), CONFIG).unwrap();
     std::fs::write(run.join("model.bpk"), bytes).unwrap();
     let model = lstm_mnist::run_dir::ModelRef::resolve(&run).unwrap();
