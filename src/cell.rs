@@ -141,8 +141,10 @@ const RNN: CellFacts = CellFacts {
 };
 
 impl Cell {
-    /// Every cell, in the order the help lists them.
-    pub const ALL: [Cell; 3] = [Cell::Lstm, Cell::Gru, Cell::Rnn];
+    /// Every cell, in the order the help lists them (the derived list: a new variant is in it).
+    pub fn all() -> &'static [Cell] {
+        <Cell as clap::ValueEnum>::value_variants()
+    }
 
     /// The one description of this cell.
     pub const fn facts(self) -> &'static CellFacts {
@@ -160,8 +162,9 @@ impl Cell {
 
     /// The cell whose fact `pick` says `value`, if any (a Keras class, a record's tag).
     pub fn find(pick: fn(&'static CellFacts) -> &'static str, value: &str) -> Option<Cell> {
-        Cell::ALL
-            .into_iter()
+        Cell::all()
+            .iter()
+            .copied()
             .find(|cell| pick(cell.facts()) == value)
     }
 }
@@ -178,7 +181,7 @@ mod tests {
 
     #[test]
     fn every_gate_order_names_each_gate_once() {
-        for cell in Cell::ALL {
+        for &cell in Cell::all() {
             let facts = cell.facts();
             for order in [facts.torch.gate_order, facts.onnx.gate_order] {
                 let mut sorted = order.to_vec();
@@ -191,7 +194,7 @@ mod tests {
 
     #[test]
     fn names_match_the_config_spelling() {
-        for cell in Cell::ALL {
+        for &cell in Cell::all() {
             let text = format!("cell = \"{cell}\"");
             #[derive(Deserialize)]
             struct Probe {
