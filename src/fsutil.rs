@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 use crate::faults;
 
 pub const TEMP_PREFIX: &str = ".tmp-";
@@ -22,20 +22,21 @@ pub fn remove_stale_temp_files(dir: &Path) {
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let fail = |e: std::io::Error| Error::file(path, format!("cannot write: {e}"));
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    let mut temp = new_temp_file(dir).map_err(fail)?;
+    std::fs::create_dir_all(dir).doing(path, "cannot write")?;
+    let mut temp = new_temp_file(dir).doing(path, "cannot write")?;
     let (first_half, second_half) = bytes.split_at(bytes.len() / 2);
-    temp.write_all(first_half).map_err(fail)?;
+    temp.write_all(first_half).doing(path, "cannot write")?;
     faults::crash_point_for_file("write-partial", path);
-    temp.write_all(second_half).map_err(fail)?;
-    temp.as_file().sync_all().map_err(fail)?;
+    temp.write_all(second_half).doing(path, "cannot write")?;
+    temp.as_file().sync_all().doing(path, "cannot write")?;
     faults::crash_point_for_file("before-rename", path);
-    temp.persist(path).map_err(|e| fail(e.error))?;
+    temp.persist(path)
+        .map_err(|e| e.error)
+        .doing(path, "cannot write")?;
     Ok(())
 }
 
@@ -56,10 +57,12 @@ pub fn new_temp_file(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
 /// is an error naming it rather than a read that never ends. `what` names the file's role.
 pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
     use std::io::Read;
-    let fail = |e: std::io::Error| Error::file(path, format!("cannot read {what}: {e}"));
-    let file = std::fs::File::open(path).map_err(fail)?;
+    let doing = format!("cannot read {what}");
+    let file = std::fs::File::open(path).doing(path, &doing)?;
     let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(fail)?;
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .doing(path, &doing)?;
     if bytes.len() as u64 > limit {
         return Err(Error::file(
             path,

@@ -157,9 +157,11 @@ pub struct IdxImageStream {
 impl IdxImageStream {
     /// Opens `path` if it is an IDX image file; `Ok(None)` when it is something else.
     pub fn open(path: &Path) -> Result<Option<Self>> {
-        let fail = |e: std::io::Error| Error::file(path, format!("cannot read: {e}"));
-        let mut buffered = BufReader::new(File::open(path).map_err(fail)?);
-        let gzipped = buffered.fill_buf().map_err(fail)?.starts_with(&GZIP_MAGIC);
+        let mut buffered = BufReader::new(File::open(path).doing(path, "cannot read")?);
+        let gzipped = buffered
+            .fill_buf()
+            .doing(path, "cannot read")?
+            .starts_with(&GZIP_MAGIC);
         let mut reader: Box<dyn Read> = if gzipped {
             Box::new(flate2::read::GzDecoder::new(buffered))
         } else {

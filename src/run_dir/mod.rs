@@ -437,9 +437,7 @@ impl LockedRun {
             } else {
                 std::fs::remove_file(entry)
             };
-            removed.map_err(|e| {
-                Error::file(&self.path, format!("cannot remove the earlier run: {e}"))
-            })?;
+            removed.doing(&self.path, "cannot remove the earlier run")?;
             if index == 0 {
                 faults::crash_point("overwrite-clear", String::new);
             }

@@ -43,12 +43,8 @@ pub fn load_model(
         }
         Err(ModelFileProblem::Damaged(problem)) => return Err(Error::file(path, problem)),
     }
-    let record = ModuleRecord::load(path).map_err(|e| {
-        Error::file(
-            path,
-            format!("not a readable Burn model (burnpack) file: {e}"),
-        )
-    })?;
+    let record =
+        ModuleRecord::load(path).doing(path, "not a readable Burn model (burnpack) file")?;
     model
         .try_load_record(record)
         .map_err(|e| Error::file(path, format!("does not fit {}: {e}", config_path.display())))
