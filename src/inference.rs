@@ -11,7 +11,7 @@ use crate::data::NUM_CLASSES;
 use crate::data::idx::IdxImageStream;
 use crate::error::{AtFile, Error, Result};
 use crate::fsutil::read_bounded;
-use crate::model::{Classifier, INFERENCE_BATCH, STEPS};
+use crate::model::{Classifier, INFERENCE_BATCH, STEPS, host_values};
 use crate::preprocess::{CANVAS, NoDigit, mnist_style, picture_input};
 
 /// An input image and the MNIST-style 28x28 pixels (0..=1) made from it.
@@ -138,14 +138,6 @@ fn input_batch(pixels: Vec<f32>, device: &Device) -> Tensor<3> {
     let side = CANVAS as usize;
     let count = pixels.len() / (side * side);
     Tensor::<3>::from_data(TensorData::new(pixels, [count, side, side]), device)
-}
-
-fn host_values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .expect("probabilities are f32")
 }
 
 /// What `predict` says of each image.

@@ -230,10 +230,11 @@ pub(super) fn bias_values(linear: &Linear) -> Vec<f32> {
     }
 }
 
-fn host_values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+/// A tensor's values on the host, as `f32` (weights, probabilities).
+pub fn host_values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor
         .into_data()
         .convert::<f32>()
         .try_into_vec::<f32>()
-        .expect("weights are f32")
+        .expect("converted to f32")
 }

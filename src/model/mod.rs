@@ -23,7 +23,7 @@ use crate::data::{MnistBatch, NUM_CLASSES};
 pub use arithmetic::training_step_flops;
 pub use fused::RecurrentKernel;
 pub use gate_layout::{Gate, GateWeights, StackedGates, WeightsError};
-pub use init::{HostMatrix, KerasInit};
+pub use init::{HostMatrix, KerasInit, host_values};
 pub use keras_layout::{DenseWeights, KerasWeights};
 pub use memory::{TooLargeForMemory, check_fits_in_memory, training_bytes};
 
