@@ -40,7 +40,19 @@ pub trait AtFile<T> {
     /// `path: problem`.
     fn at(self, path: impl AsRef<Path>) -> Result<T>;
     /// `path: what: problem`.
-    fn doing(self, path: impl AsRef<Path>, what: &str) -> Result<T>;
+    fn doing(self, path: impl AsRef<Path>, what: impl fmt::Display) -> Result<T>;
+}
+
+/// Says what a failed step not about one file was doing: `step.context("cannot listen on
+/// {addr}")?` gives `cannot listen on {addr}: problem`.
+pub trait Context<T> {
+    fn context(self, what: impl fmt::Display) -> Result<T>;
+}
+
+impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
+    fn context(self, what: impl fmt::Display) -> Result<T> {
+        self.map_err(|problem| Error::msg(format!("{what}: {problem}")))
+    }
 }
 
 impl<T, E: fmt::Display> AtFile<T> for std::result::Result<T, E> {
@@ -48,7 +60,7 @@ impl<T, E: fmt::Display> AtFile<T> for std::result::Result<T, E> {
         self.map_err(|problem| Error::file(path, problem))
     }
 
-    fn doing(self, path: impl AsRef<Path>, what: &str) -> Result<T> {
+    fn doing(self, path: impl AsRef<Path>, what: impl fmt::Display) -> Result<T> {
         self.map_err(|problem| Error::file(path, format!("{what}: {problem}")))
     }
 }

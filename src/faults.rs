@@ -17,7 +17,7 @@
 //! fail's action syntax applies: `write-partial:metrics.csv=1*off->return` fires the second
 //! time `metrics.csv` is written.
 
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 
 /// The variable that configures the points: `point=actions;point=actions…`.
 pub const ENV: &str = "LSTM_MNIST_FAILPOINTS";
@@ -32,8 +32,7 @@ pub fn configure_from_env() -> Result<()> {
         let (point, actions) = entry
             .split_once('=')
             .ok_or_else(|| Error::msg(format!("{ENV}: `{entry}` is not point=actions")))?;
-        fail::cfg(point.trim(), actions.trim())
-            .map_err(|e| Error::msg(format!("{ENV}: `{entry}`: {e}")))?;
+        fail::cfg(point.trim(), actions.trim()).context(format!("{ENV}: `{entry}`"))?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::data::NUM_CLASSES;
 use crate::data::idx::IdxImageStream;
-use crate::error::{AtFile, Error, Result};
+use crate::error::{AtFile, Context, Error, Result};
 use crate::fsutil::read_bounded;
 use crate::model::{Classifier, INFERENCE_BATCH, STEPS, host_values};
 use crate::preprocess::{CANVAS, NoDigit, mnist_style, picture_input};
@@ -69,7 +69,7 @@ impl ImageSource {
                             name: format!("{name}[{index}]"),
                             index: Some(index),
                             pixels: idx_input(pixels, rows, cols)
-                                .map_err(|e| Error::msg(format!("{name}: image {index}: {e}")))?,
+                                .context(format!("{name}: image {index}"))?,
                         })
                     })
                     .collect()

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::backend::{Backend, Compute};
-use crate::error::{Error, Result};
+use crate::error::{Context, Result};
 use crate::run_dir::check_name;
 
 /// Where runs go when `--artifacts` is not given.
@@ -39,7 +39,7 @@ pub(super) fn compute(backend: BackendArg, data: DataDirArg) -> Compute {
 /// `--name`, where given, must be a run name.
 pub(super) fn check_name_flag(name: Option<&str>) -> Result<()> {
     match name {
-        Some(name) => check_name(name).map_err(|e| Error::msg(format!("--name: {e}"))),
+        Some(name) => check_name(name).context("--name"),
         None => Ok(()),
     }
 }

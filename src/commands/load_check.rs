@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::backend::Compute;
 use crate::data::{MNIST, MnistData, download};
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::machine;
 use crate::output;
 use crate::serve::address_in;
@@ -87,8 +87,7 @@ impl Server {
     /// Starts the server on a port the system picks and returns once it says where it
     /// listens (it has loaded every run by then).
     fn start(request: &LoadRequest) -> Result<Self> {
-        let exe = std::env::current_exe()
-            .map_err(|e| Error::msg(format!("cannot find the program to start: {e}")))?;
+        let exe = std::env::current_exe().context("cannot find the program to start")?;
         let mut command = Command::new(exe);
         command
             .args(["serve", "--addr", "127.0.0.1:0", "--backend"])
@@ -100,9 +99,7 @@ impl Server {
         if let Some(run) = &request.run {
             command.args(["--run", run]);
         }
-        let mut child = command
-            .spawn()
-            .map_err(|e| Error::msg(format!("cannot start the server: {e}")))?;
+        let mut child = command.spawn().context("cannot start the server")?;
         let stdout = child.stdout.take().expect("the server's output is piped");
         let mut server = Self {
             child,

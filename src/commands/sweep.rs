@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::backend::Compute;
-use crate::error::{Error, Result};
+use crate::error::{Context, Result};
 use crate::model::RecurrentKernel;
 use crate::output;
 use crate::sweep::emit::{self, JobSettings, Scheduler};
@@ -81,5 +81,5 @@ fn task(request: &SweepRequest, sweep: &Sweep) -> Result<SweepTask> {
 }
 
 fn this_program() -> Result<PathBuf> {
-    std::env::current_exe().map_err(|e| Error::msg(format!("cannot find this program: {e}")))
+    std::env::current_exe().context("cannot find this program")
 }

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use super::{DataFile, DatasetSource, idx, locate};
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 use crate::fsutil::{describe_bytes, new_temp_file};
 
 /// Environment variables that steer where data comes from (besides each dataset's own
@@ -67,8 +67,7 @@ fn cache_dir(source: &DatasetSource) -> Result<PathBuf> {
 pub fn download(mirror: &str, dir: &Path, file: DataFile) -> Result<PathBuf> {
     let url = format!("{}/{}.gz", mirror.trim_end_matches('/'), file.name);
     let dest = dir.join(format!("{}.gz", file.name));
-    let io_error = |e: std::io::Error| Error::file(&dest, format!("cannot write download: {e}"));
-    std::fs::create_dir_all(dir).map_err(io_error)?;
+    std::fs::create_dir_all(dir).doing(&dest, "cannot write download")?;
 
     let too_large = || {
         Error::file(
@@ -82,7 +81,7 @@ pub fn download(mirror: &str, dir: &Path, file: DataFile) -> Result<PathBuf> {
     let mut response = agent()?
         .get(&url)
         .call()
-        .map_err(|e| Error::file(&dest, format!("download from {url} failed: {e}")))?;
+        .doing(&dest, format_args!("download from {url} failed"))?;
     let total = response
         .headers()
         .get("content-length")
@@ -91,22 +90,24 @@ pub fn download(mirror: &str, dir: &Path, file: DataFile) -> Result<PathBuf> {
         return Err(too_large());
     }
     let bar = progress_bar(total, file.name);
-    let mut temp = new_temp_file(dir).map_err(io_error)?;
+    let mut temp = new_temp_file(dir).doing(&dest, "cannot write download")?;
     // One byte past the limit tells a file that is too large from one that just fits.
     let mut body = bar
         .wrap_read(response.body_mut().as_reader())
         .take(MAX_DOWNLOAD_BYTES + 1);
     let received = std::io::copy(&mut body, &mut temp)
-        .map_err(|e| Error::file(&dest, format!("download from {url} broke off: {e}")))?;
+        .doing(&dest, format_args!("download from {url} broke off"))?;
     if received > MAX_DOWNLOAD_BYTES {
         return Err(too_large());
     }
     bar.finish_and_clear();
-    temp.as_file().sync_all().map_err(io_error)?;
+    temp.as_file()
+        .sync_all()
+        .doing(&dest, "cannot write download")?;
 
     // Dropping `temp` on any error below deletes the unverified download.
     let content = idx::read_maybe_gzip(temp.path())
-        .map_err(|e| Error::file(&dest, format!("download from {url} is unreadable: {e}")))?;
+        .doing(&dest, format_args!("download from {url} is unreadable"))?;
     let digest = sha256_hex(&content);
     if digest != file.sha256 {
         return Err(Error::file(
@@ -117,7 +118,9 @@ pub fn download(mirror: &str, dir: &Path, file: DataFile) -> Result<PathBuf> {
             ),
         ));
     }
-    temp.persist(&dest).map_err(|e| io_error(e.error))?;
+    temp.persist(&dest)
+        .map_err(|e| e.error)
+        .doing(&dest, "cannot write download")?;
     Ok(dest)
 }
 

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::error::KerasError;
+use super::error::{KerasError, ReadStep};
 use crate::config::{Cell, OptimizerConfig, OptimizerKind};
 use crate::model::{ROW_FEATURES, STEPS};
 
@@ -44,8 +44,7 @@ fn required_settings(cell: Cell) -> Vec<(&'static str, Value)> {
 
 /// The model config as JSON.
 pub fn json(model_config: &str) -> Result<Value, KerasError> {
-    serde_json::from_str(model_config)
-        .map_err(|e| KerasError::Unreadable(format!("its model config is not JSON: {e}")))
+    serde_json::from_str(model_config).unreadable("its model config is not JSON")
 }
 
 /// The architecture a model config (`json`) describes, if it is one we compute.

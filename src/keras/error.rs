@@ -1,5 +1,7 @@
 //! Why a file is not a Keras model this program imports.
 
+use std::fmt;
+
 use crate::model::WeightsError;
 
 /// Why a file is not a Keras model this program imports; the caller names the file.
@@ -93,5 +95,17 @@ impl std::error::Error for KerasError {}
 impl From<WeightsError> for KerasError {
     fn from(problem: WeightsError) -> Self {
         Self::Weights(problem)
+    }
+}
+
+/// Says which part of the container a failed read was of: `step.unreadable("cannot read its
+/// attributes")?` gives `KerasError::Unreadable("cannot read its attributes: problem")`.
+pub(crate) trait ReadStep<T> {
+    fn unreadable(self, what: impl fmt::Display) -> Result<T, KerasError>;
+}
+
+impl<T, E: fmt::Display> ReadStep<T> for Result<T, E> {
+    fn unreadable(self, what: impl fmt::Display) -> Result<T, KerasError> {
+        self.map_err(|problem| KerasError::Unreadable(format!("{what}: {problem}")))
     }
 }

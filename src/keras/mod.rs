@@ -19,6 +19,7 @@ use crate::fsutil::read_bounded;
 use crate::model::KerasWeights;
 
 pub use error::KerasError;
+use error::ReadStep;
 pub use export::{check_weights_file_name, export_weights};
 
 /// Past this a file is not a model of the seed's kind (an LSTM of 4096 units is 300 MB).
@@ -69,7 +70,7 @@ pub fn read_model(path: &Path) -> Result<KerasModel> {
 /// grouped by the layers' class names (`layers/lstm/cell/vars/0`, `layers/dense/vars/0`).
 fn read_archive(bytes: Vec<u8>) -> std::result::Result<KerasModel, KerasError> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| KerasError::Unreadable(format!("not a readable .keras archive: {e}")))?;
+        .unreadable("not a readable .keras archive")?;
     let config = archive_member(&mut archive, "config.json", MAX_CONFIG_BYTES)?;
     let config = String::from_utf8(config)
         .map_err(|_| KerasError::Unreadable("its config.json is not text".into()))?;
@@ -92,7 +93,7 @@ fn read_legacy_h5(bytes: Vec<u8>) -> std::result::Result<KerasModel, KerasError>
     let attributes = file
         .root()
         .attrs()
-        .map_err(|e| KerasError::Unreadable(format!("cannot read its attributes: {e}")))?;
+        .unreadable("cannot read its attributes")?;
     let text_attribute = |name: &str| attributes.get(name).and_then(|v| v.as_str());
     let config = text_attribute("model_config").ok_or(KerasError::WeightsOnly)?;
     let architecture = architecture::parse(&architecture::json(config)?)?;
@@ -119,7 +120,7 @@ fn archive_member(
     member
         .take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| KerasError::Unreadable(format!("cannot read its {name}: {e}")))?;
+        .unreadable(format_args!("cannot read its {name}"))?;
     if bytes.len() as u64 > limit {
         return Err(KerasError::MemberTooLarge {
             name: name.into(),
@@ -130,6 +131,5 @@ fn archive_member(
 }
 
 fn open_h5(bytes: Vec<u8>, what: &str) -> std::result::Result<hdf5_pure::File, KerasError> {
-    hdf5_pure::File::from_bytes(bytes)
-        .map_err(|e| KerasError::Unreadable(format!("{what} is not readable HDF5: {e}")))
+    hdf5_pure::File::from_bytes(bytes).unreadable(format_args!("{what} is not readable HDF5"))
 }

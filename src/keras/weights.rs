@@ -3,7 +3,7 @@
 use hdf5_pure::File;
 
 use super::architecture::Architecture;
-use super::error::KerasError;
+use super::error::{KerasError, ReadStep};
 use crate::config::Cell;
 use crate::model::{HostMatrix, KerasWeights};
 
@@ -74,10 +74,10 @@ fn read_array(file: &File, path: &str) -> Result<Array, KerasError> {
         .map_err(|_| KerasError::NoArray { path: path.into() })?;
     let shape = dataset
         .shape()
-        .map_err(|e| KerasError::Unreadable(format!("cannot read the shape of {path}: {e}")))?;
+        .unreadable(format_args!("cannot read the shape of {path}"))?;
     let values = dataset
         .read_f32()
-        .map_err(|e| KerasError::Unreadable(format!("cannot read {path}: {e}")))?;
+        .unreadable(format_args!("cannot read {path}"))?;
     Ok(Array {
         path: path.to_string(),
         shape: shape.into_iter().map(|d| d as usize).collect(),

@@ -6,7 +6,7 @@ use burn::tensor::DType;
 
 use super::model_file::{ModelFileProblem, ParameterShapes, RecordLayout, other_architecture};
 use crate::config::ExperimentConfig;
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 
 /// The record kinds Burn checkpoints each epoch, in the order it writes them.
 pub const RECORD_NAMES: [&str; 3] = ["model", "optim", "scheduler"];
@@ -92,53 +92,52 @@ fn check_epoch(directory: &Path, epoch: usize, spec: &CheckpointSpec) -> Result<
         )),
         ModelFileProblem::Damaged(message) => EpochProblem::Damaged(Error::file(&model, message)),
     })?;
-    let damaged = |path: &Path, message: String| EpochProblem::Damaged(Error::file(path, message));
-    check_optimizer_state(&optim, &parameters).map_err(|m| damaged(&optim, m))?;
+    check_optimizer_state(&optim, &parameters).map_err(EpochProblem::Damaged)?;
     burn_pack::Reader::from_file_exact(&scheduler)
-        .map_err(|e| damaged(&scheduler, format!("damaged scheduler checkpoint: {e}")))?;
+        .doing(&scheduler, "damaged scheduler checkpoint")
+        .map_err(EpochProblem::Damaged)?;
     Ok(())
 }
 
 /// The optimizer's checkpoint holds state only for the model's parameters, each tensor `f32`
 /// and of its parameter's shape, and each parameter's rank as the model has it: what Burn's
 /// optimizer assumes when it reads the record back (it panics otherwise).
-fn check_optimizer_state(path: &Path, parameters: &ParameterShapes) -> Result<(), String> {
-    let reader = burn_pack::Reader::from_file_exact(path)
-        .map_err(|e| format!("damaged optimizer checkpoint: {e}"))?;
+fn check_optimizer_state(path: &Path, parameters: &ParameterShapes) -> Result<()> {
+    const DAMAGED: &str = "damaged optimizer checkpoint";
+    let damaged = |problem: String| Error::file(path, format!("{DAMAGED}: {problem}"));
+    let reader = burn_pack::Reader::from_file_exact(path).doing(path, DAMAGED)?;
     for (key, value) in reader.scalars() {
         let Some((Ok(id), field)) = key.split_once('.').map(|(id, f)| (id.parse::<u64>(), f))
         else {
             continue;
         };
         let Some(shape) = parameters.get(&id) else {
-            return Err(format!(
-                "damaged optimizer checkpoint: state `{key}` is for no parameter of the model"
-            ));
+            return Err(damaged(format!(
+                "state `{key}` is for no parameter of the model"
+            )));
         };
         if field == "__rank" && usize::try_from(*value).ok() != Some(shape.len()) {
-            return Err(format!(
-                "damaged optimizer checkpoint: state `{key}` says rank {value:?}, not {}",
+            return Err(damaged(format!(
+                "state `{key}` says rank {value:?}, not {}",
                 shape.len()
-            ));
+            )));
         }
     }
-    let tensors = reader
-        .into_tensors()
-        .map_err(|e| format!("damaged optimizer checkpoint: {e}"))?;
+    let tensors = reader.into_tensors().doing(path, DAMAGED)?;
     for tensor in tensors {
         let name = &tensor.name;
         let Some(shape) = tensor.param_id.and_then(|id| parameters.get(&id)) else {
-            return Err(format!(
-                "damaged optimizer checkpoint: state `{name}` is for no parameter of the model"
-            ));
+            return Err(damaged(format!(
+                "state `{name}` is for no parameter of the model"
+            )));
         };
         if tensor.dtype != DType::F32 || tensor.shape.as_slice() != shape.as_slice() {
-            return Err(format!(
-                "damaged optimizer checkpoint: state `{name}` is {:?} of shape {:?}, not F32 \
+            return Err(damaged(format!(
+                "state `{name}` is {:?} of shape {:?}, not F32 \
                  of shape {shape:?}",
                 tensor.dtype,
                 tensor.shape.as_slice()
-            ));
+            )));
         }
     }
     Ok(())

@@ -6,7 +6,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::Path;
 
-use crate::error::Error;
+use crate::error::{AtFile, Error};
 
 /// The lock file inside a run directory; it holds the writer's process id.
 pub const LOCK_FILE: &str = ".lock";
@@ -42,20 +42,24 @@ impl LockRefusal {
     }
 }
 
+impl From<Error> for LockRefusal {
+    fn from(error: Error) -> Self {
+        LockRefusal::Failed(error)
+    }
+}
+
 impl RunLock {
     /// Takes the lock of `run_dir` without waiting.
     pub fn try_acquire(run_dir: &Path) -> std::result::Result<Self, LockRefusal> {
         let path = run_dir.join(LOCK_FILE);
-        let fail = |e: std::io::Error| {
-            LockRefusal::Failed(Error::file(&path, format!("cannot lock the run: {e}")))
-        };
+        const FAIL: &str = "cannot lock the run";
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(fail)?;
+            .doing(&path, FAIL)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -63,11 +67,11 @@ impl RunLock {
                 let _ = file.read_to_string(&mut pid);
                 return Err(LockRefusal::InUse(pid.trim().parse().ok()));
             }
-            Err(TryLockError::Error(e)) => return Err(fail(e)),
+            Err(TryLockError::Error(e)) => Err::<(), _>(e).doing(&path, FAIL)?,
         }
-        file.set_len(0).map_err(fail)?;
-        file.rewind().map_err(fail)?;
-        write!(file, "{}", std::process::id()).map_err(fail)?;
+        file.set_len(0).doing(&path, FAIL)?;
+        file.rewind().doing(&path, FAIL)?;
+        write!(file, "{}", std::process::id()).doing(&path, FAIL)?;
         Ok(Self { _file: file })
     }
 }

@@ -307,12 +307,7 @@ impl RunDir {
         path: &Path,
         name: &str,
     ) -> std::result::Result<(LockedRun, RunState), LockRefusal> {
-        std::fs::create_dir_all(path).map_err(|e| {
-            LockRefusal::Failed(Error::file(
-                path,
-                format!("cannot create the run directory: {e}"),
-            ))
-        })?;
+        std::fs::create_dir_all(path).doing(path, "cannot create the run directory")?;
         let run = LockedRun {
             _lock: RunLock::try_acquire(path)?,
             run: RunDir {
@@ -320,7 +315,7 @@ impl RunDir {
                 name: name.to_string(),
             },
         };
-        let contents = run.state().map_err(LockRefusal::Failed)?;
+        let contents = run.state()?;
         Ok((run, contents))
     }
 

@@ -10,7 +10,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::{DType, Device};
 
 use crate::config::{Cell, ExperimentConfig};
-use crate::error::{AtFile, Error, Result};
+use crate::error::{AtFile, Context, Error, Result};
 use crate::fsutil::write_atomic;
 use crate::model::{Classifier, RecurrentKernel};
 
@@ -47,7 +47,7 @@ pub fn load_model(
         ModuleRecord::load(path).doing(path, "not a readable Burn model (burnpack) file")?;
     model
         .try_load_record(record)
-        .map_err(|e| Error::file(path, format!("does not fit {}: {e}", config_path.display())))
+        .doing(path, format_args!("does not fit {}", config_path.display()))
 }
 
 /// The refusal of a model file that holds a classifier of another architecture than the
@@ -94,10 +94,10 @@ impl RecordLayout {
             .clone()
             .into_record()
             .into_bytes()
-            .map_err(|e| Error::msg(format!("cannot describe the model's record: {e}")))?;
+            .context("cannot describe the model's record")?;
         let tensors = burn_pack::Reader::from_bytes(bytes)
             .and_then(burn_pack::Reader::into_tensors)
-            .map_err(|e| Error::msg(format!("cannot describe the model's record: {e}")))?
+            .context("cannot describe the model's record")?
             .into_iter()
             .map(|tensor| (tensor.name, tensor.shape.to_vec()))
             .collect();

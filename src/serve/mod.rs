@@ -13,7 +13,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::{Context, Result};
 use crate::output;
 use models::Models;
 
@@ -38,17 +38,17 @@ pub fn serve(request: &ServeRequest) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::msg(format!("cannot start the server's runtime: {e}")))?;
+        .context("cannot start the server's runtime")?;
     runtime.block_on(run_server(models, &request.addr))
 }
 
 async fn run_server(models: Arc<Models>, addr: &str) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| Error::msg(format!("cannot listen on {addr}: {e}")))?;
+        .context(format!("cannot listen on {addr}"))?;
     let local = listener
         .local_addr()
-        .map_err(|e| Error::msg(format!("cannot listen on {addr}: {e}")))?;
+        .context(format!("cannot listen on {addr}"))?;
     let served = models.runs.len();
     let app = Router::new()
         .route("/", get(api::page))
@@ -62,7 +62,7 @@ async fn run_server(models: Arc<Models>, addr: &str) -> Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| Error::msg(format!("the server failed: {e}")))?;
+        .context("the server failed")?;
     output::line(format_args!("Stopped"));
     Ok(())
 }

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use crate::config::Cell;
 use crate::data::NUM_CLASSES;
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::evaluation::robustness::RobustnessReport;
 use crate::inference::{class_probabilities, step_probabilities, step_rows};
 use crate::model::{Classifier, ROW_FEATURES, STEPS};
@@ -92,7 +92,7 @@ impl Models {
         std::thread::Builder::new()
             .name("inference".into())
             .spawn(move || run_inference(models, jobs, device))
-            .map_err(|e| Error::msg(format!("cannot start the inference thread: {e}")))?;
+            .context("cannot start the inference thread")?;
         Ok(Self {
             runs,
             default_run,

@@ -94,7 +94,7 @@ impl Sweep {
         for point in &points {
             let config = &point.config;
             check_fits_in_memory(&config.model, config.training.batch_size)
-                .map_err(|why| Error::file(file, format!("point `{}`: {why}", point.name)))?;
+                .doing(file, format_args!("point `{}`", point.name))?;
         }
         let absolute =
             |path: &Path| std::path::absolute(path).doing(path, "cannot resolve the path");
@@ -198,9 +198,8 @@ impl Sweep {
             }
             PointState::ToResume => TrainRequest::resume(&self.point_dir(point), None, options)?,
             PointState::ToTrain(naming) => {
-                TrainRequest::new(point.config.clone(), options, self.dir.clone(), naming).map_err(
-                    |why| Error::file(&self.file, format!("point `{}`: {why}", point.name)),
-                )?
+                TrainRequest::new(point.config.clone(), options, self.dir.clone(), naming)
+                    .doing(&self.file, format_args!("point `{}`", point.name))?
             }
         };
         training::train(&request)?;

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 
 /// How long one call may take, connecting included: a server that hangs costs a run this
 /// much once (tracking stops at the first failure), never more.
@@ -286,7 +286,7 @@ fn read(
     call: &str,
     response: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
 ) -> Result<(u16, String)> {
-    let mut response = response.map_err(|e| Error::msg(format!("{call}: {e}")))?;
+    let mut response = response.context(call)?;
     let status = response.status().as_u16();
     Ok((
         status,

@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 
 use crate::backend::Backend;
 use crate::config::{ExperimentConfig, dotted_leaves, is_http_uri};
-use crate::error::{Error, Result};
+use crate::error::{Context, Result};
 use crate::evaluation::Evaluation;
 use crate::machine;
 use crate::model::RecurrentKernel;
@@ -288,8 +288,7 @@ fn upload_files(session: &Session, run: &LockedRun, test: &Evaluation) -> Result
             files.push((name.into_owned(), bytes));
         }
     }
-    let scratch = tempfile::tempdir()
-        .map_err(|e| Error::msg(format!("cannot make a temporary directory: {e}")))?;
+    let scratch = tempfile::tempdir().context("cannot make a temporary directory")?;
     let confusion = scratch.path().join("confusion.png");
     let title = format!("{}: confusion on the test set", run.name());
     confusion_png(&confusion, &test.confusion, &title)?;

@@ -22,7 +22,7 @@ use crate::backend::{Backend, Compute};
 use crate::config::{ConfigError, EarlyStoppingConfig, ExperimentConfig, OptimizerKind};
 use crate::data::augment::Augmenter;
 use crate::data::{Examples, MnistData, MnistLoader, download, test_set};
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 use crate::evaluation::{evaluate, percent};
 use crate::model::{
     Classifier, INFERENCE_BATCH, RecurrentKernel, TooLargeForMemory, check_fits_in_memory,
@@ -124,18 +124,14 @@ impl TrainRequest {
     /// Continues the run in `run_dir` (any spelling: `.`, relative, absolute) with its own
     /// config; `epochs` may extend it.
     pub fn resume(run_dir: &Path, epochs: Option<usize>, options: RunOptions) -> Result<Self> {
-        let full_path = std::fs::canonicalize(run_dir)
-            .map_err(|_| Error::file(run_dir, "no such run directory"))?;
-        let run = RunDir::open(&full_path)?;
+        let run = RunDir::open(run_dir)?;
         let mut config = run.read_config()?;
         let extend_to = epochs.filter(|&epochs| epochs != config.training.epochs);
         if let Some(epochs) = extend_to {
             config.training.epochs = epochs;
         }
-        let refuse = |problem: RequestError| Error::file(run.config_path(), problem);
-        config.validate().map_err(|e| refuse(e.into()))?;
-        check_fits_in_memory(&config.model, config.training.batch_size)
-            .map_err(|e| refuse(e.into()))?;
+        config.validate().at(run.config_path())?;
+        check_fits_in_memory(&config.model, config.training.batch_size).at(run.config_path())?;
         config.name = run.name().to_string();
         Ok(Self {
             config,
