@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 pub use crate::cell::Cell;
 use crate::error::{AtFile, Result};
 use crate::fsutil::read_text_bounded;
+pub use lstm_mnist_model::config::{Bias, MAX_HIDDEN, ModelConfig};
 
 /// Upper bounds that no sensible experiment reaches; past them a typo would exhaust memory or
 /// run for days before saying anything. (What fits this machine's memory is checked too, by
-/// `model::check_fits_in_memory`.)
-pub const MAX_HIDDEN: usize = 4096;
+/// `training::check_fits_in_memory`.)
 pub const MAX_BATCH_SIZE: usize = 60_000;
 /// A config is a few hundred bytes; a file this large is not one (or is `/dev/zero`).
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -49,16 +49,6 @@ pub struct TrackingConfig {
     /// An MLflow tracking server's URI (`http://host:5000`); `$MLFLOW_TRACKING_URI` wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mlflow: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelConfig {
-    pub cell: Cell,
-    pub hidden: usize,
-    /// Biases of the recurrent layer; configs and runs without the key are Burn's.
-    #[serde(default, skip_serializing_if = "Bias::is_burn")]
-    pub bias: Bias,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -276,24 +266,6 @@ impl AugmentConfig {
     }
 }
 
-/// How many biases each gate of the recurrent layer has.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Bias {
-    /// Burn's: one on the input transform and one on the recurrent transform.
-    #[default]
-    Burn,
-    /// Keras's: the input transform's only, so the parameters are exactly the Keras model's.
-    /// (Keras's GRU, `reset_after=True`, has both, as Burn's does: for it the two agree.)
-    Keras,
-}
-
-impl Bias {
-    fn is_burn(&self) -> bool {
-        *self == Bias::Burn
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
@@ -323,16 +295,6 @@ impl Default for ExperimentConfig {
             training: TrainingConfig::default(),
             data: DataConfig::default(),
             tracking: None,
-        }
-    }
-}
-
-impl Default for ModelConfig {
-    fn default() -> Self {
-        Self {
-            cell: Cell::Lstm,
-            hidden: 256,
-            bias: Bias::Burn,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use burn::tensor::{Device, Tensor, TensorData, activation::softmax};
+use burn::tensor::Device;
 use image::GrayImage;
 use serde::Serialize;
 
@@ -11,8 +11,11 @@ use crate::data::NUM_CLASSES;
 use crate::data::idx::IdxImageStream;
 use crate::error::{AtFile, Context, Error, Result};
 use crate::fsutil::read_bounded;
-use crate::model::{Classifier, INFERENCE_BATCH, STEPS, host_values};
+use crate::model::{Classifier, INFERENCE_BATCH, STEPS};
 use crate::preprocess::{CANVAS, NoDigit, mnist_style, picture_input};
+pub use lstm_mnist_model::inference::{
+    class_probabilities, leading, step_probabilities, step_rows,
+};
 
 /// An input image and the MNIST-style 28x28 pixels (0..=1) made from it.
 pub struct InputImage {
@@ -116,30 +119,6 @@ pub struct Prediction {
     pub steps: Option<Vec<Vec<f32>>>,
 }
 
-/// The ten class probabilities of each model input in `pixels` (28x28 values each, one input
-/// after another), in one forward pass: `NUM_CLASSES` values per input, in input order.
-pub fn class_probabilities(model: &Classifier, pixels: Vec<f32>, device: &Device) -> Vec<f32> {
-    host_values(softmax(model.forward(input_batch(pixels, device)), 1))
-}
-
-/// The ten class probabilities after each of the 28 rows of each model input in `pixels`, in
-/// one forward pass: `STEPS × NUM_CLASSES` values per input, row by row, in input order.
-pub fn step_probabilities(model: &Classifier, pixels: Vec<f32>, device: &Device) -> Vec<f32> {
-    host_values(softmax(model.forward_steps(input_batch(pixels, device)), 2))
-}
-
-/// One input's share of `step_probabilities` (`STEPS × NUM_CLASSES` values) as its rows of ten.
-pub fn step_rows(values: &[f32]) -> Vec<Vec<f32>> {
-    values.chunks(NUM_CLASSES).map(<[f32]>::to_vec).collect()
-}
-
-/// Model inputs (28x28 values each, one after another) as a batch `[count, 28, 28]`.
-fn input_batch(pixels: Vec<f32>, device: &Device) -> Tensor<3> {
-    let side = CANVAS as usize;
-    let count = pixels.len() / (side * side);
-    Tensor::<3>::from_data(TensorData::new(pixels, [count, side, side]), device)
-}
-
 /// What `predict` says of each image.
 #[derive(Debug, Clone, Copy)]
 pub struct PredictOptions {
@@ -236,14 +215,4 @@ impl Prediction {
             .map(|r| (r + 1, leaders[r].0, leaders[r].1))
             .collect()
     }
-}
-
-/// The most likely class of ten probabilities, and its probability.
-pub fn leading(probabilities: &[f32]) -> (usize, f32) {
-    probabilities
-        .iter()
-        .copied()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .expect("ten probabilities")
 }

@@ -7,9 +7,11 @@
 mod common;
 
 use std::f64::consts::TAU;
+use std::path::Path;
 
 use common::needs::{Need, met};
-use common::page::{Browser, Server};
+use common::page::{Browser, Server, static_site};
+use common::{lstm_mnist, succeeded};
 use serde_json::Value;
 
 /// A pen stroke: points in the digit's unit box (x right, y down; digits are about 0.6 wide).
@@ -348,10 +350,10 @@ fn runs_to_score(browser: &mut Browser) -> Vec<String> {
         .collect()
 }
 
-/// The drawn set's score per run: (run, right, drawings, what was misread).
-fn scores() -> Vec<(String, usize, usize, Vec<String>)> {
-    let server = Server::start();
-    let mut browser = Browser::open(&server.url);
+/// The drawn set's score per run on the page at `url`: (run, right, drawings, what was
+/// misread).
+fn drawn_scores(url: &str) -> Vec<(String, usize, usize, Vec<String>)> {
+    let mut browser = Browser::open(url);
     browser.wait_for("document.body.dataset.ready === 'true'");
     let names = runs_to_score(&mut browser);
     let mut right = vec![0; names.len()];
@@ -388,7 +390,8 @@ fn digits_drawn_in_people_s_styles_are_read_on_the_page() {
     ) {
         return;
     }
-    let scores = scores();
+    let server = Server::start();
+    let scores = drawn_scores(&server.url);
     for (run, right, drawings, misread) in &scores {
         eprintln!(
             "drawn set: {run}: {right} of {drawings} ({:.1}%); misread: {}",
@@ -409,6 +412,22 @@ fn digits_drawn_in_people_s_styles_are_read_on_the_page() {
     assert!(score("lstm-adam-robust") >= DRAWN_ROBUST, "{scores:?}");
     assert!(score("lstm-adam") >= DRAWN_PLAIN, "{scores:?}");
     assert!(score("lstm-adam-robust") > score("lstm-adam"), "{scores:?}");
+
+    // The static site, with the models in the browser, reads every drawing as the server does.
+    if met(Need::WebBuild, "the drawn set through the static site") {
+        let scratch = tempfile::tempdir().unwrap();
+        let site = scratch.path().join("site");
+        let runs = scores
+            .iter()
+            .map(|(run, ..)| Path::new("artifacts").join(run));
+        let export = lstm_mnist()
+            .arg("export-web")
+            .args(runs)
+            .arg(&site)
+            .output();
+        succeeded(export.unwrap());
+        assert_eq!(drawn_scores(&static_site(site)), scores);
+    }
 }
 
 /// The drawn set's lowest accepted scores.

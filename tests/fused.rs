@@ -230,7 +230,7 @@ fn assert_same_loss_curve(cell: Cell) {
     let batches: Vec<MnistBatch> = (0..25)
         .map(|step| {
             let indices: Vec<usize> = (step * 32..(step + 1) * 32).collect();
-            MnistBatch::from_examples(&data.train, &indices, &device)
+            data.train.batch(&indices, &device)
         })
         .collect();
 

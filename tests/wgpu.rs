@@ -8,7 +8,7 @@ use common::needs::{Need, met};
 use burn::tensor::Device;
 use lstm_mnist::backend::Backend;
 use lstm_mnist::config::{Cell, ModelConfig};
-use lstm_mnist::data::{MnistBatch, MnistData};
+use lstm_mnist::data::MnistData;
 use lstm_mnist::model::Classifier;
 
 /// Loss and the head's weight gradient for one batch of 8 test images, from seed-1 weights.
@@ -24,7 +24,7 @@ fn loss_and_head_gradient(device: Device) -> (f32, Vec<f32>) {
         1,
         &device,
     );
-    let batch = MnistBatch::from_examples(&test, &(0..8).collect::<Vec<_>>(), &device);
+    let batch = test.batch(&(0..8).collect::<Vec<_>>(), &device);
     let loss = model.forward_classification(batch).loss;
     let grads = loss.backward();
     let gradient = model

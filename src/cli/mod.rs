@@ -5,6 +5,7 @@
 mod augment_preview;
 mod bench;
 mod evaluate;
+mod export_web;
 mod interchange;
 mod load_check;
 mod plot;
@@ -103,6 +104,10 @@ enum Command {
     /// `recurrent` = nn.LSTM/GRU/RNN(28, hidden, batch_first=True) and `head` = nn.Linear.
     #[command(after_help = interchange::EXAMPLES_EXPORT_TORCH)]
     ExportTorch(interchange::ExportArgs),
+    /// Write a static site with the page to draw digits on, the model running in the browser
+    /// (WebAssembly; build it with tools/build-web.sh): any static file server serves it.
+    #[command(after_help = export_web::EXAMPLES)]
+    ExportWeb(export_web::ExportWebArgs),
     /// Import a PyTorch state_dict (safetensors) of that module as a run.
     #[command(after_help = interchange::EXAMPLES_IMPORT_TORCH)]
     ImportTorch(interchange::ImportTorchArgs),
@@ -156,6 +161,7 @@ impl Cli {
             Some(Command::ExportKeras(args)) => args.into_request(ExportFormat::Keras),
             Some(Command::ExportOnnx(args)) => args.into_request(ExportFormat::Onnx),
             Some(Command::ExportTorch(args)) => args.into_request(ExportFormat::Torch),
+            Some(Command::ExportWeb(args)) => args.into_request(),
             Some(Command::Sweep(args)) => args.into_request(),
             Some(Command::Plot(args)) => args.into_request(),
             Some(Command::Summary(args)) => args.into_request(),

@@ -7,13 +7,14 @@ use clap::Args;
 use super::shared::{BackendArg, DEFAULT_ARTIFACTS};
 use crate::commands::Request;
 use crate::error::Result;
-use crate::serve::ServeRequest;
+use crate::serve::web::DEFAULT_PKG;
+use crate::serve::{BrowserModel, ServeRequest};
 
 pub(super) const EXAMPLES: &str = "\
 Examples:
   lstm-mnist serve
   lstm-mnist serve --run gru-adam --addr 0.0.0.0:8080
-  lstm-mnist serve --addr 127.0.0.1:0 --artifacts my-runs";
+  lstm-mnist serve --addr 127.0.0.1:0 --artifacts my-runs --no-browser-model";
 
 #[derive(Debug, Args)]
 pub(super) struct ServeArgs {
@@ -27,6 +28,13 @@ pub(super) struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (printed when ready).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
     addr: String,
+    /// Where tools/build-web.sh left the browser's model, which the page then reads drawings
+    /// with [default: web/pkg, where it is built; without it the page asks this server].
+    #[arg(long, value_name = "DIR")]
+    pkg: Option<PathBuf>,
+    /// The page asks this server for every answer, even where the browser's model is built.
+    #[arg(long, conflicts_with = "pkg")]
+    no_browser_model: bool,
     #[command(flatten)]
     compute: BackendArg,
 }
@@ -38,6 +46,11 @@ impl ServeArgs {
             run: self.run,
             addr: self.addr,
             backend: self.compute.backend,
+            browser_model: match (self.pkg, self.no_browser_model) {
+                (_, true) => BrowserModel::Off,
+                (Some(dir), false) => BrowserModel::At(dir),
+                (None, false) => BrowserModel::IfBuilt(DEFAULT_PKG.into()),
+            },
         }))
     }
 }

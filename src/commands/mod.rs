@@ -5,6 +5,7 @@ pub mod augment_preview;
 pub mod bench;
 pub mod evaluate;
 pub mod export;
+pub mod export_web;
 pub mod import;
 pub mod load_check;
 pub mod plot;
@@ -26,6 +27,7 @@ pub enum Request {
     Evaluate(evaluate::EvaluateRequest),
     Import(import::ImportRequest),
     Export(export::ExportRequest),
+    ExportWeb(export_web::ExportWebRequest),
     Predict(predict::PredictRequest),
     Summary(summary::SummaryRequest),
     Bench(bench::BenchRequest),
@@ -44,6 +46,7 @@ pub fn run(request: Request) -> Result<()> {
         Request::Evaluate(request) => evaluate::run(&request),
         Request::Import(request) => import::run(&request),
         Request::Export(request) => export::run(&request),
+        Request::ExportWeb(request) => export_web::run(&request),
         Request::Predict(request) => predict::run(&request),
         Request::Summary(request) => summary::run(&request),
         Request::Bench(request) => bench::run(&request),

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 
 use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
 use burn::data::dataset::DatasetError;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -20,21 +20,15 @@ use rand::seq::SliceRandom;
 use super::Examples;
 use super::augment::Augmenter;
 use crate::faults;
+pub use lstm_mnist_model::train::MnistBatch;
 
 /// Batches a training loader's thread makes ahead of the one being trained on.
 const BATCHES_AHEAD: usize = 4;
 
-/// A batch of images (`[batch, rows, cols]`, pixels scaled to [0, 1]) and their digit labels.
-#[derive(Debug, Clone)]
-pub struct MnistBatch {
-    pub images: Tensor<3>,
-    pub targets: Tensor<1, Int>,
-}
-
-impl MnistBatch {
-    /// Builds the batch of the given examples, scaling pixels by 1/255 as the seed does.
-    pub fn from_examples(examples: &Examples, indices: &[usize], device: &Device) -> Self {
-        BatchValues::of(examples, indices, None).into_batch(device)
+impl Examples {
+    /// The batch of the examples at `indices`, pixels scaled by 1/255 as the seed does.
+    pub fn batch(&self, indices: &[usize], device: &Device) -> MnistBatch {
+        BatchValues::of(self, indices, None).into_batch(device)
     }
 }
 

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 
 pub use loader::{MnistBatch, MnistLoader};
 
-pub const NUM_CLASSES: usize = 10;
+pub use lstm_mnist_model::NUM_CLASSES;
 /// The side of a dataset's images: the models read 28 rows of 28 pixels.
 pub const IMAGE_SIDE: usize = 28;
 

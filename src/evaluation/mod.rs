@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::Compute;
 use crate::config::ExperimentConfig;
-use crate::data::{Examples, MnistBatch, NUM_CLASSES, download, test_set};
+use crate::data::{Examples, NUM_CLASSES, download, test_set};
 use crate::error::Result;
 use crate::model::{Classifier, INFERENCE_BATCH, STEPS};
 use crate::run_dir::{ModelRef, TestScores};
@@ -74,7 +74,7 @@ pub fn accuracy_after_each_row(
     let mut correct = vec![0usize; STEPS];
     let indices: Vec<usize> = (0..examples.len()).collect();
     for chunk in indices.chunks(INFERENCE_BATCH) {
-        let batch = MnistBatch::from_examples(examples, chunk, device);
+        let batch = examples.batch(chunk, device);
         let leading = model
             .forward_steps(batch.images)
             .argmax(2)
@@ -100,7 +100,7 @@ pub fn evaluate(model: &Classifier, examples: &Examples, device: &Device) -> Eva
     let mut loss_sum = 0.0;
     let indices: Vec<usize> = (0..examples.len()).collect();
     for chunk in indices.chunks(INFERENCE_BATCH) {
-        let batch = MnistBatch::from_examples(examples, chunk, device);
+        let batch = examples.batch(chunk, device);
         let output = model.forward_classification(batch);
         loss_sum += output.loss.into_scalar::<f64>() * chunk.len() as f64;
         let predicted = output.output.argmax(1).into_data().convert::<i64>();

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 
 use crate::config::{ExperimentConfig, MAX_CONFIG_BYTES};
-use crate::error::{AtFile, Error, Result};
+use crate::error::{AtFile, Context, Error, Result};
 use crate::faults;
 use crate::fsutil::{TEMP_PREFIX, read_text_bounded, remove_stale_temp_files, write_atomic};
 use crate::model::{Classifier, RecurrentKernel};
@@ -214,7 +214,7 @@ impl RunDir {
         let spec = CheckpointSpec {
             config: &config,
             config_path: &self.config_path(),
-            layout: RecordLayout::of(&model)?,
+            layout: RecordLayout::of(&model).context(model_file::DESCRIBE)?,
         };
         last_complete_epoch(&self.checkpoint_dir(), &spec, |epoch| {
             history.iter().any(|row| row.epoch == epoch)

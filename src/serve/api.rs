@@ -1,5 +1,5 @@
-//! The HTTP API: `GET /api/runs`, `POST /api/predict[?run=NAME]`, `GET /healthz`, and the page
-//! at `/`. Every failure is a 4xx with `{"error": "<one sentence>"}`.
+//! The HTTP API: `GET /api/runs`, `POST /api/predict[?run=NAME]`, `GET /healthz`. Every failure
+//! is a 4xx with `{"error": "<one sentence>"}`.
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{Method, StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::models::{INPUT_LEN, Models, Reading, RunInfo};
@@ -21,8 +21,6 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// that sends its whole body before reading the answer gets the 413 rather than a connection
 /// reset; a body larger still has its connection closed.
 const DRAINED_BYTES: usize = 64 * 1024 * 1024;
-
-const PAGE: &str = include_str!("page.html");
 
 /// Pictures decoded at once: each may take up to a few hundred MiB while it is decoded.
 static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
@@ -40,10 +38,6 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
     }
-}
-
-pub async fn page() -> Html<&'static str> {
-    Html(PAGE)
 }
 
 pub async fn healthz(State(models): State<Arc<Models>>) -> Json<serde_json::Value> {

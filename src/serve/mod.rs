@@ -1,21 +1,29 @@
 //! `lstm-mnist serve`: an HTTP server (axum on tokio) with a page to draw digits on and a JSON
 //! API, answering with every finished run under an artifacts directory. Models are loaded once
 //! and shared; inference runs on its own thread, batching concurrent requests; SIGINT and
-//! SIGTERM stop the server after the requests in flight.
+//! SIGTERM stop the server after the requests in flight. Where the browser's model is built
+//! (`tools/build-web.sh`), the page reads drawings in the browser and asks the API only where
+//! that model does not load.
 
 pub mod api;
 mod models;
+pub mod web;
+
+pub use models::RunInfo;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
+use axum::response::Html;
 use axum::routing::{get, post};
 
 use crate::backend::Backend;
 use crate::error::{Context, Result};
 use crate::output;
 use models::Models;
+use web::{PageModel, WebPkg};
 
 #[derive(Debug, Clone)]
 pub struct ServeRequest {
@@ -26,9 +34,34 @@ pub struct ServeRequest {
     /// `HOST:PORT` to listen on; port 0 picks a free one.
     pub addr: String,
     pub backend: Backend,
+    pub browser_model: BrowserModel,
+}
+
+/// Where the page's model in the browser comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrowserModel {
+    /// The build in this directory where there is one (`web/pkg`, by default); without it the
+    /// page asks the server.
+    IfBuilt(PathBuf),
+    /// The build in this directory, which must hold one.
+    At(PathBuf),
+    /// None: the page always asks the server.
+    Off,
+}
+
+impl BrowserModel {
+    /// The build to serve, read; `None` where the page asks the server.
+    fn read(&self) -> Result<Option<WebPkg>> {
+        match self {
+            Self::IfBuilt(dir) if !WebPkg::is_in(dir) => Ok(None),
+            Self::IfBuilt(dir) | Self::At(dir) => WebPkg::read(dir).map(Some),
+            Self::Off => Ok(None),
+        }
+    }
 }
 
 pub fn serve(request: &ServeRequest) -> Result<()> {
+    let pkg = request.browser_model.read()?;
     let device = request.backend.device()?;
     let models = Arc::new(Models::load(
         &request.artifacts,
@@ -39,10 +72,10 @@ pub fn serve(request: &ServeRequest) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the server's runtime")?;
-    runtime.block_on(run_server(models, &request.addr))
+    runtime.block_on(run_server(models, pkg, &request.addr))
 }
 
-async fn run_server(models: Arc<Models>, addr: &str) -> Result<()> {
+async fn run_server(models: Arc<Models>, pkg: Option<WebPkg>, addr: &str) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .context(format!("cannot listen on {addr}"))?;
@@ -50,15 +83,34 @@ async fn run_server(models: Arc<Models>, addr: &str) -> Result<()> {
         .local_addr()
         .context(format!("cannot listen on {addr}"))?;
     let served = models.runs.len();
-    let app = Router::new()
-        .route("/", get(api::page))
+    let page_model = match &pkg {
+        Some(_) => PageModel::BrowserOrServer,
+        None => PageModel::Server,
+    };
+    let page = Bytes::from(page_model.page());
+    let mut app = Router::new()
+        .route("/", get(move || async move { Html(page) }))
         .route("/healthz", get(api::healthz))
         .route("/api/runs", get(api::runs))
         .route("/api/predict", post(api::predict))
+        .with_state(models.clone());
+    let browser_note = pkg.as_ref().map(|pkg| {
+        format!(
+            "The page reads drawings in the browser (the model built in {}) and asks this \
+             server where that model does not load",
+            pkg.dir().display()
+        )
+    });
+    if let Some(pkg) = pkg {
+        app = app.merge(web::routes(pkg, models));
+    }
+    let app = app
         .fallback(api::not_found)
-        .method_not_allowed_fallback(api::method_not_allowed)
-        .with_state(models);
+        .method_not_allowed_fallback(api::method_not_allowed);
     output::line(listening_line(served, &format!("http://{local}/")));
+    if let Some(note) = browser_note {
+        output::line(note);
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -5,18 +5,20 @@
 use std::path::Path;
 use std::sync::mpsc;
 
+use axum::body::Bytes;
 use burn::tensor::Device;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::config::Cell;
+use crate::config::ExperimentConfig;
 use crate::data::NUM_CLASSES;
-use crate::error::{Context, Error, Result};
+use crate::error::{AtFile, Context, Error, Result};
 use crate::evaluation::robustness::RobustnessReport;
 use crate::inference::{class_probabilities, step_probabilities, step_rows};
 use crate::model::{Classifier, ROW_FEATURES, STEPS};
 use crate::output;
-use crate::run_dir::{FinishedRun, ModelRef, RunListing};
+use crate::run_dir::{FinishedRun, ModelRef, RunListing, RunReport};
 
 /// Requests classified in one forward pass at most.
 const MAX_BATCH: usize = 256;
@@ -35,6 +37,27 @@ pub struct RunInfo {
     pub parameters: usize,
     /// Class names, for datasets whose classes are not digits.
     pub classes: Option<[&'static str; NUM_CLASSES]>,
+}
+
+impl RunInfo {
+    /// What the API says of the finished run in `dir`, whose report and config these are.
+    pub fn of(
+        name: String,
+        dir: &Path,
+        report: &RunReport,
+        config: &ExperimentConfig,
+    ) -> Result<Self> {
+        let source = config.data.dataset.source();
+        Ok(Self {
+            name,
+            cell: report.cell,
+            dataset: source.id.to_string(),
+            test_accuracy: report.test_accuracy,
+            robustness: RobustnessReport::mean_in(dir)?,
+            parameters: report.parameters,
+            classes: source.class_names,
+        })
+    }
 }
 
 /// One input to classify with run `run` (an index into the served runs).
@@ -57,6 +80,9 @@ pub struct Reading {
 /// The served runs and the queue to their inference thread.
 pub struct Models {
     pub runs: Vec<RunInfo>,
+    /// Each run's config and weights as loaded, in the order of `runs`: what the page's model
+    /// in the browser loads, so that it reads with the very weights the server does.
+    pub files: Vec<RunFiles>,
     /// The run used when a request names none.
     pub default_run: usize,
     queue: mpsc::Sender<Job>,
@@ -70,13 +96,15 @@ impl Models {
     pub fn load(artifacts: &Path, default_run: Option<&str>, device: &Device) -> Result<Self> {
         let listing = RunListing::of(artifacts)?;
         let mut runs = Vec::new();
+        let mut files = Vec::new();
         let mut models = Vec::new();
         for finished in listing.finished {
             let name = finished.name.clone();
             match load_run(finished, device) {
-                Ok(Some((run, model))) => {
-                    runs.push(run);
-                    models.push(model);
+                Ok(Some(loaded)) => {
+                    runs.push(loaded.info);
+                    files.push(loaded.files);
+                    models.push(loaded.model);
                 }
                 // Runs kept for their figures only (the extra seeds) have no model to serve.
                 Ok(None) => {}
@@ -95,6 +123,7 @@ impl Models {
             .context("cannot start the inference thread")?;
         Ok(Self {
             runs,
+            files,
             default_run,
             queue,
         })
@@ -126,26 +155,38 @@ impl Models {
 /// a model must still read MNIST as well as the seed's.
 pub const DEFAULT_RUN_MIN_ACCURACY: f64 = 0.985;
 
+/// A served run's config and weights, as the files hold them.
+#[derive(Debug, Clone)]
+pub struct RunFiles {
+    pub config: Bytes,
+    pub weights: Bytes,
+}
+
+/// A run as the server holds it.
+struct LoadedRun {
+    info: RunInfo,
+    files: RunFiles,
+    model: Classifier,
+}
+
 /// A finished run's model and what the API says of it; `None` for a run without a model.
-fn load_run(finished: FinishedRun, device: &Device) -> Result<Option<(RunInfo, Classifier)>> {
+fn load_run(finished: FinishedRun, device: &Device) -> Result<Option<LoadedRun>> {
     let model_ref = ModelRef::resolve(&finished.dir)?;
     if !model_ref.model_path.is_file() {
         return Ok(None);
     }
-    let robustness = RobustnessReport::mean_in(&finished.dir)?;
     let (config, model) = model_ref.load(device)?;
-    let source = config.data.dataset.source();
-    let report = finished.report;
-    let run = RunInfo {
-        name: finished.name,
-        cell: report.cell,
-        dataset: source.id.to_string(),
-        test_accuracy: report.test_accuracy,
-        robustness,
-        parameters: report.parameters,
-        classes: source.class_names,
+    let read = |path: &Path| {
+        std::fs::read(path)
+            .doing(path, "cannot read")
+            .map(Bytes::from)
     };
-    Ok(Some((run, model)))
+    let files = RunFiles {
+        config: read(&model_ref.run.config_path())?,
+        weights: read(&model_ref.model_path)?,
+    };
+    let info = RunInfo::of(finished.name, &finished.dir, &finished.report, &config)?;
+    Ok(Some(LoadedRun { info, files, model }))
 }
 
 /// The run `wanted`; without a name, the MNIST run with the best robustness mean among those

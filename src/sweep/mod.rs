@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 
 use crate::backend::Backend;
 use crate::error::{AtFile, Error, Result};
-use crate::model::check_fits_in_memory;
 use crate::output;
 use crate::run_dir::{Naming, RunDir, RunState, write_sweep_record};
+use crate::training::check_fits_in_memory;
 use crate::training::{self, RunOptions, TrainRequest};
 
 pub use spec::{MAX_POINTS, Point};

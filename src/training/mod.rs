@@ -4,7 +4,10 @@
 mod checkpoint;
 mod early_stopping;
 mod epoch_log;
+mod memory;
 mod quiet;
+
+pub use memory::{TooLargeForMemory, check_fits_in_memory, training_bytes};
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -24,9 +27,7 @@ use crate::data::augment::Augmenter;
 use crate::data::{Examples, MnistData, MnistLoader, download, test_set};
 use crate::error::{AtFile, Error, Result};
 use crate::evaluation::{evaluate, percent};
-use crate::model::{
-    Classifier, INFERENCE_BATCH, RecurrentKernel, TooLargeForMemory, check_fits_in_memory,
-};
+use crate::model::{Classifier, INFERENCE_BATCH, RecurrentKernel};
 use crate::output;
 use crate::plots::{Curve, curves_png};
 use crate::run_dir::{

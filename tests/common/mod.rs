@@ -145,36 +145,50 @@ pub fn serve(files: PathBuf, requests: usize) -> String {
     let address = format!("http://{}/", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for stream in listener.incoming().take(requests) {
-            let mut stream = stream.unwrap();
-            let mut request_line = String::new();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            reader.read_line(&mut request_line).unwrap();
-            // Drain the headers.
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap() > 2 {
-                line.clear();
-            }
-            let path = request_line.split_whitespace().nth(1).unwrap_or("/");
-            let file = files.join(path.trim_start_matches('/'));
-            let response = match std::fs::read(&file) {
-                Ok(body) => {
-                    let mut head = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .into_bytes();
-                    head.extend(body);
-                    head
-                }
-                Err(_) => {
-                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                        .to_vec()
-                }
-            };
-            let _ = stream.write_all(&response);
+            answer_file_request(stream.unwrap(), &files, None);
         }
     });
     address
+}
+
+/// Reads one HTTP request and answers it with the file at its path under `dir` (`index` for
+/// the root), with its media type, or with a 404.
+pub fn answer_file_request(mut stream: std::net::TcpStream, dir: &Path, index: Option<&str>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request_line = String::new();
+    let _ = reader.read_line(&mut request_line);
+    // Drain the headers.
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+        line.clear();
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let path = path
+        .split('?')
+        .next()
+        .unwrap_or("/")
+        .trim_start_matches('/');
+    let file = dir.join(match (path, index) {
+        ("", Some(index)) => index,
+        _ => path,
+    });
+    let response = match std::fs::read(&file) {
+        Ok(body) => {
+            let media_type = lstm_mnist::serve::web::media_type(&file.to_string_lossy());
+            let mut head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {media_type}\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            head.extend(body);
+            head
+        }
+        Err(_) => {
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
+        }
+    };
+    let _ = stream.write_all(&response);
 }
 
 /// The first 20 MNIST test images, which the Keras and PyTorch fixtures' probabilities are

@@ -28,6 +28,8 @@ pub enum Need {
     Terminal,
     /// An MLflow tracking server at `$LSTM_MNIST_TEST_MLFLOW` (see [`mlflow_uri`]).
     Mlflow,
+    /// The browser's model built into `web/pkg` (`tools/build-web.sh`), for the static site.
+    WebBuild,
 }
 
 /// The variable naming the MLflow server the tracking tests log to (`.ci/run` starts one with
@@ -70,6 +72,11 @@ impl Need {
                     .err()
                     .map(|e| format!("the server at {uri} does not answer: {e}"))
             }
+            Need::WebBuild => lstm_mnist::serve::web::PKG_FILES
+                .iter()
+                .map(|file| Path::new(lstm_mnist::serve::web::DEFAULT_PKG).join(file))
+                .find(|path| !path.is_file())
+                .map(|path| format!("{} is not built", path.display())),
         }
     }
 
@@ -85,6 +92,7 @@ impl Need {
             Need::Mlflow => {
                 "LSTM_MNIST_TEST_MLFLOW=$(tools/mlflow-server.sh) && export LSTM_MNIST_TEST_MLFLOW"
             }
+            Need::WebBuild => "tools/build-web.sh",
         }
     }
 }

@@ -7,6 +7,25 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+/// A static file server for the site in `dir`, as any would serve it (each file with its
+/// type: browsers load module scripts and WebAssembly only as such); it serves until the test
+/// ends.
+pub fn static_site(dir: std::path::PathBuf) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let (Ok(stream), dir) = (stream, dir.clone()) else {
+                continue;
+            };
+            std::thread::spawn(move || {
+                super::answer_file_request(stream, &dir, Some("index.html"))
+            });
+        }
+    });
+    url
+}
+
 /// The binary serving the shipped runs (artifacts/) on a free port, killed when dropped.
 pub struct Server {
     pub child: Child,
@@ -18,11 +37,18 @@ impl Server {
         Self::start_in(std::path::Path::new("artifacts"))
     }
 
-    /// The binary serving the runs under `artifacts`.
+    /// The binary serving the runs under `artifacts`, its page asking the server for every
+    /// answer (the API's page).
     pub fn start_in(artifacts: &std::path::Path) -> Self {
+        let artifacts = artifacts.to_str().unwrap();
+        Self::start_with(&["--artifacts", artifacts, "--no-browser-model"])
+    }
+
+    /// The binary serving with these options besides a free port.
+    pub fn start_with(options: &[&str]) -> Self {
         let mut child = super::lstm_mnist()
-            .args(["serve", "--addr", "127.0.0.1:0", "--artifacts"])
-            .arg(artifacts)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(options)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -49,6 +75,20 @@ impl Server {
 
     /// Status and JSON body of a request.
     pub fn call(&self, method: &str, path: &str, body: Option<&[u8]>) -> (u16, Value) {
+        let (status, _, bytes) = self.raw_call(method, path, body);
+        let text = String::from_utf8_lossy(&bytes);
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text:?}"));
+        (status, json)
+    }
+
+    /// Status, media type and body of a request.
+    pub fn raw_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> (u16, String, Vec<u8>) {
         let url = format!("{}{}", self.url, path.trim_start_matches('/'));
         let agent = Self::agent();
         let request = ureq::http::Request::builder()
@@ -58,10 +98,18 @@ impl Server {
             .unwrap();
         let mut response = agent.run(request).unwrap();
         let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap();
-        let json = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text:?}"));
-        (status, json)
+        let media_type = response
+            .headers()
+            .get("content-type")
+            .map(|value| value.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()
+            .unwrap();
+        (status, media_type, bytes)
     }
 
     pub fn predict(&self, query: &str, body: &[u8]) -> (u16, Value) {

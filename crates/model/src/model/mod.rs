@@ -2,30 +2,48 @@
 //! last hidden state.
 
 mod arithmetic;
+#[cfg(feature = "fused")]
 pub mod fused;
 mod gate_layout;
 mod init;
 mod keras_layout;
-mod memory;
 pub mod summary;
 
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{
     GateController, Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig, Rnn, RnnConfig,
 };
 use burn::tensor::{Device, Tensor, s};
-use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 
-use crate::config::{Bias, Cell, ModelConfig};
-use crate::data::{MnistBatch, NUM_CLASSES};
+use crate::NUM_CLASSES;
+use crate::cell::Cell;
+use crate::config::{Bias, ModelConfig};
 
 pub use arithmetic::training_step_flops;
-pub use fused::RecurrentKernel;
 pub use gate_layout::{Gate, GateWeights, StackedGates, WeightsError};
 pub use init::{HostMatrix, KerasInit, host_values};
 pub use keras_layout::{DenseWeights, KerasWeights};
-pub use memory::{TooLargeForMemory, check_fits_in_memory, training_bytes};
+
+/// Which implementation runs the recurrent layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum RecurrentKernel {
+    /// Burn's stock layer (`nn::Lstm`, `nn::Gru`, `nn::Rnn`), op by op (any backend).
+    Stock,
+    /// The fused op on flex (with the `fused` feature); the stock path elsewhere.
+    #[default]
+    Fused,
+}
+
+impl RecurrentKernel {
+    /// The kernel's name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            RecurrentKernel::Stock => "stock",
+            RecurrentKernel::Fused => "fused",
+        }
+    }
+}
 
 /// Each image row is one timestep of `ROW_FEATURES` pixels.
 pub const ROW_FEATURES: usize = 28;
@@ -37,11 +55,15 @@ pub const STEPS: usize = 28;
 pub const INFERENCE_BATCH: usize = 1000;
 
 // A model holds one of these, so the variants' size difference costs nothing.
+/// The classifier's recurrent layer: one of Burn's stock layers.
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum RecurrentLayer {
+    /// An LSTM.
     Lstm(Lstm),
+    /// A GRU (reset after the hidden transform).
     Gru(Gru),
+    /// A simple RNN.
     Rnn(Rnn),
 }
 
@@ -80,9 +102,13 @@ impl RecurrentLayer {
     }
 }
 
+/// The digit classifier: a recurrent layer reads the 28 rows, a linear head classifies its
+/// last hidden state into ten classes.
 #[derive(Module, Debug)]
 pub struct Classifier {
+    /// Reads the image, one row a timestep.
     pub recurrent: RecurrentLayer,
+    /// The hidden state to the ten class logits.
     pub head: Linear,
     /// How the recurrent layer runs; not a parameter, so checkpoints do not record it.
     #[module(skip)]
@@ -145,6 +171,7 @@ impl Classifier {
         }
     }
 
+    /// The same model, its recurrent layer run by `kernel`.
     pub fn with_kernel(mut self, kernel: RecurrentKernel) -> Self {
         self.kernel = kernel;
         self
@@ -165,29 +192,26 @@ impl Classifier {
 
     /// The recurrent layer's hidden state after every row, `[batch, rows, hidden]`.
     fn hidden_states(&self, images: Tensor<3>) -> Tensor<3> {
-        let fused = self.kernel == RecurrentKernel::Fused;
+        #[cfg(feature = "fused")]
+        if self.kernel == RecurrentKernel::Fused {
+            match &self.recurrent {
+                RecurrentLayer::Lstm(lstm) if fused::applies(lstm, &images) => {
+                    return fused::forward(lstm, images);
+                }
+                RecurrentLayer::Gru(gru) if fused::applies(gru, &images) => {
+                    return fused::forward(gru, images);
+                }
+                RecurrentLayer::Rnn(rnn) if fused::applies(rnn, &images) => {
+                    return fused::forward(rnn, images);
+                }
+                _ => {}
+            }
+        }
         match &self.recurrent {
-            RecurrentLayer::Lstm(lstm) if fused && fused::applies(lstm, &images) => {
-                fused::forward(lstm, images)
-            }
-            RecurrentLayer::Gru(gru) if fused && fused::applies(gru, &images) => {
-                fused::forward(gru, images)
-            }
-            RecurrentLayer::Rnn(rnn) if fused && fused::applies(rnn, &images) => {
-                fused::forward(rnn, images)
-            }
             RecurrentLayer::Lstm(lstm) => lstm.forward(images, None).0,
             RecurrentLayer::Rnn(rnn) => rnn.forward(images, None).0,
             RecurrentLayer::Gru(gru) => gru.forward(images, None),
         }
-    }
-
-    pub fn forward_classification(&self, batch: MnistBatch) -> ClassificationOutput {
-        let logits = self.forward(batch.images);
-        let loss = CrossEntropyLossConfig::new()
-            .init(&logits.device())
-            .forward(logits.clone(), batch.targets.clone());
-        ClassificationOutput::new(loss, logits, batch.targets)
     }
 }
 
@@ -195,23 +219,4 @@ impl Classifier {
 fn last_step(outputs: Tensor<3>) -> Tensor<2> {
     let [_, steps, _] = outputs.dims();
     outputs.slice(s![.., steps - 1, ..]).squeeze_dim(1)
-}
-
-impl TrainStep for Classifier {
-    type Input = MnistBatch;
-    type Output = ClassificationOutput;
-
-    fn step(&self, batch: MnistBatch) -> TrainOutput<ClassificationOutput> {
-        let item = self.forward_classification(batch);
-        TrainOutput::new(self, item.loss.backward(), item)
-    }
-}
-
-impl InferenceStep for Classifier {
-    type Input = MnistBatch;
-    type Output = ClassificationOutput;
-
-    fn step(&self, batch: MnistBatch) -> ClassificationOutput {
-        self.forward_classification(batch)
-    }
 }

@@ -9,10 +9,11 @@ pub mod page;
 use image::{GrayImage, Luma, imageops};
 use imageproc::distance_transform::euclidean_squared_distance_transform;
 
-use crate::error::contain_panic;
+use crate::panic::contain_panic;
 
 /// Side of the MNIST canvas, and of the box its digits are fitted into.
 pub const CANVAS: u32 = 28;
+/// The box MNIST scaled each digit into, in pixels, before centring it on the 28×28 canvas.
 pub const DIGIT_BOX: u32 = 20;
 /// Smaller inputs cannot hold a recognisable digit.
 const MIN_SIDE: u32 = 8;
@@ -43,7 +44,12 @@ pub enum PictureError {
     /// Empty, an unknown format, or a corrupt file.
     Unreadable(String),
     /// More pixels than [`MAX_PICTURE_PIXELS`], as its header says.
-    TooLarge { width: u32, height: u32 },
+    TooLarge {
+        /// Its width in pixels.
+        width: u32,
+        /// Its height in pixels.
+        height: u32,
+    },
     /// A readable image that holds no digit.
     NoDigit(NoDigit),
 }
@@ -62,11 +68,18 @@ impl std::fmt::Display for PictureError {
     }
 }
 
+impl std::error::Error for PictureError {}
+
 /// Why an image holds no digit to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoDigit {
     /// Smaller than `MIN_SIDE` on a side.
-    TooSmall { width: u32, height: u32 },
+    TooSmall {
+        /// Its width in pixels.
+        width: u32,
+        /// Its height in pixels.
+        height: u32,
+    },
     /// No pixel is clearly inked.
     Blank,
 }
@@ -91,7 +104,7 @@ pub fn picture_input(bytes: &[u8]) -> std::result::Result<Vec<f32>, PictureError
     mnist_style(&over_white(&picture)).map_err(PictureError::NoDigit)
 }
 
-/// The decoded picture, scaled down to [`WORKING_SIDE`] when larger. Its size is checked from
+/// The decoded picture, scaled down to `WORKING_SIDE` (2,048 pixels) when larger. Its size is checked from
 /// its header first, the decoder runs under memory limits, and a panic inside the decoder (a
 /// bug of the decoder's on a malformed file) is this picture's error, not the program's end.
 pub fn decode(bytes: &[u8]) -> std::result::Result<image::DynamicImage, PictureError> {

@@ -10,8 +10,9 @@ use burn::tensor::Device;
 use super::gate_layout::{WeightsError, expect_shape};
 use super::init::{HostMatrix, bias_values, set_linear, weight_matrix};
 use super::{Classifier, ROW_FEATURES};
-use crate::config::{Bias, Cell, MAX_HIDDEN, ModelConfig};
-use crate::data::NUM_CLASSES;
+use crate::NUM_CLASSES;
+use crate::cell::Cell;
+use crate::config::{Bias, MAX_HIDDEN, ModelConfig};
 
 /// A classifier's weights as Keras stores them, of shapes that fit one another (checked when
 /// made).
@@ -89,26 +90,32 @@ impl KerasWeights {
         }
     }
 
+    /// The input kernel, `[28, gates·hidden]`.
     pub fn kernel(&self) -> &HostMatrix {
         &self.kernel
     }
 
+    /// The recurrent kernel, `[hidden, gates·hidden]`.
     pub fn recurrent_kernel(&self) -> &HostMatrix {
         &self.recurrent_kernel
     }
 
+    /// The bias, `[gates·hidden]` (Keras's one bias: Burn's two summed where Keras has one).
     pub fn bias(&self) -> &[f32] {
         &self.bias
     }
 
+    /// The recurrent bias, where the Keras layer keeps one apart (the GRU).
     pub fn recurrent_bias(&self) -> Option<&[f32]> {
         self.recurrent_bias.as_deref()
     }
 
+    /// The Dense layer's kernel, `[hidden, 10]`.
     pub fn dense_kernel(&self) -> &HostMatrix {
         &self.dense_kernel
     }
 
+    /// The Dense layer's bias, `[10]`.
     pub fn dense_bias(&self) -> &[f32] {
         &self.dense_bias
     }

@@ -9,8 +9,9 @@ use burn::tensor::Device;
 
 use super::init::{HostMatrix, bias_values, set_linear, weight_matrix};
 use super::{Classifier, ROW_FEATURES};
-use crate::config::{Bias, Cell, MAX_HIDDEN, ModelConfig};
-use crate::data::NUM_CLASSES;
+use crate::NUM_CLASSES;
+use crate::cell::Cell;
+use crate::config::{Bias, MAX_HIDDEN, ModelConfig};
 
 /// One gate's two transforms, weights as `[outputs, inputs]`.
 pub struct Gate {
@@ -18,7 +19,9 @@ pub struct Gate {
     pub input_weight: HostMatrix,
     /// `[hidden, hidden]`
     pub hidden_weight: HostMatrix,
+    /// The bias of the input transform, `[hidden]`.
     pub input_bias: Vec<f32>,
+    /// The bias of the recurrent transform, `[hidden]` (zeros where the model has none).
     pub hidden_bias: Vec<f32>,
 }
 
@@ -136,18 +139,22 @@ impl GateWeights {
         }
     }
 
+    /// The cell the gates are of.
     pub fn cell(&self) -> Cell {
         self.cell
     }
 
+    /// Units of the recurrent layer.
     pub fn hidden(&self) -> usize {
         self.hidden
     }
 
+    /// The head's weight, `[hidden, 10]`.
     pub fn head_weight(&self) -> &HostMatrix {
         &self.head_weight
     }
 
+    /// The head's bias, `[10]`.
     pub fn head_bias(&self) -> &[f32] {
         &self.head_bias
     }
@@ -157,15 +164,24 @@ impl GateWeights {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WeightsError {
     /// More (or fewer) recurrent units than a classifier may have.
-    TooManyUnits { hidden: usize },
+    TooManyUnits {
+        /// The units the arrays imply.
+        hidden: usize,
+    },
     /// An array of another shape than the others imply.
     Shape {
+        /// Which array.
         array: &'static str,
+        /// Its shape.
         found: Vec<usize>,
+        /// The shape it should have.
         wanted: Vec<usize>,
     },
     /// The GRU without its recurrent bias (`present: false`), or another cell with one.
-    RecurrentBias { present: bool },
+    RecurrentBias {
+        /// Whether the arrays have a recurrent bias.
+        present: bool,
+    },
 }
 
 impl std::fmt::Display for WeightsError {

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use burn::module::Module;
 
 use super::{Classifier, ROW_FEATURES, RecurrentLayer};
-use crate::data::NUM_CLASSES;
+use crate::NUM_CLASSES;
 
 /// Parameters of the seed's Keras model (LSTM 256 + Dense 10).
 pub const KERAS_PARAMETERS: usize = 294_410;

@@ -23,7 +23,7 @@ pub fn training_step_flops(config: &ModelConfig, batch_size: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Cell;
+    use crate::cell::Cell;
 
     #[test]
     fn the_seed_lstm_step_is_about_six_gflop() {

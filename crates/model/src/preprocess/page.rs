@@ -49,7 +49,7 @@ pub fn digit_ink(gray: &GrayImage) -> Option<GrayImage> {
     Some(stretched_ink(&ink, &digit, level))
 }
 
-/// The level above which flattened ink is ink: Otsu's, and never below [`MIN_INK`].
+/// The level above which flattened ink is ink: Otsu's, and never below `MIN_INK` (40).
 pub fn ink_level(ink: &GrayImage) -> u8 {
     otsu_level(ink).max(MIN_INK)
 }

@@ -14,8 +14,11 @@ use rand_distr::StandardNormal;
 
 /// A row-major matrix on the host.
 pub struct HostMatrix {
+    /// Rows of the matrix.
     pub rows: usize,
+    /// Columns of the matrix.
     pub cols: usize,
+    /// The values, row after row.
     pub values: Vec<f32>,
 }
 
@@ -54,6 +57,7 @@ impl HostMatrix {
         }
     }
 
+    /// The matrix transposed.
     pub fn transposed(&self) -> HostMatrix {
         let values = (0..self.cols)
             .flat_map(|c| (0..self.rows).map(move |r| self.values[r * self.cols + c]))
@@ -65,6 +69,7 @@ impl HostMatrix {
         }
     }
 
+    /// `[rows, cols]`.
     pub fn dims(&self) -> [usize; 2] {
         [self.rows, self.cols]
     }
@@ -95,11 +100,14 @@ impl HostMatrix {
     }
 }
 
+/// Keras's initialisation of a layer's weights (Glorot uniform, orthogonal recurrent kernels,
+/// zero biases), drawn from one seed.
 pub struct KerasInit {
     rng: StdRng,
 }
 
 impl KerasInit {
+    /// Draws from `seed`.
     pub fn new(seed: u64) -> Self {
         Self {
             rng: StdRng::seed_from_u64(seed),

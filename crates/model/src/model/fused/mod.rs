@@ -30,25 +30,6 @@ pub use layers::FusedLayer;
 
 use kernel::RecurrentDims;
 
-/// Which implementation runs the recurrent layer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum RecurrentKernel {
-    /// Burn's stock layer (`nn::Lstm`, `nn::Gru`, `nn::Rnn`), op by op (any backend).
-    Stock,
-    /// The fused op on flex; the stock path elsewhere.
-    #[default]
-    Fused,
-}
-
-impl RecurrentKernel {
-    pub fn name(self) -> &'static str {
-        match self {
-            RecurrentKernel::Stock => "stock",
-            RecurrentKernel::Fused => "fused",
-        }
-    }
-}
-
 /// Whether the fused op can stand in for `layer` on `input`: a flex tensor of `f32`, and a
 /// layer of the standard form.
 pub fn applies(layer: &impl FusedLayer, input: &Tensor<3>) -> bool {
@@ -73,6 +54,8 @@ pub fn forward(layer: &impl FusedLayer, input: Tensor<3>) -> Tensor<3> {
     ))
 }
 
+/// A backend that runs a whole recurrent layer over a sequence as one op (the flex backend,
+/// with and without autodiff).
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedRecurrentBackend: Backend {
     /// `input` `[batch, steps, features]`, `w_input` `[features, input blocks·hidden]`,

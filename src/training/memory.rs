@@ -2,11 +2,11 @@
 //! allocated, so that a config that cannot fit is refused at once rather than after minutes of
 //! swapping or an out-of-memory kill.
 
-use super::{ROW_FEATURES, STEPS};
 use crate::config::ModelConfig;
 use crate::data::NUM_CLASSES;
 use crate::fsutil::describe_bytes;
 use crate::machine;
+use crate::model::{ROW_FEATURES, STEPS};
 
 /// Tensors the stock layers' autodiff keeps per gate and timestep for the backward pass (the
 /// fused LSTM keeps fewer); measured peaks stay below this estimate.

@@ -8,11 +8,15 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// The recurrent layer that reads the image row by row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Cell {
+    /// Long short-term memory (four gates).
     Lstm,
+    /// Gated recurrent unit, Keras's `reset_after` form (three gates).
     Gru,
+    /// Simple RNN with tanh (one gate).
     Rnn,
 }
 
@@ -30,8 +34,11 @@ pub struct CellFacts {
     pub gates: usize,
     /// The gate that starts with a bias of one (Keras's `unit_forget_bias`), if any.
     pub forget_gate: Option<usize>,
+    /// The cell as Keras has it.
     pub keras: KerasCell,
+    /// The cell as PyTorch has it.
     pub torch: TorchCell,
+    /// The cell as ONNX has it.
     pub onnx: OnnxCell,
 }
 
@@ -52,6 +59,7 @@ pub struct KerasCell {
 /// The cell as a PyTorch module.
 #[derive(Debug)]
 pub struct TorchCell {
+    /// The module's class, e.g. `nn.LSTM`.
     pub class: &'static str,
     /// Which of Burn's gates stands at each of PyTorch's places.
     pub gate_order: &'static [usize],
@@ -60,6 +68,7 @@ pub struct TorchCell {
 /// The cell as an ONNX operator.
 #[derive(Debug)]
 pub struct OnnxCell {
+    /// The operator's name, e.g. `LSTM`.
     pub operator: &'static str,
     /// Which of Burn's gates stands at each of ONNX's places.
     pub gate_order: &'static [usize],
@@ -141,9 +150,12 @@ const RNN: CellFacts = CellFacts {
 };
 
 impl Cell {
-    /// Every cell, in the order the help lists them (the derived list: a new variant is in it).
+    /// Every cell, in the order the help lists them.
     pub fn all() -> &'static [Cell] {
-        <Cell as clap::ValueEnum>::value_variants()
+        // The match is exhaustive, so a new variant makes the compiler point here.
+        match Cell::Lstm {
+            Cell::Lstm | Cell::Gru | Cell::Rnn => &[Cell::Lstm, Cell::Gru, Cell::Rnn],
+        }
     }
 
     /// The one description of this cell.

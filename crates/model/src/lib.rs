@@ -1,0 +1,39 @@
+//! The recurrent MNIST classifier of lstm-mnist, usable from any Rust program and from the
+//! browser (it builds for `wasm32-unknown-unknown`).
+//!
+//! A classifier reads a 28×28 image as 28 rows, one timestep each, with an LSTM, GRU or
+//! simple RNN, and classifies the last hidden state with a linear layer. This crate holds the
+//! [`model::Classifier`], loading a trained run's weights ([`run::TrainedModel`], from a run
+//! directory or from bytes), the picture path that turns a photo or a drawing into the
+//! model's input ([`preprocess`]) and the classification, also row by row ([`inference`]).
+//! It runs on Burn's `flex` backend; training, serving and the file formats of other
+//! frameworks are the `lstm-mnist` application's.
+//!
+//! ```no_run
+//! use lstm_mnist_model::run::TrainedModel;
+//!
+//! let model = TrainedModel::open("artifacts/lstm-adam".as_ref())?;
+//! let picture = std::fs::read("my-digit.jpg")?;
+//! let reading = model.read_picture(&picture)?;
+//! println!("{} ({:.1}%)", reading.digit(), reading.probability() * 100.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Dependencies run one way: `cell`, `config` → `model` → `record`, `train`, `inference` →
+//! `run` (`preprocess` and `panic` stand apart).
+
+#![warn(missing_docs)]
+
+pub mod cell;
+pub mod config;
+pub mod inference;
+pub mod model;
+pub mod panic;
+pub mod preprocess;
+pub mod record;
+pub mod run;
+#[cfg(feature = "train")]
+pub mod train;
+
+/// The classes a classifier tells apart (the ten digits, or Fashion-MNIST's ten kinds).
+pub const NUM_CLASSES: usize = 10;
