@@ -155,3 +155,22 @@ async fn run_file(
     };
     ([(header::CONTENT_TYPE, media_type(&file))], bytes).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_page_says_who_reads_its_drawings() {
+        for (model, content) in [
+            (PageModel::Server, "server"),
+            (PageModel::Browser, "browser"),
+            (PageModel::BrowserOrServer, "auto"),
+        ] {
+            let page = model.page();
+            let tag = format!(r#"<meta name="lstm-mnist-model" content="{content}">"#);
+            assert_eq!(page.matches(&tag).count(), 1, "{model:?}");
+            assert_eq!(page.matches(r#"<meta name="lstm-mnist-model""#).count(), 1);
+        }
+    }
+}
