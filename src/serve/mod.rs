@@ -66,6 +66,7 @@ pub fn serve(request: &ServeRequest) -> Result<()> {
     let models = Arc::new(Models::load(
         &request.artifacts,
         request.run.as_deref(),
+        pkg.is_some(),
         &device,
     )?);
     let runtime = tokio::runtime::Builder::new_multi_thread()

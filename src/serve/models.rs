@@ -80,8 +80,8 @@ pub struct Reading {
 /// The served runs and the queue to their inference thread.
 pub struct Models {
     pub runs: Vec<RunInfo>,
-    /// Each run's config and weights as loaded, in the order of `runs`: what the page's model
-    /// in the browser loads, so that it reads with the very weights the server does.
+    /// Each run's config and weights, read when the run was loaded, in the order of `runs`:
+    /// what the page's model in the browser loads. Empty unless `load` was asked to keep them.
     pub files: Vec<RunFiles>,
     /// The run used when a request names none.
     pub default_run: usize,
@@ -92,18 +92,24 @@ impl Models {
     /// Loads every finished run under `artifacts` (a run whose model does not load is skipped
     /// with a line on stderr) and starts the inference thread. `default_run` must be one of
     /// them; without it, the default is the most robust MNIST run that is accurate enough
-    /// (see `pick_default`).
-    pub fn load(artifacts: &Path, default_run: Option<&str>, device: &Device) -> Result<Self> {
+    /// (see `pick_default`). With `keep_files`, each run's files are read and kept for the
+    /// page's model in the browser.
+    pub fn load(
+        artifacts: &Path,
+        default_run: Option<&str>,
+        keep_files: bool,
+        device: &Device,
+    ) -> Result<Self> {
         let listing = RunListing::of(artifacts)?;
         let mut runs = Vec::new();
         let mut files = Vec::new();
         let mut models = Vec::new();
         for finished in listing.finished {
             let name = finished.name.clone();
-            match load_run(finished, device) {
+            match load_run(finished, keep_files, device) {
                 Ok(Some(loaded)) => {
                     runs.push(loaded.info);
-                    files.push(loaded.files);
+                    files.extend(loaded.files);
                     models.push(loaded.model);
                 }
                 // Runs kept for their figures only (the extra seeds) have no model to serve.
@@ -165,12 +171,14 @@ pub struct RunFiles {
 /// A run as the server holds it.
 struct LoadedRun {
     info: RunInfo,
-    files: RunFiles,
+    /// Where they were asked for.
+    files: Option<RunFiles>,
     model: Classifier,
 }
 
-/// A finished run's model and what the API says of it; `None` for a run without a model.
-fn load_run(finished: FinishedRun, device: &Device) -> Result<Option<LoadedRun>> {
+/// A finished run's model and what the API says of it, with its files where `keep_files`
+/// asks for them; `None` for a run without a model.
+fn load_run(finished: FinishedRun, keep_files: bool, device: &Device) -> Result<Option<LoadedRun>> {
     let model_ref = ModelRef::resolve(&finished.dir)?;
     if !model_ref.model_path.is_file() {
         return Ok(None);
@@ -181,9 +189,13 @@ fn load_run(finished: FinishedRun, device: &Device) -> Result<Option<LoadedRun>>
             .doing(path, "cannot read")
             .map(Bytes::from)
     };
-    let files = RunFiles {
-        config: read(&model_ref.run.config_path())?,
-        weights: read(&model_ref.model_path)?,
+    let files = if keep_files {
+        Some(RunFiles {
+            config: read(&model_ref.run.config_path())?,
+            weights: read(&model_ref.model_path)?,
+        })
+    } else {
+        None
     };
     let info = RunInfo::of(finished.name, &finished.dir, &finished.report, &config)?;
     Ok(Some(LoadedRun { info, files, model }))

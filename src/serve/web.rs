@@ -120,7 +120,7 @@ pub fn media_type(name: &str) -> &'static str {
 
 /// `serve`'s routes for the page's model in the browser: the build at `/web/<file>`, and each
 /// served run's `config.toml` and `model.bpk` at `/runs/<name>/`, as a static site lays them
-/// out (`export-web`).
+/// out (`export-web`); `models` must have kept their files (`Models::load`).
 pub fn routes(pkg: WebPkg, models: Arc<Models>) -> Router {
     let pkg = Router::new()
         .route(&format!("/{PKG_URL_DIR}/{{file}}"), get(pkg_file))
@@ -147,7 +147,7 @@ async fn run_file(
     UrlPath((run, file)): UrlPath<(String, String)>,
     uri: Uri,
 ) -> Response {
-    let files = models.find(&run).map(|index| &models.files[index]);
+    let files = models.find(&run).and_then(|index| models.files.get(index));
     let bytes = match (files, file.as_str()) {
         (Some(files), "config.toml") => files.config.clone(),
         (Some(files), "model.bpk") => files.weights.clone(),
