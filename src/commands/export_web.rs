@@ -138,14 +138,11 @@ fn write_site(dir: &Path, pkg: &WebPkg, runs: &[SiteRun], precision: Precision) 
     Ok(())
 }
 
-/// A run's weights on the site: its own file, or that file with its weights as f16.
+/// A run's weights on the site: its own file (f32), or that file with its weights as f16.
 fn write_weights(weights: &Path, to: &Path, precision: Precision) -> Result<()> {
     let bytes = std::fs::read(weights).doing(weights, "cannot read")?;
-    let stored = match precision {
-        Precision::F32 => bytes,
-        Precision::F16 => stored_as(&bytes, Precision::F16)
-            .map_err(|e| Error::file(weights, ModelFileProblem::unreadable(e)))?,
-    };
+    let stored = stored_as(&bytes, precision)
+        .map_err(|e| Error::file(weights, ModelFileProblem::unreadable(e)))?;
     std::fs::write(to, stored).doing(to, "cannot write")
 }
 

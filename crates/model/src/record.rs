@@ -187,18 +187,26 @@ pub enum Precision {
 }
 
 /// A model file's bytes with every floating-point weight stored at `precision` (f16 and f32
-/// tensors are converted, any other kept as it is); its metadata is kept.
+/// tensors are converted, any other kept as it is); its metadata is kept. A file with nothing
+/// to convert comes back as it is.
 pub fn stored_as(weights: &[u8], precision: Precision) -> Result<Vec<u8>, burn_pack::Error> {
     let reader = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))?;
     let metadata = reader.metadata().clone();
     let scalars = reader.scalars().clone();
-    let mut tensors = Vec::new();
-    for tensor in reader.into_tensors()? {
+    let tensors = reader.into_tensors()?;
+    if !tensors
+        .iter()
+        .any(|tensor| converts(tensor.dtype, precision))
+    {
+        return Ok(weights.to_vec());
+    }
+    let mut converted_tensors = Vec::new();
+    for tensor in tensors {
         let (name, dtype, shape, param_id, bytes) = tensor.into_parts()?;
         let (dtype, bytes) = converted(dtype, &bytes, precision);
-        tensors.push(burn_pack::Tensor::new(name, dtype, shape, param_id, bytes));
+        converted_tensors.push(burn_pack::Tensor::new(name, dtype, shape, param_id, bytes));
     }
-    let mut writer = burn_pack::Writer::new(tensors);
+    let mut writer = burn_pack::Writer::new(converted_tensors);
     for (key, value) in &metadata {
         writer = writer.with_metadata(key, value);
     }
@@ -206,6 +214,14 @@ pub fn stored_as(weights: &[u8], precision: Precision) -> Result<Vec<u8>, burn_p
         writer = writer.with_scalar(&key, value);
     }
     Ok(writer.into_bytes()?.to_vec())
+}
+
+/// Whether a tensor of `dtype` changes when stored at `precision`.
+fn converts(dtype: DType, precision: Precision) -> bool {
+    matches!(
+        (dtype, precision),
+        (DType::F32, Precision::F16) | (DType::F16, Precision::F32)
+    )
 }
 
 /// One tensor's little-endian values at `precision`.
