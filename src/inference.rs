@@ -3,26 +3,24 @@
 
 use std::path::Path;
 
-use burn::tensor::Device;
 use image::GrayImage;
+use lstm_mnist_model::inference::{Detail, INFERENCE_BATCH, Reading};
+use lstm_mnist_model::run::TrainedModel;
+use lstm_mnist_model::{COLUMNS, ModelInput, ROWS};
 use serde::Serialize;
 
 use crate::data::NUM_CLASSES;
 use crate::data::idx::IdxImageStream;
 use crate::error::{AtFile, Context, Error, Result};
 use crate::fsutil::read_bounded;
-use crate::model::{Classifier, INFERENCE_BATCH, STEPS};
-use crate::preprocess::{CANVAS, NoDigit, mnist_style, picture_input};
-pub use lstm_mnist_model::inference::{
-    class_probabilities, leading, step_probabilities, step_rows,
-};
+use crate::preprocess::{NoDigit, mnist_style, picture_input};
 
-/// An input image and the MNIST-style 28x28 pixels (0..=1) made from it.
+/// An input image and the MNIST-style model input made from it.
 pub struct InputImage {
     pub name: String,
     /// Its place in an IDX file; `None` for a picture.
     pub index: Option<usize>,
-    pub pixels: Vec<f32>,
+    pub pixels: ModelInput,
 }
 
 /// Pictures larger than this are not digit drawings (and could exhaust memory when decoded).
@@ -84,9 +82,9 @@ impl ImageSource {
 /// The model input of an IDX image: one of the dataset's format (28x28, already centred as
 /// the dataset made it) goes in as it is, exactly as in training and `evaluate`; any other
 /// size is converted like a picture.
-fn idx_input(pixels: Vec<u8>, rows: u32, cols: u32) -> std::result::Result<Vec<f32>, NoDigit> {
-    if (rows, cols) == (CANVAS, CANVAS) {
-        return Ok(pixels.into_iter().map(|p| f32::from(p) / 255.0).collect());
+fn idx_input(pixels: Vec<u8>, rows: u32, cols: u32) -> std::result::Result<ModelInput, NoDigit> {
+    if (rows as usize, cols as usize) == (ROWS, COLUMNS) {
+        return Ok(std::array::from_fn(|p| f32::from(pixels[p]) / 255.0));
     }
     let gray =
         GrayImage::from_raw(cols, rows, pixels).expect("the IDX image has rows x cols pixels");
@@ -117,6 +115,9 @@ pub struct Prediction {
     /// With `--steps`: the ten probabilities after each of the 28 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<Vec<f32>>>,
+    /// With `--steps`: the rows after which the leading class changed (see `Reading::turns`).
+    #[serde(skip)]
+    turns: Vec<(usize, usize, f32)>,
 }
 
 /// What `predict` says of each image.
@@ -130,63 +131,53 @@ pub struct PredictOptions {
     pub steps: bool,
 }
 
-/// Classifies the images in one batch.
+/// Classifies the images in one batch, in one forward pass per inference batch (the rows
+/// too, where asked for).
 pub fn predict(
-    model: &Classifier,
+    model: &TrainedModel,
     images: &[InputImage],
     options: PredictOptions,
-    device: &Device,
 ) -> Vec<Prediction> {
-    let in_chunks = |compute: fn(&Classifier, Vec<f32>, &Device) -> Vec<f32>| -> Vec<f32> {
-        images
-            .chunks(INFERENCE_BATCH)
-            .flat_map(|chunk| {
-                let pixels = chunk
-                    .iter()
-                    .flat_map(|i| i.pixels.iter().copied())
-                    .collect();
-                compute(model, pixels, device)
-            })
-            .collect()
+    let inputs: Vec<ModelInput> = images.iter().map(|image| image.pixels).collect();
+    let detail = if options.steps {
+        Detail::Rows
+    } else {
+        Detail::Answer
     };
-    let probabilities = in_chunks(class_probabilities);
-    let steps = options.steps.then(|| in_chunks(step_probabilities));
-    let per_image = STEPS * NUM_CLASSES;
-    let PredictOptions {
-        top, class_names, ..
-    } = options;
+    let readings = model.read_batch(&inputs, detail);
     images
         .iter()
-        .zip(probabilities.chunks(NUM_CLASSES))
-        .enumerate()
-        .map(|(k, (image, probabilities))| {
-            let steps = steps
-                .as_ref()
-                .map(|all: &Vec<f32>| step_rows(&all[k * per_image..(k + 1) * per_image]));
-            let mut ranked: Vec<Guess> = probabilities
-                .iter()
-                .enumerate()
-                .map(|(class, &probability)| Guess {
-                    class,
-                    name: class_names.map(|names| names[class]),
-                    probability,
-                })
-                .collect();
-            ranked.sort_by(|a, b| b.probability.total_cmp(&a.probability));
-            ranked.truncate(top.max(1));
-            Prediction {
-                path: image.name.clone(),
-                class: ranked[0].class,
-                probability: ranked[0].probability,
-                top: ranked,
-                steps,
-            }
-        })
+        .zip(readings)
+        .map(|(image, reading)| Prediction::of(image.name.clone(), &reading, options))
         .collect()
 }
 
 impl Prediction {
-    /// `path: 7 (99.2%)`, with the other guesses after it.
+    /// What `predict` says of the image called `path` that the model read as `reading`.
+    fn of(path: String, reading: &Reading, options: PredictOptions) -> Self {
+        let top: Vec<Guess> = reading
+            .top(options.top)
+            .into_iter()
+            .map(|(class, probability)| Guess {
+                class,
+                name: options.class_names.map(|names| names[class]),
+                probability,
+            })
+            .collect();
+        Self {
+            path,
+            class: top[0].class,
+            probability: top[0].probability,
+            top,
+            steps: reading
+                .rows()
+                .map(|rows| rows.iter().map(|row| row.to_vec()).collect()),
+            turns: reading.turns(),
+        }
+    }
+
+    /// `path: 7 (99.2%)`, with the other guesses after it, and with steps the rows after
+    /// which the leading class changed.
     pub fn line(&self) -> String {
         let guesses: Vec<String> = self
             .top
@@ -197,22 +188,9 @@ impl Prediction {
             })
             .collect();
         let mut line = format!("{}: {}", self.path, guesses.join(", "));
-        for (row, class, probability) in self.reading() {
+        for (row, class, probability) in &self.turns {
             line += &format!("\n  row {row}: {class} ({:.0}%)", probability * 100.0);
         }
         line
-    }
-
-    /// With steps: the rows (from 1) after which the leading class changes, and the last row,
-    /// each with the class leading then and its probability.
-    pub fn reading(&self) -> Vec<(usize, usize, f32)> {
-        let Some(steps) = &self.steps else {
-            return Vec::new();
-        };
-        let leaders: Vec<(usize, f32)> = steps.iter().map(|row| leading(row)).collect();
-        (0..leaders.len())
-            .filter(|&r| r == 0 || r + 1 == leaders.len() || leaders[r].0 != leaders[r - 1].0)
-            .map(|r| (r + 1, leaders[r].0, leaders[r].1))
-            .collect()
     }
 }

@@ -17,7 +17,8 @@ use tract_onnx::pb::{
 use tract_onnx::prelude::*;
 
 use crate::data::NUM_CLASSES;
-use crate::model::{GateWeights, HostMatrix, ROW_FEATURES, STEPS};
+use crate::model::{GateWeights, HostMatrix};
+use lstm_mnist_model::{COLUMNS, ROWS};
 
 /// The operator set the graph is written for: the recurrent operators' current versions
 /// (14) and `Softmax` over one axis (13) are in it, and every maintained runtime reads it.
@@ -90,11 +91,7 @@ fn graph(weights: &GateWeights, name: &str) -> GraphProto {
             ),
         ],
         initializer: vec![
-            float_tensor(
-                "W",
-                &[1, gate_rows, ROW_FEATURES],
-                &gates.input_weight.values,
-            ),
+            float_tensor("W", &[1, gate_rows, COLUMNS], &gates.input_weight.values),
             float_tensor("R", &[1, gate_rows, hidden], &gates.hidden_weight.values),
             float_tensor("B", &[1, biases.len()], &biases),
             matrix_tensor("head_weight", weights.head_weight()),
@@ -107,7 +104,7 @@ fn graph(weights: &GateWeights, name: &str) -> GraphProto {
                 ..Default::default()
             },
         ],
-        input: vec![value_info(INPUT, &[None, Some(STEPS), Some(ROW_FEATURES)])],
+        input: vec![value_info(INPUT, &[None, Some(ROWS), Some(COLUMNS)])],
         output: vec![value_info(OUTPUT, &[None, Some(NUM_CLASSES)])],
         ..Default::default()
     }
@@ -196,13 +193,13 @@ fn value_info(name: &str, dims: &[Option<usize>]) -> ValueInfoProto {
 /// and returns its output: the ten probabilities of each image.
 /// tract's error says what failed (`{:#}` prints its chain of causes).
 pub fn run(bytes: &[u8], images: &[f32]) -> Result<Vec<f32>, TractError> {
-    let count = images.len() / (STEPS * ROW_FEATURES);
+    let count = images.len() / (ROWS * COLUMNS);
     let model = tract_onnx::onnx()
         .model_for_read(&mut &bytes[..])?
-        .with_input_fact(0, f32::fact([count, STEPS, ROW_FEATURES]).into())?
+        .with_input_fact(0, f32::fact([count, ROWS, COLUMNS]).into())?
         .into_optimized()?
         .into_runnable()?;
-    let input = Tensor::from_shape(&[count, STEPS, ROW_FEATURES], images)?;
+    let input = Tensor::from_shape(&[count, ROWS, COLUMNS], images)?;
     let outputs = model.run(tvec!(input.into()))?;
     let probabilities = outputs[0].to_plain_array_view::<f32>()?;
     Ok(probabilities.iter().copied().collect())

@@ -71,3 +71,16 @@ pub fn end_if_print_failure(message: &str) {
         std::process::exit(1);
     }
 }
+
+/// `294410` -> `294,410`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -16,7 +16,8 @@ use crate::config::Cell;
 use crate::data::NUM_CLASSES;
 use crate::error::{AtFile, Result};
 use crate::fsutil::{read_bounded, write_atomic};
-use crate::model::{GateWeights, HostMatrix, ROW_FEATURES, StackedGates, WeightsError};
+use crate::model::{GateWeights, HostMatrix, StackedGates, WeightsError};
+use lstm_mnist_model::COLUMNS;
 
 /// An LSTM of 4,096 units is 300 MB of f32 weights.
 const MAX_FILE_BYTES: u64 = 1024 * 1024 * 1024;
@@ -216,7 +217,7 @@ fn parse_state_dict(bytes: &[u8], cell: Cell) -> std::result::Result<GateWeights
     let vector = |key: &'static str, len: usize| shaped(key, vec![len]);
     let rows = gates * hidden;
     let stacked = StackedGates {
-        input_weight: matrix(WEIGHT_IH, rows, ROW_FEATURES)?,
+        input_weight: matrix(WEIGHT_IH, rows, COLUMNS)?,
         hidden_weight: HostMatrix {
             rows,
             cols: hidden,

@@ -170,7 +170,11 @@ fn killed_and_resumed(points: &str) {
         !run.join("report.json").exists(),
         "finished before the kill"
     );
-    let resumed_from = RunDir::open(&run).unwrap().resume_point().unwrap().epoch;
+    let run_dir = RunDir::open(&run).unwrap();
+    let resumed_from = run_dir
+        .resume_point(&run_dir.read_config().unwrap())
+        .unwrap()
+        .epoch;
 
     common::succeeded(resume(&run));
 

@@ -77,7 +77,7 @@ fn every_shipped_model_scores_what_its_report_says() {
             Dataset::FashionMnist => continue,
         };
         let test = MnistData::load_test(&data_dir).unwrap();
-        let evaluation = evaluate(&model, &test, &device);
+        let evaluation = evaluate(model.classifier(), &test, &device);
         println!(
             "{}: {:.4} (report {:.4})",
             config.name, evaluation.accuracy, report.test_accuracy

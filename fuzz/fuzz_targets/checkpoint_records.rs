@@ -50,7 +50,10 @@ fuzz_target!(
         let Ok(dir) = lstm_mnist::run_dir::RunDir::open(&run) else {
             return;
         };
-        if dir.resume_point().is_ok() {
+        let resumable = dir
+            .read_config()
+            .is_ok_and(|config| dir.resume_point(&config).is_ok());
+        if resumable {
             // What a resume then hands Burn: the model checkpoint, and the optimizer's state read
             // back into Adam.
             let device = burn::tensor::Device::flex();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::shared::{BackendArg, DEFAULT_ARTIFACTS, DataDirArg, check_name_flag, compute};
+use super::shared::{BackendArg, DEFAULT_ARTIFACTS, DataDirArg, compute, name_flag};
 use crate::commands::Request;
 use crate::commands::export::{ExportFormat, ExportRequest};
 use crate::commands::import::{ImportFormat, ImportRequest};
@@ -107,11 +107,10 @@ impl ImportTorchArgs {
 
 impl ImportedRunArgs {
     fn into_request(self, format: ImportFormat, file: PathBuf) -> Result<Request> {
-        check_name_flag(self.name.as_deref())?;
         Ok(Request::Import(ImportRequest {
             format,
             file,
-            name: self.name,
+            name: name_flag(self.name.as_deref())?,
             artifacts: self.artifacts,
             overwrite: self.overwrite,
             compute: compute(self.compute, self.data),

@@ -6,7 +6,7 @@ use clap::Args;
 
 use crate::backend::{Backend, Compute};
 use crate::error::{Context, Result};
-use crate::run_dir::check_name;
+use crate::run_dir::RunName;
 
 /// Where runs go when `--artifacts` is not given.
 pub(super) const DEFAULT_ARTIFACTS: &str = "artifacts";
@@ -36,12 +36,10 @@ pub(super) fn compute(backend: BackendArg, data: DataDirArg) -> Compute {
     }
 }
 
-/// `--name`, where given, must be a run name.
-pub(super) fn check_name_flag(name: Option<&str>) -> Result<()> {
-    match name {
-        Some(name) => check_name(name).context("--name"),
-        None => Ok(()),
-    }
+/// `--name`, where given, as a run name.
+pub(super) fn name_flag(name: Option<&str>) -> Result<Option<RunName>> {
+    name.map(|name| RunName::new(name).context("--name"))
+        .transpose()
 }
 
 /// An override: `value` replaces what `slot` holds, where given.

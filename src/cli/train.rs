@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::shared::{BackendArg, DEFAULT_ARTIFACTS, DataDirArg, check_name_flag, set};
+use super::shared::{BackendArg, DEFAULT_ARTIFACTS, DataDirArg, set};
 use crate::backend::Compute;
 use crate::config::{Cell, ExperimentConfig, OptimizerKind};
 use crate::error::{Error, Result};
@@ -84,14 +84,16 @@ impl TrainArgs {
         };
         self.apply_overrides(&mut config);
         // Errors name where the bad value came from: the flag, or the config file.
-        let refuse = |message: RequestError| match &self.config {
-            Some(path) if self.has_overrides() => {
+        let refuse = |message: RequestError| match (&message, &self.config) {
+            (RequestError::Name(problem), _) if self.name.is_some() => {
+                Error::msg(format!("--name: {problem}"))
+            }
+            (_, Some(path)) if self.has_overrides() => {
                 Error::file(path, format!("with the command-line overrides, {message}"))
             }
-            Some(path) => Error::file(path, message),
-            None => Error::msg(message),
+            (_, Some(path)) => Error::file(path, message),
+            (_, None) => Error::msg(message),
         };
-        check_name_flag(self.name.as_deref())?;
         let naming = Naming::from_flags(self.overwrite, self.name.is_some());
         let artifacts = self
             .artifacts

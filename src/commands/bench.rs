@@ -8,6 +8,7 @@ use burn::tensor::{Device, Distribution, Int, Tensor};
 use image::{GrayImage, Luma};
 use serde::Serialize;
 
+use super::arithmetic::training_step_flops;
 use super::statistics::median;
 use crate::backend::Backend;
 use crate::config::{AugmentConfig, Cell, ModelConfig};
@@ -15,8 +16,9 @@ use crate::data::MnistBatch;
 use crate::data::augment::Augmenter;
 use crate::error::Result;
 use crate::machine;
-use crate::model::{Classifier, INFERENCE_BATCH, RecurrentKernel, training_step_flops};
+use crate::model::RecurrentKernel;
 use crate::output;
+use lstm_mnist_model::inference::INFERENCE_BATCH;
 
 /// Steps of one epoch of the 60,000 training images at batch 128.
 const STEPS_PER_EPOCH: usize = 469;
@@ -143,7 +145,7 @@ fn time_training_steps(
     batches: usize,
     device: &Device,
 ) -> Vec<f64> {
-    let mut model = Classifier::new(config, 42, device).with_kernel(kernel);
+    let mut model = config.init(42, device).with_kernel(kernel);
     let mut optimizer = AdamConfig::new().with_epsilon(1e-7).init();
     let batch = random_batch(TRAIN_BATCH, device);
     time_each(batches, || {
@@ -163,7 +165,7 @@ fn time_inference(
     batches: usize,
     device: &Device,
 ) -> Vec<f64> {
-    let inference = Classifier::new(config, 42, device).with_kernel(kernel);
+    let inference = config.init(42, device).with_kernel(kernel);
     let images = random_batch(INFERENCE_BATCH, device).images;
     time_each(batches, || {
         inference.forward(images.clone()).into_data();

@@ -41,10 +41,10 @@ pub fn run(request: &EvaluateRequest) -> Result<()> {
         test,
         device,
     } = ModelUnderTest::load(request.model.clone(), &request.compute)?;
-    let evaluation = evaluate(&model, &test, &device);
+    let evaluation = evaluate(model.classifier(), &test, &device);
     let accuracy_after_row = request
         .steps
-        .then(|| accuracy_after_each_row(&model, &test, &device));
+        .then(|| accuracy_after_each_row(model.classifier(), &test, &device));
 
     let file = EvaluationFile {
         model: model_ref.model_path.display().to_string(),

@@ -6,12 +6,13 @@ use std::path::PathBuf;
 
 use crate::backend::Backend;
 use crate::error::{AtFile, Error, Result};
-use crate::inference::class_probabilities;
 use crate::keras::{check_weights_file_name, export_weights};
-use crate::model::{Classifier, ROW_FEATURES, STEPS};
 use crate::output;
 use crate::run_dir::ModelRef;
 use crate::{fsutil, onnx, torch};
+use lstm_mnist_model::inference::Detail;
+use lstm_mnist_model::run::TrainedModel;
+use lstm_mnist_model::{COLUMNS, ModelInput};
 
 /// Where a model can go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +60,7 @@ pub fn run(request: &ExportRequest) -> Result<()> {
     );
     match request.format {
         ExportFormat::Keras => {
-            export_weights(&model.keras_weights(), &request.output)?;
+            export_weights(&model.classifier().keras_weights(), &request.output)?;
             output::line(format_args!(
                 "Wrote {out}. In Keras 3:\n  model = keras.Sequential([keras.Input((28, 28)), \
                  keras.layers.{}({hidden}), keras.layers.Dense(10, activation=\"softmax\")])\n  \
@@ -68,9 +69,9 @@ pub fn run(request: &ExportRequest) -> Result<()> {
             ));
         }
         ExportFormat::Onnx => {
-            let bytes = onnx::model_bytes(&model.gate_weights(), &config.name);
+            let bytes = onnx::model_bytes(&model.classifier().gate_weights(), &config.name);
             let difference =
-                onnx_difference(&bytes, &model, &device).doing(&request.output, "not written")?;
+                onnx_difference(&bytes, &model).doing(&request.output, "not written")?;
             fsutil::write_atomic(&request.output, &bytes)?;
             output::line(format_args!(
                 "Wrote {out} ({} bytes): ONNX opset {}, {} with {hidden} units; tract runs it \
@@ -85,7 +86,7 @@ pub fn run(request: &ExportRequest) -> Result<()> {
             ));
         }
         ExportFormat::Torch => {
-            torch::write_state_dict(&model.gate_weights(), &request.output)?;
+            torch::write_state_dict(&model.classifier().gate_weights(), &request.output)?;
             output::line(format_args!(
                 "Wrote {out}. In PyTorch (safetensors.torch.load_file reads it):\n  \
                  model.recurrent = {}(28, {hidden}, batch_first=True); model.head = \
@@ -100,15 +101,15 @@ pub fn run(request: &ExportRequest) -> Result<()> {
 /// The largest difference between the probabilities tract computes from the ONNX graph and
 /// the model's own, on fixed probe inputs; an error where they differ by more than float32
 /// rounding, or where tract cannot run the graph.
-fn onnx_difference(
-    bytes: &[u8],
-    model: &Classifier,
-    device: &burn::tensor::Device,
-) -> std::result::Result<f32, OnnxMismatch> {
+fn onnx_difference(bytes: &[u8], model: &TrainedModel) -> std::result::Result<f32, OnnxMismatch> {
     let images = probe_images();
-    let expected = class_probabilities(model, images.clone(), device);
-    let found =
-        onnx::run(bytes, &images).map_err(|e| OnnxMismatch::Unrunnable(format!("{e:#}")))?;
+    let expected: Vec<f32> = model
+        .read_batch(&images, Detail::Answer)
+        .iter()
+        .flat_map(|reading| *reading.probabilities())
+        .collect();
+    let found = onnx::run(bytes, images.as_flattened())
+        .map_err(|e| OnnxMismatch::Unrunnable(format!("{e:#}")))?;
     let difference = expected
         .iter()
         .zip(&found)
@@ -144,11 +145,11 @@ impl std::fmt::Display for OnnxMismatch {
 
 /// Fixed inputs in [0, 1] that exercise every pixel: a blurred diagonal stroke on a faint,
 /// varying background, different in each image.
-fn probe_images() -> Vec<f32> {
+fn probe_images() -> Vec<ModelInput> {
     (0..PROBE_IMAGES)
-        .flat_map(|k| {
-            (0..STEPS * ROW_FEATURES).map(move |p| {
-                let (row, col) = ((p / ROW_FEATURES) as f32, (p % ROW_FEATURES) as f32);
+        .map(|k| {
+            std::array::from_fn(|p| {
+                let (row, col) = ((p / COLUMNS) as f32, (p % COLUMNS) as f32);
                 let stroke = (-(row - col * (0.5 + k as f32 / 16.0) - 4.0).powi(2) / 8.0).exp();
                 let background = 0.05 * (((p * 7 + k * 13) % 11) as f32 / 10.0);
                 (stroke + background).min(1.0)

@@ -9,7 +9,7 @@ use burn::tensor::Device;
 use crate::error::{AtFile, Error, Result};
 use crate::fsutil::describe_bytes;
 use crate::output;
-use crate::run_dir::ModelRef;
+use crate::run_dir::{CONFIG_FILE, MODEL_FILE, ModelRef};
 use crate::serve::RunInfo;
 use crate::serve::web::{PKG_URL_DIR, PageModel, WebPkg};
 use lstm_mnist_model::record::{ModelFileProblem, Precision, stored_as};
@@ -132,8 +132,8 @@ fn write_site(dir: &Path, pkg: &WebPkg, runs: &[SiteRun], precision: Precision) 
     for run in runs {
         let run_dir = dir.join("runs").join(&run.info.name);
         std::fs::create_dir_all(&run_dir).doing(&run_dir, "cannot write")?;
-        copy(&run.config, run_dir.join("config.toml"))?;
-        write_weights(&run.weights, &run_dir.join("model.bpk"), precision)?;
+        copy(&run.config, run_dir.join(CONFIG_FILE))?;
+        write_weights(&run.weights, &run_dir.join(MODEL_FILE), precision)?;
     }
     Ok(())
 }

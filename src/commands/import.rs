@@ -13,9 +13,8 @@ use crate::error::{Error, Result};
 use crate::evaluation::{evaluate, percent};
 use crate::keras::{self, KerasModel};
 use crate::model::Classifier;
-use crate::model::summary::thousands;
-use crate::output;
-use crate::run_dir::{Naming, RunDir, RunReport, TestScores, check_name};
+use crate::output::{self, thousands};
+use crate::run_dir::{Naming, RunDir, RunName, RunReport, TestScores};
 use crate::torch;
 
 /// Where a model comes from.
@@ -32,7 +31,7 @@ pub struct ImportRequest {
     pub format: ImportFormat,
     pub file: PathBuf,
     /// The run's name; the file's stem when not given.
-    pub name: Option<String>,
+    pub name: Option<RunName>,
     pub artifacts: PathBuf,
     pub overwrite: bool,
     pub compute: Compute,
@@ -41,6 +40,7 @@ pub struct ImportRequest {
 /// A model read from a file, and how to name where it came from.
 struct Imported {
     model: Classifier,
+    name: RunName,
     config: ExperimentConfig,
     source: String,
 }
@@ -49,6 +49,7 @@ pub fn run(request: &ImportRequest) -> Result<()> {
     let device = request.compute.backend.device()?;
     let Imported {
         model,
+        name,
         config,
         source,
     } = read(request, &device)?;
@@ -59,7 +60,7 @@ pub fn run(request: &ImportRequest) -> Result<()> {
     let test = test_set(&config.data, &data_dir)?;
 
     let naming = Naming::from_flags(request.overwrite, request.name.is_some());
-    let run = RunDir::claim(&request.artifacts, &config.name, naming)?;
+    let run = RunDir::claim(&request.artifacts, &name, naming)?;
     let config = run.own_config(&config);
     let scores = TestScores::from(&evaluate(&model, &test, &device));
     let report = RunReport {
@@ -91,8 +92,9 @@ fn read(request: &ImportRequest, device: &burn::tensor::Device) -> Result<Import
             (model, weights.model_config(), None, source)
         }
     };
+    let name = run_name(request)?;
     let config = ExperimentConfig {
-        name: run_name(request)?,
+        name: name.to_string(),
         model: model_config,
         // Only training reads the optimizer; a file without one keeps the default's.
         optimizer: optimizer.unwrap_or_default(),
@@ -100,6 +102,7 @@ fn read(request: &ImportRequest, device: &burn::tensor::Device) -> Result<Import
     };
     Ok(Imported {
         model,
+        name,
         config,
         source,
     })
@@ -124,7 +127,7 @@ fn print_imported(config: &ExperimentConfig, report: &RunReport, dir: &Path) {
 }
 
 /// `--name`, or the file's stem (`seed.keras` -> `seed`).
-fn run_name(request: &ImportRequest) -> Result<String> {
+fn run_name(request: &ImportRequest) -> Result<RunName> {
     if let Some(name) = &request.name {
         return Ok(name.clone());
     }
@@ -133,11 +136,10 @@ fn run_name(request: &ImportRequest) -> Result<String> {
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default();
-    check_name(&stem).map_err(|why| {
+    RunName::new(&stem).map_err(|why| {
         Error::file(
             &request.file,
             format!("its name is no run name ({why}); pass --name"),
         )
-    })?;
-    Ok(stem)
+    })
 }

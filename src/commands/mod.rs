@@ -1,6 +1,7 @@
 //! The commands, one small function each over the typed request that `cli` makes from the
 //! flags.
 
+mod arithmetic;
 pub mod augment_preview;
 pub mod bench;
 pub mod evaluate;

@@ -4,16 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::Device;
+use lstm_mnist_model::run::TrainedModel;
+use lstm_mnist_model::{COLUMNS, ROWS};
 
 use crate::backend::Backend;
 use crate::data::NUM_CLASSES;
 use crate::error::{AtFile, Error, Result};
 use crate::fsutil::write_atomic;
 use crate::inference::{ImageSource, InputImage, PredictOptions, predict};
-use crate::model::Classifier;
 use crate::output;
-use crate::preprocess::CANVAS;
 use crate::run_dir::ModelRef;
 
 #[derive(Debug, Clone)]
@@ -41,7 +40,6 @@ pub fn run(request: &PredictRequest) -> Result<()> {
         request,
         model: &model,
         class_names: config.data.dataset.source().class_names,
-        device: &device,
         printed: 0,
     };
     if request.json {
@@ -66,9 +64,8 @@ pub fn run(request: &PredictRequest) -> Result<()> {
 /// Where predictions go, and what makes them.
 struct Output<'a> {
     request: &'a PredictRequest,
-    model: &'a Classifier,
+    model: &'a TrainedModel,
     class_names: Option<[&'static str; NUM_CLASSES]>,
-    device: &'a Device,
     /// Predictions printed so far (JSON needs commas between them).
     printed: usize,
 }
@@ -92,7 +89,7 @@ impl Output<'_> {
                     save_input(dir, path, image)?;
                 }
             }
-            let predictions = predict(self.model, &batch, options, self.device);
+            let predictions = predict(self.model, &batch, options);
             let mut text = String::new();
             for prediction in predictions {
                 if self.request.json {
@@ -121,12 +118,16 @@ fn save_input(dir: &Path, path: &Path, image: &InputImage) -> Result<()> {
         Some(index) => format!("{stem}-{index}.input.png"),
         None => format!("{stem}.input.png"),
     };
-    let side = CANVAS * SAVED_INPUT_SCALE;
-    let picture = image::GrayImage::from_fn(side, side, |x, y| {
-        let value =
-            image.pixels[((y / SAVED_INPUT_SCALE) * CANVAS + x / SAVED_INPUT_SCALE) as usize];
-        image::Luma([(value * 255.0).round() as u8])
-    });
+    let (width, height) = (COLUMNS as u32, ROWS as u32);
+    let picture = image::GrayImage::from_fn(
+        width * SAVED_INPUT_SCALE,
+        height * SAVED_INPUT_SCALE,
+        |x, y| {
+            let (row, column) = (y / SAVED_INPUT_SCALE, x / SAVED_INPUT_SCALE);
+            let value = image.pixels[(row * width + column) as usize];
+            image::Luma([(value * 255.0).round() as u8])
+        },
+    );
     let mut bytes = std::io::Cursor::new(Vec::new());
     picture
         .write_to(&mut bytes, image::ImageFormat::Png)

@@ -29,9 +29,9 @@ pub fn run(request: &RobustnessRequest) -> Result<()> {
         ..
     } = ModelUnderTest::load(request.model.clone(), &request.compute)?;
     let model_name = model_ref.model_path.display().to_string();
-    let mut report = robustness(&model, &test, &device, &model_name);
+    let mut report = robustness(model.classifier(), &test, &device, &model_name);
     if request.pictures {
-        report.pictures = picture_suite(&model, &test, &device);
+        report.pictures = picture_suite(&model, &test);
     }
     report.write(&model_ref.robustness_path())?;
     if request.json {

@@ -17,8 +17,7 @@ use crate::error::{Error, Result};
 pub use loader::{MnistBatch, MnistLoader};
 
 pub use lstm_mnist_model::NUM_CLASSES;
-/// The side of a dataset's images: the models read 28 rows of 28 pixels.
-pub const IMAGE_SIDE: usize = 28;
+use lstm_mnist_model::{COLUMNS, ROWS};
 
 /// One of the four files of an MNIST-format dataset, with the SHA-256 of its uncompressed bytes.
 #[derive(Debug, Clone, Copy)]
@@ -252,11 +251,11 @@ fn load_split(dir: &Path, images: DataFile, labels: DataFile) -> Result<Examples
     let images_path = find(images)?;
     let labels_path = find(labels)?;
     let images = idx::parse_images(&images_path, &idx::read_maybe_gzip(&images_path)?)?;
-    if (images.rows, images.cols) != (IMAGE_SIDE, IMAGE_SIDE) {
+    if (images.rows, images.cols) != (ROWS, COLUMNS) {
         return Err(Error::file(
             &images_path,
             format!(
-                "holds {}x{} images; the models read {IMAGE_SIDE}x{IMAGE_SIDE} images",
+                "holds {}x{} images; the models read {ROWS}x{COLUMNS} images",
                 images.rows, images.cols
             ),
         ));

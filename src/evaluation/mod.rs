@@ -11,8 +11,11 @@ use crate::backend::Compute;
 use crate::config::ExperimentConfig;
 use crate::data::{Examples, NUM_CLASSES, download, test_set};
 use crate::error::Result;
-use crate::model::{Classifier, INFERENCE_BATCH, STEPS};
+use crate::model::Classifier;
 use crate::run_dir::{ModelRef, TestScores};
+use lstm_mnist_model::ROWS;
+use lstm_mnist_model::inference::INFERENCE_BATCH;
+use lstm_mnist_model::run::TrainedModel;
 
 impl From<&Evaluation> for TestScores {
     fn from(evaluation: &Evaluation) -> Self {
@@ -28,7 +31,7 @@ impl From<&Evaluation> for TestScores {
 pub struct ModelUnderTest {
     pub model_ref: ModelRef,
     pub config: ExperimentConfig,
-    pub model: Classifier,
+    pub model: TrainedModel,
     pub test: Examples,
     pub device: Device,
 }
@@ -65,13 +68,13 @@ pub struct Evaluation {
 }
 
 /// The fraction of `examples` whose leading class after each row is their label: how early
-/// the model knows (`STEPS` values, the last one the ordinary accuracy).
+/// the model knows (`ROWS` values, the last one the ordinary accuracy).
 pub fn accuracy_after_each_row(
     model: &Classifier,
     examples: &Examples,
     device: &Device,
 ) -> Vec<f64> {
-    let mut correct = vec![0usize; STEPS];
+    let mut correct = vec![0usize; ROWS];
     let indices: Vec<usize> = (0..examples.len()).collect();
     for chunk in indices.chunks(INFERENCE_BATCH) {
         let batch = examples.batch(chunk, device);
@@ -84,7 +87,7 @@ pub fn accuracy_after_each_row(
         for (k, &index) in chunk.iter().enumerate() {
             let label = i64::from(examples.label(index));
             for (row, count) in correct.iter_mut().enumerate() {
-                *count += usize::from(leading[k * STEPS + row] == label);
+                *count += usize::from(leading[k * ROWS + row] == label);
             }
         }
     }

@@ -3,16 +3,16 @@
 //! scores the whole pipeline, not only the model. The page of image i depends only on the
 //! suite's seed, the condition and i, so every run is scored on the very same pictures.
 
-use burn::tensor::Device;
+use lstm_mnist_model::ModelInput;
+use lstm_mnist_model::inference::{Detail, INFERENCE_BATCH};
+use lstm_mnist_model::run::TrainedModel;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rayon::prelude::*;
 
 use super::robustness::CorruptionScore;
+use crate::data::Examples;
 use crate::data::pages::PageCondition;
-use crate::data::{Examples, NUM_CLASSES};
-use crate::inference::class_probabilities;
-use crate::model::{Classifier, INFERENCE_BATCH};
 use crate::preprocess::picture_input;
 
 /// The suite's own seed: changing it changes every figure.
@@ -20,14 +20,14 @@ const SUITE_SEED: u64 = 1979;
 
 /// The model's accuracy on `test` photographed under each page condition. A picture whose
 /// digit the path does not find counts as misread.
-pub fn picture_suite(model: &Classifier, test: &Examples, device: &Device) -> Vec<CorruptionScore> {
+pub fn picture_suite(model: &TrainedModel, test: &Examples) -> Vec<CorruptionScore> {
     PageCondition::ALL
         .iter()
         .enumerate()
         .map(|(row, &condition)| CorruptionScore {
             name: condition.name().to_string(),
             severity: condition.severity().to_string(),
-            accuracy: accuracy(model, test, device, |index| {
+            accuracy: accuracy(model, test, |index| {
                 let seed = SUITE_SEED ^ ((row as u64) << 32) ^ index as u64;
                 condition
                     .render(test.image(index), &mut StdRng::seed_from_u64(seed))
@@ -48,33 +48,25 @@ pub fn suite_picture(condition: PageCondition, row: usize, digit: &[u8], index: 
 
 /// The fraction of `test` read right when image i is handed over as the picture `picture(i)`.
 fn accuracy(
-    model: &Classifier,
+    model: &TrainedModel,
     test: &Examples,
-    device: &Device,
     picture: impl Fn(usize) -> Vec<u8> + Sync,
 ) -> f64 {
     let mut right = 0;
     let indices: Vec<usize> = (0..test.len()).collect();
     for chunk in indices.chunks(INFERENCE_BATCH) {
-        let inputs: Vec<Option<Vec<f32>>> = chunk
+        let inputs: Vec<Option<ModelInput>> = chunk
             .par_iter()
             .map(|&index| picture_input(&picture(index)).ok())
             .collect();
-        let read: Vec<(usize, Vec<f32>)> = chunk
+        let (read, inputs): (Vec<usize>, Vec<ModelInput>) = chunk
             .iter()
             .zip(inputs)
             .filter_map(|(&index, input)| Some((index, input?)))
-            .collect();
-        if read.is_empty() {
-            continue;
-        }
-        let pixels = read.iter().flat_map(|(_, input)| input.clone()).collect();
-        let probabilities = class_probabilities(model, pixels, device);
-        for ((index, _), row) in read.iter().zip(probabilities.chunks(NUM_CLASSES)) {
-            let guess = (0..NUM_CLASSES)
-                .max_by(|&a, &b| row[a].total_cmp(&row[b]))
-                .expect("ten classes");
-            right += usize::from(guess == usize::from(test.label(*index)));
+            .unzip();
+        let readings = model.read_batch(&inputs, Detail::Answer);
+        for (index, reading) in read.into_iter().zip(readings) {
+            right += usize::from(reading.digit() == usize::from(test.label(index)));
         }
     }
     right as f64 / test.len().max(1) as f64

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::error::{KerasError, ReadStep};
 use crate::config::{Cell, OptimizerConfig, OptimizerKind};
-use crate::model::{ROW_FEATURES, STEPS};
+use lstm_mnist_model::{COLUMNS, ROWS};
 
 /// The parts of a Keras model the import needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,10 +60,10 @@ pub fn parse(root: &Value) -> Result<Architecture, KerasError> {
         .as_array()
         .ok_or_else(|| KerasError::Unsupported("its model config lists no layers".into()))?;
     let (input_shape, layers) = input_shape(layers)?;
-    let expected_shape = [Value::Null, STEPS.into(), ROW_FEATURES.into()];
+    let expected_shape = [Value::Null, ROWS.into(), COLUMNS.into()];
     if input_shape != expected_shape {
         return Err(KerasError::Unsupported(format!(
-            "input shape {}: only (None, {STEPS}, {ROW_FEATURES}) is supported",
+            "input shape {}: only (None, {ROWS}, {COLUMNS}) is supported",
             shape_text(&input_shape)
         )));
     }

@@ -19,6 +19,8 @@ use crate::error::{AtFile, Context, Error, Result};
 use crate::faults;
 use crate::fsutil::{TEMP_PREFIX, read_text_bounded, remove_stale_temp_files, write_atomic};
 use crate::model::{Classifier, RecurrentKernel};
+use lstm_mnist_model::run::TrainedModel;
+pub use lstm_mnist_model::run::{CONFIG_FILE, MODEL_FILE};
 
 use checkpoints::{CheckpointSpec, CompleteEpoch, last_complete_epoch};
 pub use checkpoints::{RECORD_NAMES, checkpoint_path};
@@ -26,13 +28,12 @@ use lock::LockRefusal;
 use lock::{LOCK_FILE, RunLock};
 pub use metrics::{EpochMetrics, read_metrics, write_metrics};
 use model_file::{RecordLayout, save_model};
-pub use name::{InvalidName, NAME_RULE, check_name};
+pub use name::{InvalidName, NAME_RULE, RunName, check_name};
 pub use report::{RunReport, TestScores, read_report};
 pub use tracking_record::TrackedRun;
 
-/// Files of a run directory.
-const CONFIG_FILE: &str = "config.toml";
-const MODEL_FILE: &str = "model.bpk";
+/// Files of a run directory (its config and final model are named by the model crate, which
+/// opens them too).
 const METRICS_FILE: &str = "metrics.csv";
 const REPORT_FILE: &str = "report.json";
 const CURVES_FILE: &str = "curves.png";
@@ -188,10 +189,10 @@ impl RunDir {
     /// is in `metrics.csv`, with the history up to it. Burn writes the two on different
     /// threads, so a kill can leave either without the other; resuming from an epoch without
     /// its row would lose that row. A `metrics.csv` that is there but unreadable is an error
-    /// naming it.
-    pub fn resume_point(&self) -> Result<ResumePoint> {
+    /// naming it. `config` is the run's own, which the caller has read.
+    pub fn resume_point(&self, config: &ExperimentConfig) -> Result<ResumePoint> {
         let mut history = self.history()?;
-        let CompleteEpoch { epoch, skipped } = self.resumable_epoch(&history)?;
+        let CompleteEpoch { epoch, skipped } = self.resumable_epoch(config, &history)?;
         history.retain(|row| row.epoch <= epoch);
         Ok(ResumePoint {
             epoch,
@@ -202,17 +203,20 @@ impl RunDir {
 
     /// Whether the run can resume ([`resume_point`](Self::resume_point) would find an epoch)
     /// or must start afresh; a `metrics.csv` that is there but unreadable is an error.
-    pub fn can_resume(&self) -> Result<bool> {
-        Ok(self.resumable_epoch(&self.history()?).is_ok())
+    pub fn can_resume(&self, config: &ExperimentConfig) -> Result<bool> {
+        Ok(self.resumable_epoch(config, &self.history()?).is_ok())
     }
 
-    /// The newest epoch with a complete, sound checkpoint that fits the run's config and a
+    /// The newest epoch with a complete, sound checkpoint that fits the run's `config` and a
     /// row in `history`.
-    fn resumable_epoch(&self, history: &[EpochMetrics]) -> Result<CompleteEpoch> {
-        let config = self.read_config()?;
-        let model = Classifier::new(&config.model, config.seed, &Device::flex());
+    fn resumable_epoch(
+        &self,
+        config: &ExperimentConfig,
+        history: &[EpochMetrics],
+    ) -> Result<CompleteEpoch> {
+        let model = config.model.init(config.seed, &Device::flex());
         let spec = CheckpointSpec {
-            config: &config,
+            config,
             config_path: &self.config_path(),
             layout: RecordLayout::of(&model).context(model_file::DESCRIBE)?,
         };
@@ -241,6 +245,7 @@ impl RunDir {
     ) -> Result<Classifier> {
         let path = checkpoint_path(&self.checkpoint_dir(), RECORD_NAMES[0], epoch);
         model_file::load_model(&path, config, &self.config_path(), kernel, device)
+            .map(TrainedModel::into_classifier)
     }
 
     /// The tracking server's record of this run, when it was tracked (`None` too for a record
@@ -259,10 +264,11 @@ impl RunDir {
     }
 
     /// Creates (or, with [`Naming::Replace`], empties) the directory for a new run named
-    /// `name` under `artifacts` and locks it. Nothing is deleted unless `naming` says so, and
+    /// `name` (or, with [`Naming::NextFree`], the first free name after it) under `artifacts`
+    /// and locks it. Nothing is deleted unless `naming` says so, and
     /// then only under the lock.
-    pub fn claim(artifacts: &Path, name: &str, naming: Naming) -> Result<LockedRun> {
-        check_name(name).map_err(Error::msg)?;
+    pub fn claim(artifacts: &Path, name: &RunName, naming: Naming) -> Result<LockedRun> {
+        let name = name.as_str();
         if naming != Naming::NextFree {
             return Self::claim_exact(artifacts, name, naming == Naming::Replace);
         }
@@ -552,7 +558,7 @@ impl ModelRef {
 
     /// The run's config and the model loaded into it, run by the default kernel (the fused
     /// op where it applies: these models classify, they do not train).
-    pub fn load(&self, device: &Device) -> Result<(ExperimentConfig, Classifier)> {
+    pub fn load(&self, device: &Device) -> Result<(ExperimentConfig, TrainedModel)> {
         let config = self.run.read_config()?;
         let path = &self.model_path;
         let kernel = RecurrentKernel::default();

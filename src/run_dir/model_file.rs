@@ -5,11 +5,11 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::store::ModuleRecord;
 use burn::tensor::Device;
+use lstm_mnist_model::run::{LoadError, TrainedModel};
 
 use crate::config::{Cell, ExperimentConfig};
-use crate::error::{AtFile, Context, Error, Result};
+use crate::error::{AtFile, Error, Result};
 use crate::fsutil::write_atomic;
 use crate::model::{Classifier, RecurrentKernel};
 pub use lstm_mnist_model::record::{ModelFileProblem, ParameterShapes, RecordLayout};
@@ -24,34 +24,36 @@ pub fn save_model(path: &Path, model: &Classifier) -> Result<()> {
 }
 
 /// Loads the weights at `path` into the architecture `config` (read from `config_path`)
-/// describes, run by `kernel`; a file of another architecture is refused saying what it holds,
-/// a damaged one saying what is wrong with it.
+/// describes, run by `kernel`, through the model crate's one load path; a file of another
+/// architecture is refused saying what it holds, a damaged one saying what is wrong with it.
 pub fn load_model(
     path: &Path,
     config: &ExperimentConfig,
     config_path: &Path,
     kernel: RecurrentKernel,
     device: &Device,
-) -> Result<Classifier> {
+) -> Result<TrainedModel> {
     if !path.is_file() {
         return Err(Error::file(
             path,
             "missing: the run has no final model (did it finish?)",
         ));
     }
-    let model = Classifier::new(&config.model, config.seed, device).with_kernel(kernel);
-    match RecordLayout::of(&model).context(DESCRIBE)?.check(path) {
-        Ok(_) => {}
-        Err(ModelFileProblem::OtherArchitecture(found)) => {
-            return Err(other_architecture(path, found, config, config_path));
+    let weights = std::fs::read(path).doing(path, "cannot read")?;
+    match TrainedModel::from_weights(&config.model, &weights, device) {
+        Ok(model) => Ok(model.with_kernel(kernel)),
+        Err(LoadError::Weights(ModelFileProblem::OtherArchitecture(found))) => {
+            Err(other_architecture(path, found, config, config_path))
         }
-        Err(ModelFileProblem::Damaged(problem)) => return Err(Error::file(path, problem)),
+        Err(LoadError::Weights(ModelFileProblem::Damaged(problem))) => {
+            Err(Error::file(path, problem))
+        }
+        Err(LoadError::Record(problem)) => Err(Error::file(
+            path,
+            format_args!("does not fit {}: {problem}", config_path.display()),
+        )),
+        Err(other) => Err(Error::file(path, other)),
     }
-    let record =
-        ModuleRecord::load(path).doing(path, "not a readable Burn model (burnpack) file")?;
-    model
-        .try_load_record(record)
-        .doing(path, format_args!("does not fit {}", config_path.display()))
 }
 
 /// The refusal of a model file that holds a classifier of another architecture than the

@@ -37,6 +37,29 @@ pub fn check_name(name: &str) -> Result<(), InvalidName> {
     }
 }
 
+/// A name that keeps the rule: made only through [`RunName::new`], so a run directory is
+/// claimed under a checked name without checking it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunName(String);
+
+impl RunName {
+    /// `name`, where it keeps the rule.
+    pub fn new(name: &str) -> Result<Self, InvalidName> {
+        check_name(name)?;
+        Ok(Self(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RunName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The names tried, in order, for a new run of `base`: `base`, `base-2`, `base-3`, … (as
 /// Ultralytics numbers `runs/exp`, `runs/exp2`).
 pub fn candidates(base: &str) -> impl Iterator<Item = String> + '_ {

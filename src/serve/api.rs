@@ -11,8 +11,10 @@ use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::models::{INPUT_LEN, Models, Reading, RunInfo};
-use crate::inference::leading;
+use lstm_mnist_model::inference::Detail;
+use lstm_mnist_model::{INPUT_LEN, ModelInput};
+
+use super::models::{Models, RunInfo};
 use crate::preprocess::{PictureError, picture_input};
 
 /// Request bodies larger than this are refused (a drawing is a few kilobytes).
@@ -151,28 +153,32 @@ pub async fn predict(
             .await
             .map_err(|_| ApiError::bad_request("the image could not be processed"))??
     };
-    let Reading {
-        probabilities,
-        steps,
-    } = models
-        .classify(run, input.clone(), query.steps)
+    let detail = if query.steps {
+        Detail::Rows
+    } else {
+        Detail::Answer
+    };
+    let reading = models
+        .classify(run, input, detail)
         .await
         .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let (digit, _) = leading(&probabilities);
+    let digit = reading.digit();
     let info = &models.runs[run];
     Ok(Json(PredictResponse {
         run: info.name.clone(),
         digit,
         name: info.classes.map(|names| names[digit]),
-        probabilities,
-        input,
-        steps,
+        probabilities: reading.probabilities().to_vec(),
+        input: input.to_vec(),
+        steps: reading
+            .rows()
+            .map(|rows| rows.iter().map(|row| row.to_vec()).collect()),
     }))
 }
 
 /// The model input a request body holds: JSON pixels, or an encoded picture (PNG, JPEG, ...)
 /// preprocessed as `predict` does it.
-pub fn model_input(body: &[u8]) -> Result<Vec<f32>, ApiError> {
+pub fn model_input(body: &[u8]) -> Result<ModelInput, ApiError> {
     if body.is_empty() {
         return Err(ApiError::bad_request(
             "the request body is empty: send a PNG or JPEG image, or JSON {\"pixels\": [...]}",
@@ -195,13 +201,13 @@ pub fn model_input(body: &[u8]) -> Result<Vec<f32>, ApiError> {
     })
 }
 
-fn check_pixels(pixels: Vec<f32>) -> Result<Vec<f32>, ApiError> {
-    if pixels.len() != INPUT_LEN {
-        return Err(ApiError::bad_request(format!(
-            "`pixels` must hold {INPUT_LEN} values (28x28), not {}",
-            pixels.len()
-        )));
-    }
+fn check_pixels(pixels: Vec<f32>) -> Result<ModelInput, ApiError> {
+    let length = pixels.len();
+    let pixels: ModelInput = pixels.try_into().map_err(|_| {
+        ApiError::bad_request(format!(
+            "`pixels` must hold {INPUT_LEN} values (28x28), not {length}"
+        ))
+    })?;
     if !pixels.iter().all(|p| (0.0..=1.0).contains(p)) {
         return Err(ApiError::bad_request(
             "`pixels` values must lie in [0, 1] (white digit 1 on black 0)",

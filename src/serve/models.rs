@@ -7,6 +7,9 @@ use std::sync::mpsc;
 
 use axum::body::Bytes;
 use burn::tensor::Device;
+use lstm_mnist_model::ModelInput;
+use lstm_mnist_model::inference::{Detail, Reading};
+use lstm_mnist_model::run::TrainedModel;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
@@ -15,15 +18,11 @@ use crate::config::ExperimentConfig;
 use crate::data::NUM_CLASSES;
 use crate::error::{AtFile, Context, Error, Result};
 use crate::evaluation::robustness::RobustnessReport;
-use crate::inference::{class_probabilities, step_probabilities, step_rows};
-use crate::model::{Classifier, ROW_FEATURES, STEPS};
 use crate::output;
 use crate::run_dir::{FinishedRun, ModelRef, RunListing, RunReport};
 
 /// Requests classified in one forward pass at most.
 const MAX_BATCH: usize = 256;
-/// Values of one model input (28x28).
-pub const INPUT_LEN: usize = ROW_FEATURES * ROW_FEATURES;
 
 /// What `/api/runs` says of a run.
 #[derive(Debug, Clone, Serialize)]
@@ -63,18 +62,9 @@ impl RunInfo {
 /// One input to classify with run `run` (an index into the served runs).
 struct Job {
     run: usize,
-    input: Vec<f32>,
-    /// Also the probabilities after each row.
-    steps: bool,
+    input: ModelInput,
+    detail: Detail,
     reply: oneshot::Sender<Reading>,
-}
-
-/// A model's answer for one input.
-pub struct Reading {
-    /// The ten class probabilities.
-    pub probabilities: Vec<f32>,
-    /// Where asked for: the ten probabilities after each of the 28 rows, row by row.
-    pub steps: Option<Vec<Vec<f32>>>,
 }
 
 /// The served runs and the queue to their inference thread.
@@ -122,10 +112,9 @@ impl Models {
         }
         let default_run = pick_default(&runs, default_run, artifacts)?;
         let (queue, jobs) = mpsc::channel();
-        let device = device.clone();
         std::thread::Builder::new()
             .name("inference".into())
-            .spawn(move || run_inference(models, jobs, device))
+            .spawn(move || run_inference(models, jobs))
             .context("cannot start the inference thread")?;
         Ok(Self {
             runs,
@@ -140,16 +129,15 @@ impl Models {
         self.runs.iter().position(|run| run.name == name)
     }
 
-    /// The ten class probabilities of `input` (28x28 values in [0, 1]) under run `run`, and
-    /// with `steps` those after each row.
-    pub async fn classify(&self, run: usize, input: Vec<f32>, steps: bool) -> Result<Reading> {
+    /// What run `run` reads in `input`, in as much `detail` as asked.
+    pub async fn classify(&self, run: usize, input: ModelInput, detail: Detail) -> Result<Reading> {
         let (reply, answer) = oneshot::channel();
         let stopped = || Error::msg("the inference thread has stopped");
         self.queue
             .send(Job {
                 run,
                 input,
-                steps,
+                detail,
                 reply,
             })
             .map_err(|_| stopped())?;
@@ -173,7 +161,7 @@ struct LoadedRun {
     info: RunInfo,
     /// Where they were asked for.
     files: Option<RunFiles>,
-    model: Classifier,
+    model: TrainedModel,
 }
 
 /// A finished run's model and what the API says of it, with its files where `keep_files`
@@ -235,8 +223,9 @@ fn pick_default(runs: &[RunInfo], wanted: Option<&str>, artifacts: &Path) -> Res
 }
 
 /// The inference thread: waits for a job, takes whatever else is queued (up to a batch), and
-/// answers each run's share with one forward pass. Ends when the server drops its queue.
-fn run_inference(models: Vec<Classifier>, jobs: mpsc::Receiver<Job>, device: Device) {
+/// answers each run's share with one forward pass per detail asked for. Ends when the server
+/// drops its queue.
+fn run_inference(models: Vec<TrainedModel>, jobs: mpsc::Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -246,40 +235,23 @@ fn run_inference(models: Vec<Classifier>, jobs: mpsc::Receiver<Job>, device: Dev
             }
         }
         for (run, model) in models.iter().enumerate() {
-            let (mine, rest): (Vec<Job>, Vec<Job>) =
-                batch.into_iter().partition(|job| job.run == run);
-            batch = rest;
-            if !mine.is_empty() {
-                answer(model, mine, &device);
+            for detail in [Detail::Answer, Detail::Rows] {
+                let (mine, rest): (Vec<Job>, Vec<Job>) = batch
+                    .into_iter()
+                    .partition(|job| job.run == run && job.detail == detail);
+                batch = rest;
+                if !mine.is_empty() {
+                    answer(model, mine, detail);
+                }
             }
         }
     }
 }
 
-/// One forward pass for every job's answer, and one more for the rows of those that asked.
-fn answer(model: &Classifier, jobs: Vec<Job>, device: &Device) {
-    let inputs = |wanted: fn(&Job) -> bool| -> Vec<f32> {
-        jobs.iter()
-            .filter(|&job| wanted(job))
-            .flat_map(|job| job.input.iter().copied())
-            .collect()
-    };
-    let probabilities = class_probabilities(model, inputs(|_| true), device);
-    let with_steps = inputs(|job| job.steps);
-    let steps = if with_steps.is_empty() {
-        Vec::new()
-    } else {
-        step_probabilities(model, with_steps, device)
-    };
-    let mut steps = steps.chunks(STEPS * NUM_CLASSES);
-    for (job, probabilities) in jobs.into_iter().zip(probabilities.chunks(NUM_CLASSES)) {
-        let steps = job
-            .steps
-            .then(|| step_rows(steps.next().expect("one reading per job that asked")));
-        let reading = Reading {
-            probabilities: probabilities.to_vec(),
-            steps,
-        };
+/// One forward pass for the answers of `jobs`, which all asked for `detail`.
+fn answer(model: &TrainedModel, jobs: Vec<Job>, detail: Detail) {
+    let inputs: Vec<ModelInput> = jobs.iter().map(|job| job.input).collect();
+    for (job, reading) in jobs.into_iter().zip(model.read_batch(&inputs, detail)) {
         // A client that went away no longer waits for its answer.
         let _ = job.reply.send(reading);
     }

@@ -15,6 +15,7 @@ use axum::routing::get;
 use super::api;
 use super::models::Models;
 use crate::error::{AtFile, Error, Result};
+use crate::run_dir::{CONFIG_FILE, MODEL_FILE};
 
 /// Where `tools/build-web.sh` leaves the browser's model.
 pub const DEFAULT_PKG: &str = "web/pkg";
@@ -149,8 +150,8 @@ async fn run_file(
 ) -> Response {
     let files = models.find(&run).and_then(|index| models.files.get(index));
     let bytes = match (files, file.as_str()) {
-        (Some(files), "config.toml") => files.config.clone(),
-        (Some(files), "model.bpk") => files.weights.clone(),
+        (Some(files), CONFIG_FILE) => files.config.clone(),
+        (Some(files), MODEL_FILE) => files.weights.clone(),
         _ => return api::not_found(Method::GET, uri).await.into_response(),
     };
     ([(header::CONTENT_TYPE, media_type(&file))], bytes).into_response()

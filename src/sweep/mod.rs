@@ -153,7 +153,7 @@ impl Sweep {
         }
         Ok(match state {
             RunState::Finished => PointState::Finished,
-            RunState::Resumable if run.can_resume()? => PointState::ToResume,
+            RunState::Resumable if run.can_resume(&existing)? => PointState::ToResume,
             _ => PointState::ToTrain(Naming::Replace),
         })
     }

@@ -262,7 +262,7 @@ fn open_run(
 /// The config as MLflow params: dotted keys (`optimizer.learning_rate`), TOML values; the
 /// name is the run's and the tracking section says only where this goes.
 pub fn params(config: &ExperimentConfig) -> Vec<(String, String)> {
-    let table: toml::Table = toml::from_str(&config.to_toml()).expect("a config reads back");
+    let table = toml::Table::try_from(config).expect("a config is a table");
     dotted_leaves(&table)
         .into_iter()
         .filter(|(key, _)| key != "name" && !key.starts_with("tracking."))

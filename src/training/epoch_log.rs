@@ -14,6 +14,7 @@ use burn::train::metric::store::{Aggregate, EpochSummary, EventStoreClient, Metr
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use burn::train::{EarlyStoppingStrategy, Interrupter, MetricEarlyStoppingStrategy};
 
+use crate::config::ExperimentConfig;
 use crate::error::Error;
 use crate::output;
 use crate::run_dir::{EpochMetrics, LockedRun, ResumePoint, write_metrics};
@@ -101,13 +102,13 @@ impl DivergenceWatch {
 }
 
 impl Divergence {
-    /// One line: where, what to try, and what is left of the run.
-    pub fn error(&self, run: &LockedRun, learning_rate: f64) -> Error {
+    /// One line: where, what to try, and what is left of the run (trained from `config`).
+    pub fn error(&self, run: &LockedRun, config: &ExperimentConfig) -> Error {
         let at = match self.batch {
             Some(batch) => format!("epoch {}, batch {batch}: the training loss", self.epoch),
             None => format!("epoch {}: the validation loss", self.epoch),
         };
-        let next = match run.resume_point() {
+        let next = match run.resume_point(config) {
             Ok(ResumePoint { epoch, .. }) => format!(
                 "the run keeps its last good checkpoint (epoch {epoch}) and is not finished: \
                  lower `optimizer.learning_rate` in {} and continue with --resume {}, or start \
@@ -125,7 +126,7 @@ impl Divergence {
                 "training stopped at {at} became {}; the learning rate ({}) is probably too \
                  high; {next}",
                 self.loss,
-                readable_rate(learning_rate)
+                readable_rate(config.optimizer.learning_rate)
             ),
         )
     }

@@ -6,7 +6,7 @@ use crate::config::ModelConfig;
 use crate::data::NUM_CLASSES;
 use crate::fsutil::describe_bytes;
 use crate::machine;
-use crate::model::{ROW_FEATURES, STEPS};
+use lstm_mnist_model::{COLUMNS, ROWS};
 
 /// Tensors the stock layers' autodiff keeps per gate and timestep for the backward pass (the
 /// fused LSTM keeps fewer); measured peaks stay below this estimate.
@@ -17,10 +17,10 @@ const KEPT_PER_GATE_STEP: u64 = 8;
 pub fn training_bytes(config: &ModelConfig, batch_size: usize) -> u64 {
     let hidden = config.hidden as u64;
     let gates = config.cell.gates() as u64;
-    let rows = ROW_FEATURES as u64;
+    let rows = COLUMNS as u64;
     let parameters =
         gates * (rows * hidden + hidden * hidden + 2 * hidden) + (hidden + 1) * NUM_CLASSES as u64;
-    let activations = batch_size as u64 * STEPS as u64 * hidden * gates * KEPT_PER_GATE_STEP;
+    let activations = batch_size as u64 * ROWS as u64 * hidden * gates * KEPT_PER_GATE_STEP;
     4u64.saturating_mul(parameters.saturating_mul(4).saturating_add(activations))
 }
 

@@ -27,17 +27,18 @@ use crate::data::augment::Augmenter;
 use crate::data::{Examples, MnistData, MnistLoader, download, test_set};
 use crate::error::{AtFile, Error, Result};
 use crate::evaluation::{evaluate, percent};
-use crate::model::{Classifier, INFERENCE_BATCH, RecurrentKernel};
+use crate::model::{Classifier, RecurrentKernel};
 use crate::output;
 use crate::plots::{Curve, curves_png};
 use crate::run_dir::{
-    EpochMetrics, InvalidName, LockedRun, Naming, RECORD_NAMES, ResumePoint, RunDir, RunReport,
-    RunState, TestScores, check_name,
+    EpochMetrics, InvalidName, LockedRun, Naming, RECORD_NAMES, ResumePoint, RunDir, RunName,
+    RunReport, RunState, TestScores,
 };
 use crate::tracking::mlflow::RunStatus;
 use crate::tracking::{RunContext, Tracker};
 use checkpoint::AtomicFileCheckpointer;
 use epoch_log::{DivergenceWatch, EpochLog, EpochStopping, ReaderWatch};
+use lstm_mnist_model::inference::INFERENCE_BATCH;
 
 /// A training run, built only through its checks (`new`, `resume`): the config's values, its
 /// name and the memory it needs; a resumed run's own config, which only more epochs may
@@ -112,13 +113,17 @@ impl TrainRequest {
         artifacts: PathBuf,
         naming: Naming,
     ) -> std::result::Result<Self, RequestError> {
-        check_name(&config.name)?;
+        let name = RunName::new(&config.name)?;
         config.validate()?;
         check_fits_in_memory(&config.model, config.training.batch_size)?;
         Ok(Self {
             config,
             options,
-            destination: Destination::New { artifacts, naming },
+            destination: Destination::New {
+                artifacts,
+                name,
+                naming,
+            },
         })
     }
 
@@ -150,8 +155,13 @@ impl TrainRequest {
 /// Where a run's files go.
 #[derive(Debug, Clone)]
 enum Destination {
-    /// A new run directory under `artifacts`, named after the config as `naming` says.
-    New { artifacts: PathBuf, naming: Naming },
+    /// A new run directory under `artifacts`, named after the config's `name` as `naming`
+    /// says.
+    New {
+        artifacts: PathBuf,
+        name: RunName,
+        naming: Naming,
+    },
     /// The run in this directory, continued from its last complete checkpoint; `extend_to`,
     /// the epochs it now trains when the command changed them (its config says so after).
     Resume {
@@ -178,13 +188,12 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
     let slot = RunSlot::reserve(&request.destination, &request.config)?;
     let data = RunData::load(&request.config, request.options.compute.data_dir.as_deref())?;
     device.seed(request.config.seed);
-    let model = Classifier::new(
-        &request.config.model,
-        request.config.seed,
-        &device.clone().autodiff(),
-    )
-    .with_kernel(request.options.kernel);
-    let (run, start) = slot.take(&request.config.name)?;
+    let model = request
+        .config
+        .model
+        .init(request.config.seed, &device.clone().autodiff())
+        .with_kernel(request.options.kernel);
+    let (run, start) = slot.take()?;
     Training::begin(request, run, data, device)?.run(model, start)
 }
 
@@ -272,7 +281,7 @@ impl Training {
         drop(result.renderer);
         if let Some(diverged) = divergence.diverged() {
             run.discard_checkpoints_from(diverged.epoch)?;
-            return Err(diverged.error(run, config.optimizer.learning_rate));
+            return Err(diverged.error(run, config));
         }
         if let Some(error) = result.error {
             return Err(Error::msg(format!("training failed: {error}")));
@@ -447,8 +456,15 @@ impl Training {
 /// A run's directory before training starts: a resumed run is locked (and checked) first of
 /// all; a new one is only claimed once everything else has been checked.
 enum RunSlot<'a> {
-    Resumed { run: LockedRun, start: ResumePoint },
-    New { artifacts: &'a Path, naming: Naming },
+    Resumed {
+        run: LockedRun,
+        start: ResumePoint,
+    },
+    New {
+        artifacts: &'a Path,
+        name: &'a RunName,
+        naming: Naming,
+    },
 }
 
 impl<'a> RunSlot<'a> {
@@ -458,18 +474,27 @@ impl<'a> RunSlot<'a> {
                 let (run, start) = lock_for_resume(run, config)?;
                 Self::Resumed { run, start }
             }
-            Destination::New { artifacts, naming } => Self::New {
+            Destination::New {
                 artifacts,
+                name,
+                naming,
+            } => Self::New {
+                artifacts,
+                name,
                 naming: *naming,
             },
         })
     }
 
     /// The locked directory to write, and where training starts in it.
-    fn take(self, name: &str) -> Result<(LockedRun, ResumePoint)> {
+    fn take(self) -> Result<(LockedRun, ResumePoint)> {
         match self {
             Self::Resumed { run, start } => Ok((run, start)),
-            Self::New { artifacts, naming } => Ok((
+            Self::New {
+                artifacts,
+                name,
+                naming,
+            } => Ok((
                 claim_new_run(artifacts, name, naming)?,
                 ResumePoint::default(),
             )),
@@ -481,7 +506,7 @@ impl<'a> RunSlot<'a> {
 fn lock_for_resume(run: &RunDir, config: &ExperimentConfig) -> Result<(LockedRun, ResumePoint)> {
     let run = run.clone().lock()?;
     run.remove_stale_temp_files();
-    let start = run.resume_point()?;
+    let start = run.resume_point(config)?;
     let done = start.epoch;
     for damaged in &start.damaged {
         output::warn(format_args!(
@@ -510,12 +535,12 @@ fn lock_for_resume(run: &RunDir, config: &ExperimentConfig) -> Result<(LockedRun
 }
 
 /// Claims a new run's directory, saying where it went when the config's name was taken.
-fn claim_new_run(artifacts: &Path, name: &str, naming: Naming) -> Result<LockedRun> {
+fn claim_new_run(artifacts: &Path, name: &RunName, naming: Naming) -> Result<LockedRun> {
     let run = RunDir::claim(artifacts, name, naming)?;
-    if run.name() != name {
+    if run.name() != name.as_str() {
         output::line(format_args!(
             "{} is taken: this run goes to {} (--overwrite replaces the old one instead)",
-            artifacts.join(name).display(),
+            artifacts.join(name.as_str()).display(),
             run.path().display()
         ));
     }

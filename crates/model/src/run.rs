@@ -1,6 +1,6 @@
 //! A trained run's classifier, loaded from the run directory training wrote (its `config.toml`
-//! and `model.bpk`) or from those two files' bytes (the browser fetches them), and what it
-//! reads in an image.
+//! and `model.bpk`) or from those two files' bytes (the browser fetches them), on any Burn
+//! device, and what it reads in model inputs and pictures.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -10,22 +10,19 @@ use burn::store::{ModuleRecord, RecordError};
 use burn::tensor::{Bytes, Device};
 use serde::Deserialize;
 
-use crate::NUM_CLASSES;
+use crate::ModelInput;
 use crate::config::ModelConfig;
-use crate::inference::{leading, step_probabilities};
-use crate::model::{Classifier, ROW_FEATURES, STEPS};
+use crate::inference::{Detail, Reading, read};
+use crate::model::{Classifier, RecurrentKernel};
 use crate::preprocess::{PictureError, picture_input};
 use crate::record::{ModelFileProblem, Precision, RecordLayout, stored_as};
-
-/// Values in one model input: 28 rows of 28 pixels.
-pub const INPUT_LEN: usize = STEPS * ROW_FEATURES;
 
 /// The name of a finished run's weights in its directory.
 pub const MODEL_FILE: &str = "model.bpk";
 /// The name of a run's config in its directory.
 pub const CONFIG_FILE: &str = "config.toml";
 
-/// A trained classifier, ready to read digits on Burn's flex backend (the CPU, or the browser).
+/// A trained classifier on a device, ready to read digits.
 #[derive(Debug)]
 pub struct TrainedModel {
     classifier: Classifier,
@@ -71,29 +68,38 @@ struct RunConfig {
 }
 
 impl TrainedModel {
-    /// Loads the finished run in `run_dir` (`config.toml` and `model.bpk`).
-    pub fn open(run_dir: &Path) -> Result<Self, LoadError> {
+    /// Loads the finished run in `run_dir` (`config.toml` and `model.bpk`) onto `device`.
+    pub fn open(run_dir: &Path, device: &Device) -> Result<Self, LoadError> {
         let read = |name: &str| {
             let path = run_dir.join(name);
             std::fs::read(&path).map_err(|error| LoadError::Io { path, error })
         };
         let config = read(CONFIG_FILE)?;
         let weights = read(MODEL_FILE)?;
-        Self::from_bytes(&String::from_utf8_lossy(&config), &weights)
+        Self::from_bytes(&String::from_utf8_lossy(&config), &weights, device)
     }
 
-    /// Loads a run from its `config.toml`'s text and its `model.bpk`'s bytes.
-    pub fn from_bytes(config_toml: &str, weights: &[u8]) -> Result<Self, LoadError> {
+    /// Loads a run from its `config.toml`'s text and its `model.bpk`'s bytes onto `device`.
+    pub fn from_bytes(
+        config_toml: &str,
+        weights: &[u8],
+        device: &Device,
+    ) -> Result<Self, LoadError> {
         let config: RunConfig =
             toml::from_str(config_toml).map_err(|e| LoadError::Config(e.message().to_string()))?;
-        Self::from_weights(&config.model, weights)
+        Self::from_weights(&config.model, weights, device)
     }
 
-    /// Loads the weights of a classifier of architecture `config` from a `model.bpk`'s bytes,
-    /// stored as f32 or f16 ([`crate::record::stored_as`]).
-    pub fn from_weights(config: &ModelConfig, weights: &[u8]) -> Result<Self, LoadError> {
-        let device = Device::flex();
-        let fresh = Classifier::new(config, 0, &device);
+    /// Loads the weights of a classifier of architecture `config` from a model file's bytes
+    /// (a run's `model.bpk` or a checkpoint's), stored as f32 or f16
+    /// ([`crate::record::stored_as`]), onto `device`. The file is checked against the
+    /// architecture before Burn reads it: Burn panics on a tensor of another type.
+    pub fn from_weights(
+        config: &ModelConfig,
+        weights: &[u8],
+        device: &Device,
+    ) -> Result<Self, LoadError> {
+        let fresh = config.init(0, device);
         let layout = RecordLayout::of(&fresh).map_err(LoadError::Record)?;
         let weights = stored_as(weights, Precision::F32)
             .map_err(|e| LoadError::Weights(ModelFileProblem::unreadable(e)))?;
@@ -101,7 +107,19 @@ impl TrainedModel {
         let record =
             ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights)).map_err(LoadError::Record)?;
         let classifier = fresh.try_load_record(record).map_err(LoadError::Record)?;
-        Ok(Self { classifier, device })
+        Ok(Self {
+            classifier,
+            device: device.clone(),
+        })
+    }
+
+    /// The same model, its recurrent layer run by `kernel` (the fused CPU op by default,
+    /// where the crate is built with it).
+    pub fn with_kernel(self, kernel: RecurrentKernel) -> Self {
+        Self {
+            classifier: self.classifier.with_kernel(kernel),
+            ..self
+        }
     }
 
     /// The classifier itself, for Burn code of your own.
@@ -109,53 +127,31 @@ impl TrainedModel {
         &self.classifier
     }
 
-    /// Reads one model input: 28×28 values in [0, 1], row after row, white ink on black as in
-    /// MNIST (see [`crate::preprocess`] for pictures).
-    pub fn read(&self, pixels: &[f32; INPUT_LEN]) -> Reading {
-        let values = step_probabilities(&self.classifier, pixels.to_vec(), &self.device);
-        let rows = values
-            .chunks_exact(NUM_CLASSES)
-            .map(|row| row.try_into().expect("rows of ten"))
-            .collect();
-        Reading { rows }
+    /// The classifier, to train on or to hand to Burn code of your own.
+    pub fn into_classifier(self) -> Classifier {
+        self.classifier
+    }
+
+    /// The device the model's weights are on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Reads a batch of model inputs, one forward pass per
+    /// [`INFERENCE_BATCH`](crate::inference::INFERENCE_BATCH) of them, the readings in input
+    /// order; with [`Detail::Rows`] each reading also holds the probabilities after each row.
+    pub fn read_batch(&self, inputs: &[ModelInput], detail: Detail) -> Vec<Reading> {
+        read(&self.classifier, inputs, detail, &self.device)
+    }
+
+    /// Reads one model input (see [`crate::preprocess`] for pictures).
+    pub fn read(&self, input: &ModelInput, detail: Detail) -> Reading {
+        let mut readings = self.read_batch(std::slice::from_ref(input), detail);
+        readings.pop().expect("one reading per input")
     }
 
     /// Reads the digit in a picture (PNG or JPEG bytes: a photo of paper, a scan, a drawing).
-    pub fn read_picture(&self, bytes: &[u8]) -> Result<Reading, PictureError> {
-        let pixels = picture_input(bytes)?;
-        let input = pixels
-            .as_slice()
-            .try_into()
-            .expect("the picture path makes 28x28 inputs");
-        Ok(self.read(input))
-    }
-}
-
-/// What the model read in one image: the ten class probabilities after each of its 28 rows.
-/// The last row's are the answer; the earlier ones are the model's guess so far.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reading {
-    rows: Vec<[f32; NUM_CLASSES]>,
-}
-
-impl Reading {
-    /// The class probabilities after every row, first row first.
-    pub fn rows(&self) -> &[[f32; NUM_CLASSES]] {
-        &self.rows
-    }
-
-    /// The ten class probabilities: the answer.
-    pub fn probabilities(&self) -> &[f32; NUM_CLASSES] {
-        self.rows.last().expect("a reading has 28 rows")
-    }
-
-    /// The most likely class (the digit, for MNIST).
-    pub fn digit(&self) -> usize {
-        leading(self.probabilities()).0
-    }
-
-    /// The most likely class's probability.
-    pub fn probability(&self) -> f32 {
-        leading(self.probabilities()).1
+    pub fn read_picture(&self, bytes: &[u8], detail: Detail) -> Result<Reading, PictureError> {
+        Ok(self.read(&picture_input(bytes)?, detail))
     }
 }

@@ -4,8 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use image::{GrayImage, ImageFormat, Luma};
+use lstm_mnist_model::inference::Detail;
 use lstm_mnist_model::record::{ModelFileProblem, Precision, stored_as};
-use lstm_mnist_model::run::{INPUT_LEN, LoadError, TrainedModel};
+use lstm_mnist_model::run::{LoadError, TrainedModel};
+use lstm_mnist_model::{Device, INPUT_LEN};
 
 fn shipped(run: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,10 +29,12 @@ fn picture_of_a_one() -> Vec<u8> {
 
 #[test]
 fn a_shipped_run_reads_a_picture_of_a_one() {
-    let model = TrainedModel::open(&shipped("lstm-adam")).unwrap();
-    let reading = model.read_picture(&picture_of_a_one()).unwrap();
+    let model = TrainedModel::open(&shipped("lstm-adam"), &Device::flex()).unwrap();
+    let reading = model
+        .read_picture(&picture_of_a_one(), Detail::Rows)
+        .unwrap();
     assert_eq!(reading.digit(), 1, "{:?}", reading.probabilities());
-    assert_eq!(reading.rows().len(), 28);
+    assert_eq!(reading.rows().unwrap().len(), 28);
     let total: f32 = reading.probabilities().iter().sum();
     assert!((total - 1.0).abs() < 1e-5);
 }
@@ -40,18 +44,21 @@ fn a_run_from_bytes_reads_as_from_its_directory() {
     let dir = shipped("gru-adam");
     let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
     let weights = std::fs::read(dir.join("model.bpk")).unwrap();
-    let from_bytes = TrainedModel::from_bytes(&config, &weights).unwrap();
-    let from_dir = TrainedModel::open(&dir).unwrap();
+    let from_bytes = TrainedModel::from_bytes(&config, &weights, &Device::flex()).unwrap();
+    let from_dir = TrainedModel::open(&dir, &Device::flex()).unwrap();
     let mut input = [0.0f32; INPUT_LEN];
     input[14 * 28 + 5..14 * 28 + 23].fill(1.0);
-    assert_eq!(from_bytes.read(&input), from_dir.read(&input));
+    assert_eq!(
+        from_bytes.read(&input, Detail::Rows),
+        from_dir.read(&input, Detail::Rows)
+    );
 }
 
 #[test]
 fn weights_of_another_architecture_or_damaged_are_refused_saying_why() {
     let weights = std::fs::read(shipped("lstm-adam").join("model.bpk")).unwrap();
     let gru = "[model]\ncell = \"gru\"\nhidden = 256\n";
-    match TrainedModel::from_bytes(gru, &weights) {
+    match TrainedModel::from_bytes(gru, &weights, &Device::flex()) {
         Err(LoadError::Weights(ModelFileProblem::OtherArchitecture(found))) => {
             assert_eq!(found.1, 256);
             assert_eq!(found.0.to_string(), "lstm");
@@ -59,13 +66,15 @@ fn weights_of_another_architecture_or_damaged_are_refused_saying_why() {
         other => panic!("{other:?}"),
     }
     let lstm = "[model]\ncell = \"lstm\"\nhidden = 256\n";
-    let error = TrainedModel::from_bytes(lstm, &weights[..weights.len() / 2]).unwrap_err();
+    let error =
+        TrainedModel::from_bytes(lstm, &weights[..weights.len() / 2], &Device::flex()).unwrap_err();
     assert!(
         matches!(error, LoadError::Weights(ModelFileProblem::Damaged(_))),
         "{error}"
     );
     assert!(error.to_string().starts_with("model.bpk: "), "{error}");
-    let error = TrainedModel::from_bytes("[model]\ncell = \"tree\"", &weights).unwrap_err();
+    let error = TrainedModel::from_bytes("[model]\ncell = \"tree\"", &weights, &Device::flex())
+        .unwrap_err();
     assert!(error.to_string().starts_with("config.toml: "), "{error}");
 }
 
@@ -92,11 +101,11 @@ fn f16_weights_are_half_the_file_and_load_back_as_f32() {
             "{full} {rounded}"
         );
     }
-    let from_f16 = TrainedModel::from_bytes(&config, &f16).unwrap();
-    let from_f32 = TrainedModel::from_bytes(&config, &weights).unwrap();
+    let from_f16 = TrainedModel::from_bytes(&config, &f16, &Device::flex()).unwrap();
+    let from_f32 = TrainedModel::from_bytes(&config, &weights, &Device::flex()).unwrap();
     let reading = |model: &TrainedModel| {
         *model
-            .read_picture(&picture_of_a_one())
+            .read_picture(&picture_of_a_one(), Detail::Answer)
             .unwrap()
             .probabilities()
     };

@@ -2,7 +2,9 @@
 //! drawings and pictures in the browser, row by row. `tools/build-web.sh` builds it into the
 //! `.wasm` and glue that `lstm-mnist export-web` puts on a static site.
 
-use lstm_mnist_model::run::{INPUT_LEN, TrainedModel};
+use lstm_mnist_model::inference::Detail;
+use lstm_mnist_model::run::TrainedModel;
+use lstm_mnist_model::{Device, INPUT_LEN, ModelInput};
 use wasm_bindgen::prelude::*;
 
 /// A trained run, loaded in the browser.
@@ -16,24 +18,25 @@ impl Model {
     /// Loads a run from its `config.toml`'s text and its `model.bpk`'s bytes.
     #[wasm_bindgen(constructor)]
     pub fn new(config_toml: &str, weights: &[u8]) -> Result<Model, JsError> {
-        let model = TrainedModel::from_bytes(config_toml, weights)?;
+        let model = TrainedModel::from_bytes(config_toml, weights, &Device::flex())?;
         Ok(Model { model })
     }
 
     /// The ten class probabilities after each of the 28 rows (280 values, row after row) of a
     /// model input: 784 values in [0, 1], white ink on black.
     pub fn read(&self, pixels: &[f32]) -> Result<Vec<f32>, JsError> {
-        let input: &[f32; INPUT_LEN] = pixels.try_into().map_err(|_| {
+        let input: &ModelInput = pixels.try_into().map_err(|_| {
             JsError::new(&format!(
                 "an input is {INPUT_LEN} values, not {}",
                 pixels.len()
             ))
         })?;
-        Ok(self.model.read(input).rows().concat())
+        let reading = self.model.read(input, Detail::Rows);
+        Ok(reading.rows().expect("rows were asked for").concat())
     }
 
     /// The model input (784 values) the picture path makes of a PNG or JPEG.
     pub fn picture_input(bytes: &[u8]) -> Result<Vec<f32>, JsError> {
-        Ok(lstm_mnist_model::preprocess::picture_input(bytes)?)
+        Ok(lstm_mnist_model::preprocess::picture_input(bytes)?.to_vec())
     }
 }

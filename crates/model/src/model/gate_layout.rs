@@ -7,8 +7,9 @@
 use burn::nn::Linear;
 use burn::tensor::Device;
 
+use super::Classifier;
 use super::init::{HostMatrix, bias_values, set_linear, weight_matrix};
-use super::{Classifier, ROW_FEATURES};
+use crate::COLUMNS;
 use crate::NUM_CLASSES;
 use crate::cell::Cell;
 use crate::config::{Bias, MAX_HIDDEN, ModelConfig};
@@ -68,7 +69,7 @@ impl GateWeights {
         expect_shape(
             "the input weight",
             &stacked.input_weight.dims(),
-            &[rows, ROW_FEATURES],
+            &[rows, COLUMNS],
         )?;
         expect_shape(
             "the hidden weight",

@@ -221,6 +221,7 @@ pub(super) fn set_linear(
 }
 
 /// A linear layer's weight as Burn keeps it, `[inputs, outputs]`.
+#[cfg(feature = "interchange")]
 pub(super) fn weight_matrix(linear: &Linear) -> HostMatrix {
     let [rows, cols] = linear.weight.shape().dims();
     HostMatrix {
@@ -231,6 +232,7 @@ pub(super) fn weight_matrix(linear: &Linear) -> HostMatrix {
 }
 
 /// The layer's bias; zeros where it has none.
+#[cfg(feature = "interchange")]
 pub(super) fn bias_values(linear: &Linear) -> Vec<f32> {
     match &linear.bias {
         Some(bias) => host_values(bias.val()),

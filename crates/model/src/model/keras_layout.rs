@@ -7,9 +7,10 @@
 use burn::nn::{GateController, Linear};
 use burn::tensor::Device;
 
+use super::Classifier;
 use super::gate_layout::{WeightsError, expect_shape};
 use super::init::{HostMatrix, bias_values, set_linear, weight_matrix};
-use super::{Classifier, ROW_FEATURES};
+use crate::COLUMNS;
 use crate::NUM_CLASSES;
 use crate::cell::Cell;
 use crate::config::{Bias, MAX_HIDDEN, ModelConfig};
@@ -51,7 +52,7 @@ impl KerasWeights {
             return Err(WeightsError::TooManyUnits { hidden });
         }
         let width = cell.gates() * hidden;
-        expect_shape("the kernel", &kernel.dims(), &[ROW_FEATURES, width])?;
+        expect_shape("the kernel", &kernel.dims(), &[COLUMNS, width])?;
         expect_shape(
             "the recurrent kernel",
             &recurrent_kernel.dims(),

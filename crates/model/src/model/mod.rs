@@ -1,13 +1,13 @@
 //! The classifier: a recurrent layer reads the image row by row, a linear head classifies its
 //! last hidden state.
 
-mod arithmetic;
 #[cfg(feature = "fused")]
 pub mod fused;
+#[cfg(feature = "interchange")]
 mod gate_layout;
 mod init;
+#[cfg(feature = "interchange")]
 mod keras_layout;
-pub mod summary;
 
 use burn::module::Module;
 use burn::nn::{
@@ -15,13 +15,14 @@ use burn::nn::{
 };
 use burn::tensor::{Device, Tensor, s};
 
-use crate::NUM_CLASSES;
 use crate::cell::Cell;
 use crate::config::{Bias, ModelConfig};
+use crate::{COLUMNS, NUM_CLASSES};
 
-pub use arithmetic::training_step_flops;
+#[cfg(feature = "interchange")]
 pub use gate_layout::{Gate, GateWeights, StackedGates, WeightsError};
 pub use init::{HostMatrix, KerasInit, host_values};
+#[cfg(feature = "interchange")]
 pub use keras_layout::{DenseWeights, KerasWeights};
 
 /// Which implementation runs the recurrent layer.
@@ -44,15 +45,6 @@ impl RecurrentKernel {
         }
     }
 }
-
-/// Each image row is one timestep of `ROW_FEATURES` pixels.
-pub const ROW_FEATURES: usize = 28;
-/// Each image is this many timesteps (rows).
-pub const STEPS: usize = 28;
-
-/// Images per forward pass without gradients (evaluation, prediction): large batches amortise
-/// per-op overhead.
-pub const INFERENCE_BATCH: usize = 1000;
 
 // A model holds one of these, so the variants' size difference costs nothing.
 /// The classifier's recurrent layer: one of Burn's stock layers.
@@ -86,6 +78,7 @@ impl RecurrentLayer {
         }
     }
 
+    #[cfg(feature = "interchange")]
     fn gates(&self) -> Vec<&GateController> {
         match self {
             RecurrentLayer::Lstm(lstm) => vec![
@@ -120,18 +113,14 @@ impl Classifier {
     pub fn new(config: &ModelConfig, seed: u64, device: &Device) -> Self {
         let hidden = config.hidden;
         let mut recurrent = match config.cell {
-            Cell::Lstm => {
-                RecurrentLayer::Lstm(LstmConfig::new(ROW_FEATURES, hidden, true).init(device))
-            }
+            Cell::Lstm => RecurrentLayer::Lstm(LstmConfig::new(COLUMNS, hidden, true).init(device)),
             // Keras's GRU: reset_after, update/reset/new gate order.
             Cell::Gru => RecurrentLayer::Gru(
-                GruConfig::new(ROW_FEATURES, hidden, true)
+                GruConfig::new(COLUMNS, hidden, true)
                     .with_reset_after(true)
                     .init(device),
             ),
-            Cell::Rnn => {
-                RecurrentLayer::Rnn(RnnConfig::new(ROW_FEATURES, hidden, true).init(device))
-            }
+            Cell::Rnn => RecurrentLayer::Rnn(RnnConfig::new(COLUMNS, hidden, true).init(device)),
         };
         let facts = config.cell.facts();
         // Keras's single bias: a cell whose Keras layer keeps a recurrent bias has both anyway.
@@ -212,6 +201,15 @@ impl Classifier {
             RecurrentLayer::Rnn(rnn) => rnn.forward(images, None).0,
             RecurrentLayer::Gru(gru) => gru.forward(images, None),
         }
+    }
+}
+
+impl ModelConfig {
+    /// The model this config describes, freshly initialised from `seed` on `device` (as Burn's
+    /// configs `init` their modules): the one place a config becomes a model, so a new kind of
+    /// model is a new arm here.
+    pub fn init(&self, seed: u64, device: &Device) -> Classifier {
+        Classifier::new(self, seed, device)
     }
 }
 

@@ -10,9 +10,11 @@ use image::{GrayImage, Luma, imageops};
 use imageproc::distance_transform::euclidean_squared_distance_transform;
 
 use crate::panic::contain_panic;
+use crate::{COLUMNS, ModelInput, ROWS};
 
-/// Side of the MNIST canvas, and of the box its digits are fitted into.
-pub const CANVAS: u32 = 28;
+/// The model input's side, as image code counts pixels: the canvas MNIST centred its digits on.
+const CANVAS: u32 = ROWS as u32;
+const _: () = assert!(ROWS == COLUMNS, "the canvas is square");
 /// The box MNIST scaled each digit into, in pixels, before centring it on the 28×28 canvas.
 pub const DIGIT_BOX: u32 = 20;
 /// Smaller inputs cannot hold a recognisable digit.
@@ -99,7 +101,7 @@ impl std::fmt::Display for NoDigit {
 
 /// The model input of an encoded picture (PNG, JPEG, ...): decoded, seen as a person sees it
 /// (transparent parts are the white page underneath), then made MNIST-style.
-pub fn picture_input(bytes: &[u8]) -> std::result::Result<Vec<f32>, PictureError> {
+pub fn picture_input(bytes: &[u8]) -> std::result::Result<ModelInput, PictureError> {
     let picture = decode(bytes)?;
     mnist_style(&over_white(&picture)).map_err(PictureError::NoDigit)
 }
@@ -150,7 +152,7 @@ pub fn over_white(picture: &image::DynamicImage) -> GrayImage {
 }
 
 /// A grayscale picture as a model input (28x28 values in [0, 1]), made as MNIST was made.
-pub fn mnist_style(gray: &GrayImage) -> std::result::Result<Vec<f32>, NoDigit> {
+pub fn mnist_style(gray: &GrayImage) -> std::result::Result<ModelInput, NoDigit> {
     let (width, height) = gray.dimensions();
     if width < MIN_SIDE || height < MIN_SIDE {
         return Err(NoDigit::TooSmall { width, height });
@@ -265,7 +267,7 @@ pub fn fit_into_box(cropped: &GrayImage) -> GrayImage {
 
 /// The fitted digit placed on the 28x28 canvas so that its centre of mass lands on the
 /// canvas centre (staying inside), as values in [0, 1].
-pub fn centre_by_mass(fitted: &GrayImage) -> Vec<f32> {
+pub fn centre_by_mass(fitted: &GrayImage) -> ModelInput {
     let (fit_w, fit_h) = fitted.dimensions();
     let (mut mass, mut mx, mut my) = (0.0f32, 0.0f32, 0.0f32);
     for (x, y, p) in fitted.enumerate_pixels() {
@@ -280,7 +282,7 @@ pub fn centre_by_mass(fitted: &GrayImage) -> Vec<f32> {
         ((centre - com).round() as i64).clamp(0, i64::from(CANVAS.saturating_sub(size))) as u32
     };
     let (dx, dy) = (offset(mx / mass, fit_w), offset(my / mass, fit_h));
-    let mut canvas = vec![0.0f32; (CANVAS * CANVAS) as usize];
+    let mut canvas = [0.0f32; ROWS * COLUMNS];
     for (x, y, p) in fitted.enumerate_pixels() {
         canvas[((y + dy) * CANVAS + x + dx) as usize] = f32::from(p.0[0]) / 255.0;
     }
