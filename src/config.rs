@@ -16,9 +16,9 @@ pub use lstm_mnist_model::config::{Bias, MAX_HIDDEN, ModelConfig};
 /// Upper bounds that no sensible experiment reaches; past them a typo would exhaust memory or
 /// run for days before saying anything. (What fits this machine's memory is checked too, by
 /// `training::check_fits_in_memory`.)
-pub const MAX_BATCH_SIZE: usize = 60_000;
+pub(crate) const MAX_BATCH_SIZE: usize = 60_000;
 /// A config is a few hundred bytes; a file this large is not one (or is `/dev/zero`).
-pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// A complete, validated experiment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,11 +143,11 @@ pub struct AugmentConfig {
     /// Probability of a Gaussian blur (default 0.2)...
     pub blur: f64,
     /// ...of a sigma drawn from [blur_sigma / 2, blur_sigma] pixels (default 1).
-    pub blur_sigma: f64,
+    pub(crate) blur_sigma: f64,
     /// Probability of an elastic distortion (Simard et al. 2003; default 0.5)...
     pub elastic: f64,
     /// ...of strength alpha, in pixels (default 34, Simard's)...
-    pub elastic_alpha: f64,
+    pub(crate) elastic_alpha: f64,
     /// ...and smoothness sigma, in pixels (default 4, Simard's).
     pub elastic_sigma: f64,
     /// Probability that a 1 gets a flag (with or without a base) and a 7 a bar across its
@@ -157,7 +157,7 @@ pub struct AugmentConfig {
     pub low_resolution: f64,
     /// ...the image shrunk to a square of a size drawn from this range, in pixels, and
     /// enlarged back (default [7, 16]).
-    pub low_resolution_size: [u32; 2],
+    pub(crate) low_resolution_size: [u32; 2],
     /// Probability of a grey background and faint ink (default 0)...
     pub contrast: f64,
     /// ...the background's level drawn from [0, contrast_background] of full intensity
@@ -169,11 +169,11 @@ pub struct AugmentConfig {
     pub noise: f64,
     /// ...of a standard deviation drawn from [noise_sigma / 2, noise_sigma] of full
     /// intensity (default 0.3).
-    pub noise_sigma: f64,
+    pub(crate) noise_sigma: f64,
     /// Probability of salt-and-pepper noise (default 0)...
     pub salt_pepper: f64,
     /// ...on a fraction of the pixels drawn from [amount / 2, amount] (default 0.1).
-    pub salt_pepper_amount: f64,
+    pub(crate) salt_pepper_amount: f64,
     /// Probability of JPEG compression (default 0)...
     pub jpeg: f64,
     /// ...at a quality drawn from this range, 1 to 100 (default [10, 50]).
@@ -413,7 +413,7 @@ impl ExperimentConfig {
 /// Every leaf of `table` under its dotted key, in the table's order: nested tables are walked,
 /// so `optimizer.learning_rate = …` in `[optimizer]` and `"optimizer.learning_rate" = …` give
 /// the same key (a sweep's overrides, a tracked run's params).
-pub fn dotted_leaves(table: &toml::Table) -> Vec<(String, &toml::Value)> {
+pub(crate) fn dotted_leaves(table: &toml::Table) -> Vec<(String, &toml::Value)> {
     let mut leaves = Vec::new();
     collect_leaves(table, "", &mut leaves);
     leaves
@@ -439,7 +439,7 @@ fn collect_leaves<'a>(
 
 /// Whether `uri` names a server that MLflow's REST API is reached at (not a local store such
 /// as `file:./mlruns` or `sqlite:///…`).
-pub fn is_http_uri(uri: &str) -> bool {
+pub(crate) fn is_http_uri(uri: &str) -> bool {
     uri.starts_with("http://") || uri.starts_with("https://")
 }
 
@@ -454,7 +454,7 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    pub fn invalid(key: &str, rule: impl Into<String>) -> Self {
+    pub(crate) fn invalid(key: &str, rule: impl Into<String>) -> Self {
         Self::InvalidValue {
             key: key.to_string(),
             rule: rule.into(),
@@ -476,7 +476,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// toml's own message for `error`, on one line (it can run over several).
-pub fn toml_message(error: &toml::de::Error) -> String {
+pub(crate) fn toml_message(error: &toml::de::Error) -> String {
     error.message().trim().replace('\n', " ")
 }
 

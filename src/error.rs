@@ -29,14 +29,14 @@ impl Error {
         }
     }
 
-    pub fn msg(problem: impl fmt::Display) -> Self {
+    pub(crate) fn msg(problem: impl fmt::Display) -> Self {
         Self::Message(problem.to_string())
     }
 }
 
 /// Names the file a failed step was about: `step.at(path)?` and `step.doing(path, "cannot
 /// read")?` in place of a hand-written `map_err` at each call.
-pub trait AtFile<T> {
+pub(crate) trait AtFile<T> {
     /// `path: problem`.
     fn at(self, path: impl AsRef<Path>) -> Result<T>;
     /// `path: what: problem`.
@@ -45,7 +45,7 @@ pub trait AtFile<T> {
 
 /// Says what a failed step not about one file was doing: `step.context("cannot listen on
 /// {addr}")?` gives `cannot listen on {addr}: problem`.
-pub trait Context<T> {
+pub(crate) trait Context<T> {
     fn context(self, what: impl fmt::Display) -> Result<T>;
 }
 
@@ -84,7 +84,7 @@ impl std::error::Error for Error {}
 
 /// Where a process started by another of ours (a sweep's point) also writes its final error
 /// line, so the parent reports the failure itself, not whatever the child printed last.
-pub const ERROR_FILE_ENV: &str = "LSTM_MNIST_ERROR_FILE";
+pub(crate) const ERROR_FILE_ENV: &str = "LSTM_MNIST_ERROR_FILE";
 
 /// The final error line, to stderr and, when a parent asked for it, to its file. The file is
 /// the parent's to read after the exit; if it cannot be written the parent still has the exit

@@ -39,14 +39,14 @@ pub fn configure_from_env() -> Result<()> {
 
 /// Kills the process when `point` is switched on and its argument, if it has one, equals
 /// `here()` (only called when the point fires).
-pub fn crash_point(point: &str, here: impl FnOnce() -> String) {
+pub(crate) fn crash_point(point: &str, here: impl FnOnce() -> String) {
     if fail::eval(point, |wanted| wanted.is_none_or(|wanted| wanted == here())) == Some(true) {
         kill_this_process();
     }
 }
 
 /// [`crash_point`] for the points that are named after a file.
-pub fn crash_point_for_file(point: &str, path: &std::path::Path) {
+pub(crate) fn crash_point_for_file(point: &str, path: &std::path::Path) {
     if let Some(file) = path.file_name() {
         crash_point(&format!("{point}:{}", file.to_string_lossy()), String::new);
     }

@@ -6,10 +6,10 @@ use std::path::Path;
 use crate::error::{AtFile, Error, Result};
 use crate::faults;
 
-pub const TEMP_PREFIX: &str = ".tmp-";
+pub(crate) const TEMP_PREFIX: &str = ".tmp-";
 
 /// Deletes the temporary files a killed process left in `dir` (never a finished file).
-pub fn remove_stale_temp_files(dir: &Path) {
+pub(crate) fn remove_stale_temp_files(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -21,7 +21,7 @@ pub fn remove_stale_temp_files(dir: &Path) {
 }
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -42,7 +42,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// A temporary file in `dir` that, once renamed, has ordinary file permissions rather than the
 /// owner-only ones temporary files get by default.
-pub fn new_temp_file(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+pub(crate) fn new_temp_file(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(TEMP_PREFIX);
     #[cfg(unix)]
@@ -55,7 +55,7 @@ pub fn new_temp_file(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
 
 /// Reads at most `limit` bytes of `path`; a longer file (or an endless one, like `/dev/zero`)
 /// is an error naming it rather than a read that never ends. `what` names the file's role.
-pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+pub(crate) fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
     use std::io::Read;
     let doing = format!("cannot read {what}");
     let file = std::fs::File::open(path).doing(path, &doing)?;
@@ -73,13 +73,13 @@ pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
 }
 
 /// [`read_bounded`], as UTF-8 text.
-pub fn read_text_bounded(path: &Path, limit: u64, what: &str) -> Result<String> {
+pub(crate) fn read_text_bounded(path: &Path, limit: u64, what: &str) -> Result<String> {
     String::from_utf8(read_bounded(path, limit, what)?)
         .map_err(|_| Error::file(path, format!("cannot read {what}: not UTF-8 text")))
 }
 
 /// `1048576` -> `1 MiB`.
-pub fn describe_bytes(bytes: u64) -> String {
+pub(crate) fn describe_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

@@ -24,11 +24,11 @@ pub struct InputImage {
 }
 
 /// Pictures larger than this are not digit drawings (and could exhaust memory when decoded).
-pub const MAX_PICTURE_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_PICTURE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The digits of one input file, a batch at a time: a picture (PNG, JPEG, ...) is one digit,
 /// an IDX image file holds many.
-pub enum ImageSource {
+pub(crate) enum ImageSource {
     Picture(Option<InputImage>),
     Idx {
         stream: IdxImageStream,

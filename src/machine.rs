@@ -2,7 +2,7 @@
 
 /// The CPU model and how many threads the process may use, e.g.
 /// "Intel(R) Xeon(R) Processor (AVX-512), 2 threads".
-pub fn describe() -> String {
+pub(crate) fn describe() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -40,7 +40,7 @@ pub fn peak_rss_mib() -> f64 {
 }
 
 /// The peak resident memory of process `pid` (Linux `VmHWM`), where /proc has it.
-pub fn peak_rss_mib_of(pid: u32) -> Option<f64> {
+pub(crate) fn peak_rss_mib_of(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -48,7 +48,7 @@ pub fn peak_rss_mib_of(pid: u32) -> Option<f64> {
 }
 
 /// The machine's physical memory (Linux `MemTotal`); `None` where it cannot be read.
-pub fn total_memory_bytes() -> Option<u64> {
+pub(crate) fn total_memory_bytes() -> Option<u64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -89,12 +89,12 @@ mod fma_probe {
     const ROUNDS: usize = 10_000_000;
 
     #[derive(Clone, Copy)]
-    pub enum Probe {
+    pub(crate) enum Probe {
         Avx512,
         Avx2,
     }
 
-    pub fn widest() -> Option<Probe> {
+    pub(crate) fn widest() -> Option<Probe> {
         if is_x86_feature_detected!("avx512f") {
             Some(Probe::Avx512)
         } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
@@ -105,7 +105,7 @@ mod fma_probe {
     }
 
     impl Probe {
-        pub fn flops(self) -> f64 {
+        pub(crate) fn flops(self) -> f64 {
             let lanes = match self {
                 Probe::Avx512 => 16,
                 Probe::Avx2 => 8,
@@ -165,14 +165,14 @@ mod fma_probe {
 #[cfg(not(target_arch = "x86_64"))]
 mod fma_probe {
     #[derive(Clone, Copy)]
-    pub enum Probe {}
+    pub(crate) enum Probe {}
 
-    pub fn widest() -> Option<Probe> {
+    pub(crate) fn widest() -> Option<Probe> {
         None
     }
 
     impl Probe {
-        pub fn flops(self) -> f64 {
+        pub(crate) fn flops(self) -> f64 {
             match self {}
         }
 

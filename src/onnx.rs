@@ -22,14 +22,14 @@ use lstm_mnist_model::{COLUMNS, ROWS};
 
 /// The operator set the graph is written for: the recurrent operators' current versions
 /// (14) and `Softmax` over one axis (13) are in it, and every maintained runtime reads it.
-pub const OPSET: i64 = 17;
+pub(crate) const OPSET: i64 = 17;
 /// The IR version that goes with opset 17.
 const IR_VERSION: i64 = 8;
-pub const INPUT: &str = "images";
-pub const OUTPUT: &str = "probabilities";
+pub(crate) const INPUT: &str = "images";
+pub(crate) const OUTPUT: &str = "probabilities";
 
 /// The serialised ONNX model of `weights`, its graph named `name`.
-pub fn model_bytes(weights: &GateWeights, name: &str) -> Vec<u8> {
+pub(crate) fn model_bytes(weights: &GateWeights, name: &str) -> Vec<u8> {
     let model = ModelProto {
         ir_version: IR_VERSION,
         opset_import: vec![OperatorSetIdProto {

@@ -14,7 +14,7 @@ use std::io::{ErrorKind, Write};
 pub struct ReaderGone;
 
 /// Prints `text` as it is (include the newline).
-pub fn print(text: &str) {
+pub(crate) fn print(text: &str) {
     if try_print(text).is_err() {
         std::process::exit(0);
     }
@@ -27,7 +27,7 @@ pub fn line(text: impl std::fmt::Display) {
 
 /// A warning on standard error: something went wrong that the command works on without
 /// (`warning: ` and the text, one line).
-pub fn warn(text: impl std::fmt::Display) {
+pub(crate) fn warn(text: impl std::fmt::Display) {
     eprintln!("warning: {text}");
 }
 
@@ -37,13 +37,13 @@ pub fn error(text: impl std::fmt::Display) {
 }
 
 /// A line on standard error as it is (a sweep's point's own lines, relayed).
-pub fn relay_to_stderr(text: impl std::fmt::Display) {
+pub(crate) fn relay_to_stderr(text: impl std::fmt::Display) {
     eprintln!("{text}");
 }
 
 /// Prints `text`, or says that the reader went away, for a caller with work to finish before
 /// the program ends: training stops once the epoch is checkpointed.
-pub fn try_print(text: &str) -> Result<(), ReaderGone> {
+pub(crate) fn try_print(text: &str) -> Result<(), ReaderGone> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
@@ -73,7 +73,7 @@ pub fn end_if_print_failure(message: &str) {
 }
 
 /// `294410` -> `294,410`.
-pub fn thousands(n: usize) -> String {
+pub(crate) fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

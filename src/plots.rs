@@ -59,7 +59,7 @@ fn segment_label(value: &SegmentValue<usize>, digit: impl Fn(usize) -> usize) ->
 }
 
 /// `confusion[true][predicted]` as a 10x10 heat map, each cell labelled with its count.
-pub fn confusion_png(path: &Path, confusion: &[Vec<usize>], title: &str) -> Result<()> {
+pub(crate) fn confusion_png(path: &Path, confusion: &[Vec<usize>], title: &str) -> Result<()> {
     let classes = confusion.len();
     let peak = confusion
         .iter()
@@ -143,7 +143,7 @@ fn confusion_cell(
 }
 
 /// One run's learning curve, as drawn in a curves plot.
-pub struct Curve<'a> {
+pub(crate) struct Curve<'a> {
     pub name: &'a str,
     pub epochs: &'a [EpochMetrics],
 }
@@ -158,7 +158,7 @@ const PALETTE: [RGBColor; 6] = [
 ];
 
 /// Loss (left) and accuracy (right) per epoch of each run: training solid, validation dashed.
-pub fn curves_png(path: &Path, curves: &[Curve], title: &str) -> Result<()> {
+pub(crate) fn curves_png(path: &Path, curves: &[Curve], title: &str) -> Result<()> {
     render_png(path, (1200, 520), |root| {
         let root = root.titled(title, ("sans-serif", 24))?;
         let (left, right) = root.split_horizontally(600);
@@ -261,7 +261,7 @@ fn draw_legend<'a, 'b: 'a>(chart: &mut CurvesChart<'a, 'b>, quantity: &str) -> D
 }
 
 /// Test accuracy after each row (from 1): how early each model knows the digit.
-pub fn accuracy_by_row_png(path: &Path, runs: &[(&str, &[f64])], title: &str) -> Result<()> {
+pub(crate) fn accuracy_by_row_png(path: &Path, runs: &[(&str, &[f64])], title: &str) -> Result<()> {
     render_png(path, (720, 480), |root| {
         let root = root.titled(title, ("sans-serif", 22))?;
         let rows = runs.iter().map(|(_, a)| a.len()).max().unwrap_or(2).max(2);
@@ -302,7 +302,7 @@ const GRID_GAP: u32 = 8;
 
 /// Rows of 28x28 digit images (white on black, as the model sees them) side by side under
 /// column headings: one row per training image, its original first.
-pub fn digit_grid_png(
+pub(crate) fn digit_grid_png(
     path: &Path,
     title: &str,
     headings: &[String],

@@ -39,7 +39,7 @@ const KEYS: [&str; 6] = [
 ];
 
 /// Writes `weights` as a safetensors state_dict (f32, the metadata naming the cell).
-pub fn write_state_dict(weights: &GateWeights, path: &Path) -> Result<()> {
+pub(crate) fn write_state_dict(weights: &GateWeights, path: &Path) -> Result<()> {
     let stacked = weights.stacked(weights.cell().facts().torch.gate_order);
     let head_weight = weights.head_weight();
     let arrays: [(&str, Vec<usize>, &[f32]); 6] = [
@@ -99,7 +99,7 @@ pub fn read_state_dict(path: &Path, cell: Cell) -> Result<GateWeights> {
 
 /// Why a safetensors file is not a state_dict of the module; the caller names the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TorchError {
+pub(crate) enum TorchError {
     /// Not a safetensors file (the reason, as safetensors gives it).
     Unreadable(String),
     /// A tensor the module does not have.

@@ -42,7 +42,7 @@ Examples:
     args_conflicts_with_subcommands = true,
     after_help = EXAMPLES_TOP
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]

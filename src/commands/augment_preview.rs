@@ -12,7 +12,7 @@ use crate::plots::digit_grid_png;
 
 #[derive(Debug, Clone)]
 pub struct AugmentPreviewRequest {
-    pub config_path: PathBuf,
+    pub(crate) config_path: PathBuf,
     pub output: PathBuf,
     /// Training images shown, the first ones of the set.
     pub images: usize,

@@ -53,7 +53,7 @@ pub fn run(request: &BenchRequest) -> Result<()> {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct BenchReport {
+pub(crate) struct BenchReport {
     pub backend: String,
     pub cell: String,
     /// Which recurrent-layer implementation ran: "fused" (flex only) or "stock".
@@ -83,7 +83,7 @@ pub struct BenchReport {
 
 /// Times `batches` training steps (forward, backward, Adam step) at batch 128 and as many
 /// inference batches, after a warm-up.
-pub fn measure(
+pub(crate) fn measure(
     backend: Backend,
     cell: Cell,
     kernel: RecurrentKernel,

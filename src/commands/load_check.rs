@@ -34,7 +34,7 @@ pub struct LoadRequest {
 }
 
 #[derive(Debug, Serialize)]
-pub struct LoadReport {
+pub(crate) struct LoadReport {
     pub clients: usize,
     pub seconds: f64,
     pub predictions: usize,

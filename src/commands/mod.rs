@@ -2,13 +2,13 @@
 //! flags.
 
 mod arithmetic;
-pub mod augment_preview;
+pub(crate) mod augment_preview;
 pub mod bench;
 pub mod evaluate;
 pub mod export;
-pub mod export_web;
+pub(crate) mod export_web;
 pub mod import;
-pub mod load_check;
+pub(crate) mod load_check;
 pub mod plot;
 pub mod predict;
 pub mod results;

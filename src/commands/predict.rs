@@ -26,7 +26,7 @@ pub struct PredictRequest {
     pub steps: bool,
     pub json: bool,
     /// Where the model inputs go as pictures, when asked.
-    pub save_inputs: Option<PathBuf>,
+    pub(crate) save_inputs: Option<PathBuf>,
     pub backend: Backend,
 }
 

@@ -24,7 +24,7 @@ pub fn run(request: &SummaryRequest) -> Result<()> {
 }
 
 /// Parameters of the seed's Keras model (LSTM 256 + Dense 10).
-pub const KERAS_PARAMETERS: usize = 294_410;
+pub(crate) const KERAS_PARAMETERS: usize = 294_410;
 
 /// One row per layer of `model`: name, output shape, parameter count.
 fn layers(model: &Classifier) -> Vec<(String, String, usize)> {

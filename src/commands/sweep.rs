@@ -17,12 +17,12 @@ use crate::training::RunOptions;
 pub struct SweepRequest {
     pub file: PathBuf,
     pub artifacts: PathBuf,
-    pub mode: SweepMode,
+    pub(crate) mode: SweepMode,
     pub compute: Compute,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SweepMode {
+pub(crate) enum SweepMode {
     /// Every point not yet finished, this many at a time.
     Local { jobs: usize },
     /// Only point K.

@@ -12,7 +12,7 @@ use crate::config::AugmentConfig;
 
 /// Draws and applies the distortions of one run.
 #[derive(Debug, Clone)]
-pub struct Augmenter {
+pub(crate) struct Augmenter {
     config: AugmentConfig,
     seed: u64,
 }
@@ -23,7 +23,13 @@ impl Augmenter {
     }
 
     /// Image `index` of the training set, a `label`, as epoch `epoch` (from 1) sees it.
-    pub fn distort(&self, image: &GrayImage, label: u8, epoch: usize, index: usize) -> GrayImage {
+    pub(crate) fn distort(
+        &self,
+        image: &GrayImage,
+        label: u8,
+        epoch: usize,
+        index: usize,
+    ) -> GrayImage {
         let mut rng = StdRng::seed_from_u64(image_seed(self.seed, epoch, index));
         let distortion = self.sample(&mut rng, label);
         distortion.apply(image, &mut rng)

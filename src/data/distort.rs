@@ -29,15 +29,15 @@ pub enum Stroke {
 /// Simard et al.'s elastic distortion: a random displacement field, smoothed by a Gaussian of
 /// `sigma` pixels and scaled by `alpha`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Elastic {
-    pub alpha: f32,
-    pub sigma: f32,
+pub(crate) struct Elastic {
+    pub(crate) alpha: f32,
+    pub(crate) sigma: f32,
 }
 
 /// Ink and background levels: pixel value v (0 background, 255 ink) becomes
 /// `background + (ink - background) · v / 255`, as a photo of grey paper or a faint pen gives.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Contrast {
+pub(crate) struct Contrast {
     /// The background's level, a fraction of full intensity.
     pub background: f32,
     /// Full ink's level, a fraction of full intensity (above `background`).
@@ -49,7 +49,7 @@ pub struct Contrast {
 /// salt and pepper, JPEG: the order in which a picture of a digit is drawn, scanned or
 /// photographed, and saved.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Distortion {
+pub(crate) struct Distortion {
     /// Strokes of a writing style MNIST rarely has, added first (`styles`).
     pub style: Option<Style>,
     /// Degrees, counter-clockwise.
@@ -78,7 +78,7 @@ pub struct Distortion {
 
 impl Distortion {
     /// The distortion that changes nothing.
-    pub fn identity() -> Self {
+    pub(crate) fn identity() -> Self {
         Self {
             scale: 1.0,
             ..Self::default()

@@ -14,13 +14,13 @@ use crate::fsutil::{describe_bytes, new_temp_file};
 
 /// Environment variables that steer where data comes from (besides each dataset's own
 /// directory variable, `MNIST_DIR` for MNIST).
-pub const CACHE_ENV: &str = "LSTM_MNIST_CACHE";
-pub const MIRROR_ENV: &str = "MNIST_MIRROR";
+pub(crate) const CACHE_ENV: &str = "LSTM_MNIST_CACHE";
+pub(crate) const MIRROR_ENV: &str = "MNIST_MIRROR";
 /// Seconds a download may wait to connect, and then for each read, before it gives up.
-pub const TIMEOUT_ENV: &str = "LSTM_MNIST_TIMEOUT";
+pub(crate) const TIMEOUT_ENV: &str = "LSTM_MNIST_TIMEOUT";
 const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
 /// The largest file a mirror may send: MNIST's largest is 9.9 MB, Fashion-MNIST's 26 MB.
-pub const MAX_DOWNLOAD_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_DOWNLOAD_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Picks the data directory: `--data-dir`, else the dataset's variable (`$MNIST_DIR`), else
 /// the system package's directory where it exists, else the cache (downloading whatever it

@@ -224,7 +224,7 @@ impl IdxImageStream {
         Ok(images)
     }
 
-    pub fn images_read(&self) -> usize {
+    pub(crate) fn images_read(&self) -> usize {
         self.read
     }
 

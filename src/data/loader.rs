@@ -76,7 +76,7 @@ impl BatchValues {
 
 /// Yields the examples in batches, reshuffled every epoch when a seed is given.
 #[derive(Clone)]
-pub struct MnistLoader {
+pub(crate) struct MnistLoader {
     examples: Examples,
     batch_size: usize,
     /// Training loaders only: each epoch's order and distortions come from it.
@@ -124,7 +124,7 @@ impl MnistLoader {
     }
 
     /// Declares that `epochs` epochs already ran, so the next one gets epoch `epochs + 1`'s order.
-    pub fn resuming_after(self, epochs: usize) -> Self {
+    pub(crate) fn resuming_after(self, epochs: usize) -> Self {
         self.epochs_started.store(epochs, Ordering::SeqCst);
         self
     }

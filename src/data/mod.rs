@@ -1,7 +1,7 @@
 //! MNIST data: IDX parsing, locating or downloading the files, and batching for training.
 
 pub mod augment;
-pub mod distort;
+pub(crate) mod distort;
 pub mod download;
 pub mod idx;
 pub mod loader;
@@ -14,7 +14,8 @@ use std::sync::Arc;
 use crate::config::DataConfig;
 use crate::error::{Error, Result};
 
-pub use loader::{MnistBatch, MnistLoader};
+pub use loader::MnistBatch;
+pub(crate) use loader::MnistLoader;
 
 pub use lstm_mnist_model::NUM_CLASSES;
 use lstm_mnist_model::{COLUMNS, ROWS};
@@ -26,11 +27,11 @@ pub struct DataFile {
     pub sha256: &'static str,
 }
 
-pub const TRAIN_IMAGES: DataFile = DataFile {
+pub(crate) const TRAIN_IMAGES: DataFile = DataFile {
     name: "train-images-idx3-ubyte",
     sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
 };
-pub const TRAIN_LABELS: DataFile = DataFile {
+pub(crate) const TRAIN_LABELS: DataFile = DataFile {
     name: "train-labels-idx1-ubyte",
     sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
 };
@@ -45,7 +46,7 @@ pub const TEST_LABELS: DataFile = DataFile {
 pub const MNIST_FILES: [DataFile; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
 
 /// Fashion-MNIST: Zalando's clothing images in MNIST's format and file names.
-pub const FASHION_MNIST_FILES: [DataFile; 4] = [
+pub(crate) const FASHION_MNIST_FILES: [DataFile; 4] = [
     DataFile {
         name: TRAIN_IMAGES.name,
         sha256: "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
@@ -73,7 +74,7 @@ pub struct DatasetSource {
     /// Base URL of the `.gz` files.
     pub mirror: &'static str,
     /// Environment variable naming a directory that holds the files.
-    pub dir_env: &'static str,
+    pub(crate) dir_env: &'static str,
     /// Where a system package installs the files, looked at before the cache.
     pub system_dir: Option<&'static str>,
     /// Class names, where the class is not simply the digit.
@@ -160,7 +161,7 @@ impl Examples {
     }
 
     /// Example `index` as a grayscale image.
-    pub fn gray_image(&self, index: usize) -> image::GrayImage {
+    pub(crate) fn gray_image(&self, index: usize) -> image::GrayImage {
         image::GrayImage::from_raw(
             self.cols as u32,
             self.rows as u32,
@@ -214,7 +215,7 @@ impl MnistData {
     }
 
     /// Loads only the training split.
-    pub fn load_train(dir: &Path) -> Result<Examples> {
+    pub(crate) fn load_train(dir: &Path) -> Result<Examples> {
         load_split(dir, TRAIN_IMAGES, TRAIN_LABELS)
     }
 
@@ -227,7 +228,7 @@ impl MnistData {
 /// The test images a run of `data` is scored on, from the dataset in `dir`: the test split, or
 /// its first `test_samples`. Training's report, `evaluate`, `robustness` and the imports all
 /// take them from here, so that their figures agree to the digit.
-pub fn test_set(data: &DataConfig, dir: &Path) -> Result<Examples> {
+pub(crate) fn test_set(data: &DataConfig, dir: &Path) -> Result<Examples> {
     Ok(MnistData::load_test(dir)?.first(data.test_samples.unwrap_or(usize::MAX)))
 }
 

@@ -68,7 +68,7 @@ impl PageCondition {
         }
     }
 
-    pub fn severity(self) -> &'static str {
+    pub(crate) fn severity(self) -> &'static str {
         match self {
             Self::White => "white paper, dark ink, the digit anywhere on the page",
             Self::GreyPageSoftInk => {

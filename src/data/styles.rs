@@ -6,7 +6,7 @@ use image::{GrayImage, Luma};
 
 /// A stroke style added to a digit.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Style {
+pub(crate) enum Style {
     /// A 1 with a flag: a stroke down to the left from the top of its stem, reaching `flag`
     /// (left, down) in fractions of the digit's height.
     OneWithFlag { flag: (f32, f32) },
@@ -18,7 +18,7 @@ pub enum Style {
 
 /// The kinds of style, before their shape is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StyleKind {
+pub(crate) enum StyleKind {
     OneWithFlag,
     OneWithFlagAndBase,
     CrossedSeven,
@@ -26,7 +26,7 @@ pub enum StyleKind {
 
 impl StyleKind {
     /// The styles a digit of class `label` can be given.
-    pub fn for_label(label: u8) -> &'static [StyleKind] {
+    pub(crate) fn for_label(label: u8) -> &'static [StyleKind] {
         match label {
             1 => &[StyleKind::OneWithFlag, StyleKind::OneWithFlagAndBase],
             7 => &[StyleKind::CrossedSeven],

@@ -28,8 +28,8 @@ impl From<&Evaluation> for TestScores {
 }
 
 /// A run's model (or one checkpoint's), and the test images its run was scored on.
-pub struct ModelUnderTest {
-    pub model_ref: ModelRef,
+pub(crate) struct ModelUnderTest {
+    pub(crate) model_ref: ModelRef,
     pub config: ExperimentConfig,
     pub model: TrainedModel,
     pub test: Examples,
@@ -62,14 +62,14 @@ pub struct Evaluation {
     pub accuracy: f64,
     /// Mean cross-entropy.
     pub loss: f64,
-    pub per_class_accuracy: Vec<f64>,
+    pub(crate) per_class_accuracy: Vec<f64>,
     /// `confusion[true][predicted]` counts.
     pub confusion: Vec<Vec<usize>>,
 }
 
 /// The fraction of `examples` whose leading class after each row is their label: how early
 /// the model knows (`ROWS` values, the last one the ordinary accuracy).
-pub fn accuracy_after_each_row(
+pub(crate) fn accuracy_after_each_row(
     model: &Classifier,
     examples: &Examples,
     device: &Device,

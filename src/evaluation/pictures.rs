@@ -20,7 +20,7 @@ const SUITE_SEED: u64 = 1979;
 
 /// The model's accuracy on `test` photographed under each page condition. A picture whose
 /// digit the path does not find counts as misread.
-pub fn picture_suite(model: &TrainedModel, test: &Examples) -> Vec<CorruptionScore> {
+pub(crate) fn picture_suite(model: &TrainedModel, test: &Examples) -> Vec<CorruptionScore> {
     PageCondition::ALL
         .iter()
         .enumerate()

@@ -22,9 +22,9 @@ use crate::run_dir::robustness_path_in;
 const SUITE_SEED: u64 = 2019;
 
 /// One corruption of the suite and the severity it is applied at.
-pub struct Corruption {
+pub(crate) struct Corruption {
     pub name: &'static str,
-    pub severity: &'static str,
+    pub(crate) severity: &'static str,
     /// Draws one image's distortion.
     draw: fn(&mut StdRng) -> Distortion,
 }
@@ -40,7 +40,7 @@ fn signed(rng: &mut StdRng, low: f32, high: f32) -> f32 {
 }
 
 /// The suite, in the order it is reported.
-pub const SUITE: [Corruption; 13] = [
+pub(crate) const SUITE: [Corruption; 13] = [
     Corruption {
         name: "rotate",
         severity: "rotated 20-30 degrees, either way",
@@ -189,7 +189,7 @@ impl Corruption {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorruptionScore {
     pub name: String,
-    pub severity: String,
+    pub(crate) severity: String,
     /// Fraction of the corrupted images classified correctly.
     pub accuracy: f64,
 }
@@ -282,13 +282,13 @@ impl RobustnessReport {
 
     /// The robustness mean of the run (or checkpoint directory) `dir`, from its
     /// `robustness.json`; `None` when it has none, an error naming a damaged one.
-    pub fn mean_in(dir: &Path) -> Result<Option<f64>> {
+    pub(crate) fn mean_in(dir: &Path) -> Result<Option<f64>> {
         Ok(Self::in_dir(dir)?.map(|report| report.mean_accuracy))
     }
 
     /// The robustness report of the run (or checkpoint directory) `dir`; `None` when it has
     /// none, an error naming a damaged one.
-    pub fn in_dir(dir: &Path) -> Result<Option<Self>> {
+    pub(crate) fn in_dir(dir: &Path) -> Result<Option<Self>> {
         let path = robustness_path_in(dir);
         if !path.exists() {
             return Ok(None);

@@ -12,12 +12,12 @@ use lstm_mnist_model::{COLUMNS, ROWS};
 
 /// The parts of a Keras model the import needs.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Architecture {
+pub(crate) struct Architecture {
     pub cell: Cell,
     /// The recurrent layer's and the Dense layer's names (the legacy `.h5` file groups weights
     /// by them).
-    pub recurrent_name: String,
-    pub dense_name: String,
+    pub(crate) recurrent_name: String,
+    pub(crate) dense_name: String,
 }
 
 /// What our classifier needs of the recurrent layer's settings, as Keras writes them. Settings
@@ -154,7 +154,7 @@ fn check_dense(layer: &Value) -> Result<(), KerasError> {
 /// the `.keras` file's `compile_config` or the `.h5` file's `training_config`), where it is
 /// Adam or SGD with a fixed learning rate. Keras keeps the rate as a float32: it is given back
 /// as the decimal that float32 prints (0.001, not 0.0010000000474974513).
-pub fn compiled_optimizer(optimizer: &Value) -> Option<OptimizerConfig> {
+pub(crate) fn compiled_optimizer(optimizer: &Value) -> Option<OptimizerConfig> {
     let kind = match optimizer["class_name"].as_str()? {
         "Adam" | "adam" => OptimizerKind::Adam,
         "SGD" | "sgd" => OptimizerKind::Sgd,

@@ -6,7 +6,7 @@ use crate::model::WeightsError;
 
 /// Why a file is not a Keras model this program imports; the caller names the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KerasError {
+pub(crate) enum KerasError {
     /// Neither a zip (`.keras`) nor HDF5.
     NotAModelFile,
     /// The container, or a part of it, cannot be read (the message says which and why).

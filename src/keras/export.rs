@@ -12,10 +12,10 @@ use crate::fsutil::write_atomic;
 use crate::model::{HostMatrix, KerasWeights};
 
 /// Keras's `load_weights` reads only files named so.
-pub const WEIGHTS_SUFFIX: &str = ".weights.h5";
+pub(crate) const WEIGHTS_SUFFIX: &str = ".weights.h5";
 
 /// Refuses a name Keras's `load_weights` would not read.
-pub fn check_weights_file_name(path: &Path) -> Result<()> {
+pub(crate) fn check_weights_file_name(path: &Path) -> Result<()> {
     if path.to_string_lossy().ends_with(WEIGHTS_SUFFIX) {
         Ok(())
     } else {
@@ -26,7 +26,7 @@ pub fn check_weights_file_name(path: &Path) -> Result<()> {
     }
 }
 
-pub fn export_weights(weights: &KerasWeights, path: &Path) -> Result<()> {
+pub(crate) fn export_weights(weights: &KerasWeights, path: &Path) -> Result<()> {
     check_weights_file_name(path)?;
     let bytes = weights_file(weights).doing(path, "cannot make the HDF5 file")?;
     write_atomic(path, &bytes)

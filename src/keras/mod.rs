@@ -18,9 +18,9 @@ use crate::error::{AtFile, Result};
 use crate::fsutil::read_bounded;
 use crate::model::KerasWeights;
 
-pub use error::KerasError;
+pub(crate) use error::KerasError;
 use error::ReadStep;
-pub use export::{check_weights_file_name, export_weights};
+pub(crate) use export::{check_weights_file_name, export_weights};
 
 /// Past this a file is not a model of the seed's kind (an LSTM of 4096 units is 300 MB).
 const MAX_MODEL_BYTES: u64 = 1024 * 1024 * 1024;

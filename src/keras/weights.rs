@@ -8,7 +8,7 @@ use crate::config::Cell;
 use crate::model::{HostMatrix, KerasWeights};
 
 /// `layers/<cell>/cell/vars/{0,1,2}` and `layers/dense/vars/{0,1}` (Keras 3).
-pub fn from_archive(file: &File, cell: Cell) -> Result<KerasWeights, KerasError> {
+pub(crate) fn from_archive(file: &File, cell: Cell) -> Result<KerasWeights, KerasError> {
     let recurrent = format!("layers/{}/cell/vars", cell.facts().keras.group);
     let array = |path: String| read_array(file, &path);
     assemble(
@@ -25,7 +25,7 @@ pub fn from_archive(file: &File, cell: Cell) -> Result<KerasWeights, KerasError>
 
 /// `model_weights/<layer>/<each of the layer's weight_names>` (legacy `.h5`), in the order
 /// Keras lists them: kernel, recurrent kernel, bias; kernel, bias.
-pub fn from_legacy_h5(
+pub(crate) fn from_legacy_h5(
     file: &File,
     architecture: &Architecture,
 ) -> Result<KerasWeights, KerasError> {

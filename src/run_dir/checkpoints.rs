@@ -9,34 +9,34 @@ use crate::config::ExperimentConfig;
 use crate::error::{AtFile, Error, Result};
 
 /// The record kinds Burn checkpoints each epoch, in the order it writes them.
-pub const RECORD_NAMES: [&str; 3] = ["model", "optim", "scheduler"];
+pub(crate) const RECORD_NAMES: [&str; 3] = ["model", "optim", "scheduler"];
 
 /// `checkpoint/<record>-<epoch>.bpk`.
-pub fn checkpoint_path(directory: &Path, record: &str, epoch: usize) -> PathBuf {
+pub(crate) fn checkpoint_path(directory: &Path, record: &str, epoch: usize) -> PathBuf {
     directory.join(format!("{record}-{epoch}.bpk"))
 }
 
 /// The newest complete epoch, and why each newer one with a row in `metrics.csv` could not be
 /// used (its files damaged).
 #[derive(Debug)]
-pub struct CompleteEpoch {
+pub(crate) struct CompleteEpoch {
     pub epoch: usize,
     pub skipped: Vec<Error>,
 }
 
 /// What a run's checkpoints must fit: its config (read from `config_path`) and the layout of
 /// its model's record.
-pub struct CheckpointSpec<'a> {
+pub(crate) struct CheckpointSpec<'a> {
     pub config: &'a ExperimentConfig,
-    pub config_path: &'a Path,
-    pub layout: RecordLayout,
+    pub(crate) config_path: &'a Path,
+    pub(crate) layout: RecordLayout,
 }
 
 /// The newest epoch that `recorded` accepts and whose model, optimizer and scheduler
 /// checkpoints are all present and sound (Burn panics on a damaged one); or an error naming
 /// the directory. Checkpoints of another architecture than the config's are refused outright:
 /// the config was edited, and no older epoch fits it either.
-pub fn last_complete_epoch(
+pub(crate) fn last_complete_epoch(
     directory: &Path,
     spec: &CheckpointSpec,
     recorded: impl Fn(usize) -> bool,
@@ -144,7 +144,7 @@ fn check_optimizer_state(path: &Path, parameters: &ParameterShapes) -> Result<()
 }
 
 /// The epochs that have a model checkpoint in `directory` (none when it cannot be read).
-pub fn saved_epochs(directory: &Path) -> Vec<usize> {
+pub(crate) fn saved_epochs(directory: &Path) -> Vec<usize> {
     let Ok(entries) = std::fs::read_dir(directory) else {
         return Vec::new();
     };

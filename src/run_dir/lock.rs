@@ -9,23 +9,23 @@ use std::path::Path;
 use crate::error::{AtFile, Error};
 
 /// The lock file inside a run directory; it holds the writer's process id.
-pub const LOCK_FILE: &str = ".lock";
+pub(crate) const LOCK_FILE: &str = ".lock";
 
 /// Holds the lock until dropped.
 #[derive(Debug)]
-pub struct RunLock {
+pub(crate) struct RunLock {
     _file: File,
 }
 
 /// What keeps a process from taking the lock.
-pub enum LockRefusal {
+pub(crate) enum LockRefusal {
     /// Another process holds it (its id, when it wrote one).
     InUse(Option<u32>),
     Failed(Error),
 }
 
 impl LockRefusal {
-    pub fn into_error(self, run_dir: &Path) -> Error {
+    pub(crate) fn into_error(self, run_dir: &Path) -> Error {
         match self {
             LockRefusal::InUse(pid) => {
                 let by = pid.map_or_else(String::new, |pid| format!(" (pid {pid})"));
@@ -50,7 +50,7 @@ impl From<Error> for LockRefusal {
 
 impl RunLock {
     /// Takes the lock of `run_dir` without waiting.
-    pub fn try_acquire(run_dir: &Path) -> std::result::Result<Self, LockRefusal> {
+    pub(crate) fn try_acquire(run_dir: &Path) -> std::result::Result<Self, LockRefusal> {
         let path = run_dir.join(LOCK_FILE);
         const FAIL: &str = "cannot lock the run";
         let mut file = OpenOptions::new()

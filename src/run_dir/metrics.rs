@@ -37,7 +37,7 @@ impl EpochMetrics {
     }
 
     /// `Epoch 3/20 - 94s - loss: 0.1234 - accuracy: 0.9612 - val_loss: ... - val_accuracy: ...`
-    pub fn progress_line(&self, total_epochs: usize) -> String {
+    pub(crate) fn progress_line(&self, total_epochs: usize) -> String {
         let mut line = format!(
             "Epoch {}/{total_epochs} - {:.0}s - loss: {:.4} - accuracy: {:.4}",
             self.epoch, self.seconds, self.train_loss, self.train_accuracy
@@ -102,7 +102,7 @@ fn parse_line(line: &str) -> Option<EpochMetrics> {
     })
 }
 
-pub fn write_metrics(path: &Path, rows: &[EpochMetrics]) -> Result<()> {
+pub(crate) fn write_metrics(path: &Path, rows: &[EpochMetrics]) -> Result<()> {
     let mut text = String::from(HEADER);
     text.push('\n');
     for row in rows {

@@ -23,14 +23,16 @@ use lstm_mnist_model::run::TrainedModel;
 pub use lstm_mnist_model::run::{CONFIG_FILE, MODEL_FILE};
 
 use checkpoints::{CheckpointSpec, CompleteEpoch, last_complete_epoch};
-pub use checkpoints::{RECORD_NAMES, checkpoint_path};
+pub(crate) use checkpoints::{RECORD_NAMES, checkpoint_path};
 use lock::LockRefusal;
 use lock::{LOCK_FILE, RunLock};
-pub use metrics::{EpochMetrics, read_metrics, write_metrics};
+pub(crate) use metrics::write_metrics;
+pub use metrics::{EpochMetrics, read_metrics};
 use model_file::{RecordLayout, save_model};
-pub use name::{InvalidName, NAME_RULE, RunName, check_name};
-pub use report::{RunReport, TestScores, read_report};
-pub use tracking_record::TrackedRun;
+pub(crate) use name::{InvalidName, NAME_RULE, RunName, check_name};
+pub(crate) use report::TestScores;
+pub use report::{RunReport, read_report};
+pub(crate) use tracking_record::TrackedRun;
 
 /// Files of a run directory (its config and final model are named by the model crate, which
 /// opens them too).
@@ -85,7 +87,7 @@ pub enum Naming {
 
 impl Naming {
     /// What `--overwrite` and `--name` ask for.
-    pub fn from_flags(overwrite: bool, named: bool) -> Self {
+    pub(crate) fn from_flags(overwrite: bool, named: bool) -> Self {
         match (overwrite, named) {
             (true, _) => Naming::Replace,
             (false, true) => Naming::Exact,
@@ -149,27 +151,27 @@ impl RunDir {
         &self.name
     }
 
-    pub fn config_path(&self) -> PathBuf {
+    pub(crate) fn config_path(&self) -> PathBuf {
         self.path.join(CONFIG_FILE)
     }
 
-    pub fn model_path(&self) -> PathBuf {
+    pub(crate) fn model_path(&self) -> PathBuf {
         self.path.join(MODEL_FILE)
     }
 
-    pub fn metrics_path(&self) -> PathBuf {
+    pub(crate) fn metrics_path(&self) -> PathBuf {
         self.path.join(METRICS_FILE)
     }
 
-    pub fn report_path(&self) -> PathBuf {
+    pub(crate) fn report_path(&self) -> PathBuf {
         self.path.join(REPORT_FILE)
     }
 
-    pub fn curves_path(&self) -> PathBuf {
+    pub(crate) fn curves_path(&self) -> PathBuf {
         self.path.join(CURVES_FILE)
     }
 
-    pub fn checkpoint_dir(&self) -> PathBuf {
+    pub(crate) fn checkpoint_dir(&self) -> PathBuf {
         self.path.join(CHECKPOINT_DIR)
     }
 
@@ -203,7 +205,7 @@ impl RunDir {
 
     /// Whether the run can resume ([`resume_point`](Self::resume_point) would find an epoch)
     /// or must start afresh; a `metrics.csv` that is there but unreadable is an error.
-    pub fn can_resume(&self, config: &ExperimentConfig) -> Result<bool> {
+    pub(crate) fn can_resume(&self, config: &ExperimentConfig) -> Result<bool> {
         Ok(self.resumable_epoch(config, &self.history()?).is_ok())
     }
 
@@ -236,7 +238,7 @@ impl RunDir {
 
     /// The model of epoch `epoch`'s checkpoint, in the architecture of `config` (the run's
     /// own, which the caller holds), run by `kernel`.
-    pub fn load_checkpoint_model(
+    pub(crate) fn load_checkpoint_model(
         &self,
         epoch: usize,
         config: &ExperimentConfig,
@@ -250,7 +252,7 @@ impl RunDir {
 
     /// The tracking server's record of this run, when it was tracked (`None` too for a record
     /// that cannot be read: the resumed run is then tracked as a new one).
-    pub fn tracked_run(&self) -> Option<TrackedRun> {
+    pub(crate) fn tracked_run(&self) -> Option<TrackedRun> {
         TrackedRun::read(&self.path.join(tracking_record::TRACKING_FILE))
     }
 
@@ -267,7 +269,7 @@ impl RunDir {
     /// `name` (or, with [`Naming::NextFree`], the first free name after it) under `artifacts`
     /// and locks it. Nothing is deleted unless `naming` says so, and
     /// then only under the lock.
-    pub fn claim(artifacts: &Path, name: &RunName, naming: Naming) -> Result<LockedRun> {
+    pub(crate) fn claim(artifacts: &Path, name: &RunName, naming: Naming) -> Result<LockedRun> {
         let name = name.as_str();
         if naming != Naming::NextFree {
             return Self::claim_exact(artifacts, name, naming == Naming::Replace);
@@ -336,18 +338,18 @@ impl RunDir {
 }
 
 /// The robustness report of the run (or checkpoint directory) `dir`, where it has one.
-pub fn robustness_path_in(dir: &Path) -> PathBuf {
+pub(crate) fn robustness_path_in(dir: &Path) -> PathBuf {
     dir.join(ROBUSTNESS_FILE)
 }
 
 /// Marks `dir` as a sweep's directory, with the sweep's record of its points.
-pub fn write_sweep_record(dir: &Path, record: &str) -> Result<()> {
+pub(crate) fn write_sweep_record(dir: &Path, record: &str) -> Result<()> {
     write_atomic(&dir.join(SWEEP_RECORD_FILE), record.as_bytes())
 }
 
 /// The learning curve in the directory `dir` (a run's, or what is left of one: only
 /// `metrics.csv` is needed).
-pub fn metrics_in(dir: &Path) -> Result<Vec<EpochMetrics>> {
+pub(crate) fn metrics_in(dir: &Path) -> Result<Vec<EpochMetrics>> {
     read_metrics(&dir.join(METRICS_FILE))
 }
 
@@ -447,7 +449,7 @@ impl LockedRun {
     }
 
     /// Deletes the temporary files a killed writer left (never a finished file).
-    pub fn remove_stale_temp_files(&self) {
+    pub(crate) fn remove_stale_temp_files(&self) {
         for dir in [self.path.clone(), self.checkpoint_dir()] {
             remove_stale_temp_files(&dir);
         }
@@ -455,7 +457,7 @@ impl LockedRun {
 
     /// Deletes the checkpoints of `epoch` and later (those of a diverged epoch, which Burn's
     /// asynchronous checkpointer may have saved before the divergence was seen).
-    pub fn discard_checkpoints_from(&self, epoch: usize) -> Result<()> {
+    pub(crate) fn discard_checkpoints_from(&self, epoch: usize) -> Result<()> {
         let dir = self.checkpoint_dir();
         for saved in checkpoints::saved_epochs(&dir)
             .into_iter()
@@ -476,7 +478,7 @@ impl LockedRun {
 
     /// `config` under this run's name (which `--name`, a taken name or a sweep point chose):
     /// what its `config.toml` holds.
-    pub fn own_config(&self, config: &ExperimentConfig) -> ExperimentConfig {
+    pub(crate) fn own_config(&self, config: &ExperimentConfig) -> ExperimentConfig {
         ExperimentConfig {
             name: self.name().to_string(),
             ..config.clone()
@@ -489,7 +491,7 @@ impl LockedRun {
 
     /// Sets `training.epochs` in the run's `config.toml`, keeping everything else in the file
     /// as the user wrote it (comments, order, line endings).
-    pub fn write_epochs(&self, epochs: usize) -> Result<()> {
+    pub(crate) fn write_epochs(&self, epochs: usize) -> Result<()> {
         let path = self.config_path();
         let text = read_text_bounded(&path, MAX_CONFIG_BYTES, "a config")?;
         let mut document: toml_edit::DocumentMut = text
@@ -513,7 +515,7 @@ impl LockedRun {
     }
 
     /// Keeps the tracking server's id of this run, so that a resumed run continues it.
-    pub fn write_tracked_run(&self, tracked: &TrackedRun) -> Result<()> {
+    pub(crate) fn write_tracked_run(&self, tracked: &TrackedRun) -> Result<()> {
         tracked.write(&self.path.join(tracking_record::TRACKING_FILE))
     }
 }
@@ -523,7 +525,7 @@ impl LockedRun {
 #[derive(Debug, Clone)]
 pub struct ModelRef {
     pub run: RunDir,
-    pub model_path: PathBuf,
+    pub(crate) model_path: PathBuf,
 }
 
 impl ModelRef {
@@ -567,22 +569,22 @@ impl ModelRef {
     }
 
     /// `evaluate`'s scores of this model, beside it.
-    pub fn evaluation_path(&self) -> PathBuf {
+    pub(crate) fn evaluation_path(&self) -> PathBuf {
         self.beside_model(EVALUATION_FILE)
     }
 
     /// `evaluate`'s confusion matrix, beside the model.
-    pub fn confusion_path(&self) -> PathBuf {
+    pub(crate) fn confusion_path(&self) -> PathBuf {
         self.beside_model(CONFUSION_FILE)
     }
 
     /// `evaluate --steps`' accuracy after each row, beside the model.
-    pub fn reading_path(&self) -> PathBuf {
+    pub(crate) fn reading_path(&self) -> PathBuf {
         self.beside_model(READING_FILE)
     }
 
     /// `robustness`'s report on this model, beside it.
-    pub fn robustness_path(&self) -> PathBuf {
+    pub(crate) fn robustness_path(&self) -> PathBuf {
         self.beside_model(ROBUSTNESS_FILE)
     }
 
@@ -597,7 +599,7 @@ impl ModelRef {
 
 /// The runs under an artifacts directory, for `results`.
 #[derive(Debug, Default)]
-pub struct RunListing {
+pub(crate) struct RunListing {
     /// Finished runs, by name.
     pub finished: Vec<FinishedRun>,
     /// Runs without a report yet (in progress, interrupted, diverged), by name.
@@ -608,7 +610,7 @@ pub struct RunListing {
 
 /// A finished run's report, with the config it trained from where that is readable.
 #[derive(Debug)]
-pub struct FinishedRun {
+pub(crate) struct FinishedRun {
     /// Its name in the listing: the directory's, `<sweep>/<point>` for a sweep's point.
     pub name: String,
     /// The run's directory, as found under the artifacts directory.

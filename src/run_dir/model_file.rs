@@ -16,9 +16,9 @@ pub use lstm_mnist_model::record::{ModelFileProblem, ParameterShapes, RecordLayo
 
 /// What a failure to describe a classifier's own record was doing (it cannot fail on a model
 /// this program built).
-pub const DESCRIBE: &str = "cannot describe the model's record";
+pub(crate) const DESCRIBE: &str = "cannot describe the model's record";
 
-pub fn save_model(path: &Path, model: &Classifier) -> Result<()> {
+pub(crate) fn save_model(path: &Path, model: &Classifier) -> Result<()> {
     let bytes = model.clone().into_record().into_bytes().at(path)?;
     write_atomic(path, &bytes)
 }
@@ -26,7 +26,7 @@ pub fn save_model(path: &Path, model: &Classifier) -> Result<()> {
 /// Loads the weights at `path` into the architecture `config` (read from `config_path`)
 /// describes, run by `kernel`, through the model crate's one load path; a file of another
 /// architecture is refused saying what it holds, a damaged one saying what is wrong with it.
-pub fn load_model(
+pub(crate) fn load_model(
     path: &Path,
     config: &ExperimentConfig,
     config_path: &Path,
@@ -58,7 +58,7 @@ pub fn load_model(
 
 /// The refusal of a model file that holds a classifier of another architecture than the
 /// run's config says.
-pub fn other_architecture(
+pub(crate) fn other_architecture(
     path: &Path,
     (cell, hidden): (Cell, usize),
     config: &ExperimentConfig,

@@ -2,7 +2,7 @@
 //! plain path component that no shell or file manager treats specially.
 
 /// The rule, as every refusal states it.
-pub const NAME_RULE: &str = "a run name is one path component of letters, digits, `-`, `_` and \
+pub(crate) const NAME_RULE: &str = "a run name is one path component of letters, digits, `-`, `_` and \
      `.`, not starting with a dot, at most 100 characters";
 
 const MAX_LEN: usize = 100;
@@ -22,7 +22,7 @@ impl std::fmt::Display for InvalidName {
 impl std::error::Error for InvalidName {}
 
 /// `Err` when `name` breaks the rule.
-pub fn check_name(name: &str) -> Result<(), InvalidName> {
+pub(crate) fn check_name(name: &str) -> Result<(), InvalidName> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     let fits = !name.is_empty()
         && name.len() <= MAX_LEN
@@ -62,7 +62,7 @@ impl std::fmt::Display for RunName {
 
 /// The names tried, in order, for a new run of `base`: `base`, `base-2`, `base-3`, … (as
 /// Ultralytics numbers `runs/exp`, `runs/exp2`).
-pub fn candidates(base: &str) -> impl Iterator<Item = String> + '_ {
+pub(crate) fn candidates(base: &str) -> impl Iterator<Item = String> + '_ {
     std::iter::once(base.to_string()).chain((2..).map(move |n| format!("{base}-{n}")))
 }
 

@@ -37,7 +37,7 @@ pub struct RunReport {
     pub restored_epoch: Option<usize>,
     /// The Keras file a run was imported from (`import-keras`), which trained no epoch here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub imported_from: Option<String>,
+    pub(crate) imported_from: Option<String>,
 }
 
 /// A model's scores on the test set.
@@ -78,7 +78,7 @@ impl RunReport {
     }
 }
 
-pub fn write_report(path: &Path, report: &RunReport) -> Result<()> {
+pub(crate) fn write_report(path: &Path, report: &RunReport) -> Result<()> {
     let json = serde_json::to_string_pretty(report).expect("a report always serialises");
     write_atomic(path, json.as_bytes())
 }

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::fsutil::{read_text_bounded, write_atomic};
 
-pub const TRACKING_FILE: &str = "tracking.json";
+pub(crate) const TRACKING_FILE: &str = "tracking.json";
 
 /// An MLflow run: the server it is on and its ids there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrackedRun {
-    pub tracking_uri: String,
+pub(crate) struct TrackedRun {
+    pub(crate) tracking_uri: String,
     pub experiment_id: String,
     pub run_id: String,
 }

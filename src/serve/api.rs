@@ -18,7 +18,7 @@ use super::models::{Models, RunInfo};
 use crate::preprocess::{PictureError, picture_input};
 
 /// Request bodies larger than this are refused (a drawing is a few kilobytes).
-pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// How much more of a refused body is read (and dropped) before answering, so that a client
 /// that sends its whole body before reading the answer gets the 413 rather than a connection
 /// reset; a body larger still has its connection closed.
@@ -47,7 +47,7 @@ pub async fn healthz(State(models): State<Arc<Models>>) -> Json<serde_json::Valu
 }
 
 #[derive(Serialize)]
-pub struct RunsResponse<'a> {
+pub(crate) struct RunsResponse<'a> {
     /// The run `/api/predict` uses when the request names none.
     default: &'a str,
     runs: &'a [RunInfo],
@@ -217,7 +217,7 @@ fn check_pixels(pixels: Vec<f32>) -> Result<ModelInput, ApiError> {
 }
 
 /// Paths the API does not have.
-pub async fn not_found(method: Method, uri: Uri) -> ApiError {
+pub(crate) async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError(
         StatusCode::NOT_FOUND,
         format!(
@@ -228,7 +228,7 @@ pub async fn not_found(method: Method, uri: Uri) -> ApiError {
 }
 
 /// Known paths asked with another method.
-pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     let allowed = if uri.path() == "/api/predict" {
         "POST"
     } else {

@@ -9,7 +9,7 @@ pub mod api;
 mod models;
 pub mod web;
 
-pub use models::RunInfo;
+pub(crate) use models::RunInfo;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,12 +34,12 @@ pub struct ServeRequest {
     /// `HOST:PORT` to listen on; port 0 picks a free one.
     pub addr: String,
     pub backend: Backend,
-    pub browser_model: BrowserModel,
+    pub(crate) browser_model: BrowserModel,
 }
 
 /// Where the page's model in the browser comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BrowserModel {
+pub(crate) enum BrowserModel {
     /// The build in this directory where there is one (`web/pkg`, by default); without it the
     /// page asks the server.
     IfBuilt(PathBuf),
@@ -122,12 +122,12 @@ async fn run_server(models: Arc<Models>, pkg: Option<WebPkg>, addr: &str) -> Res
 
 /// The first line `serve` prints, once it listens (and has loaded every run): the address,
 /// with the port the system chose for `--addr HOST:0`.
-pub fn listening_line(served: usize, url: &str) -> String {
+pub(crate) fn listening_line(served: usize, url: &str) -> String {
     format!("Serving {served} runs at {url} (Ctrl-C stops)")
 }
 
 /// The address in `serve`'s [`listening_line`], for a program that started it.
-pub fn address_in(line: &str) -> Option<&str> {
+pub(crate) fn address_in(line: &str) -> Option<&str> {
     let (_, rest) = line.strip_prefix("Serving ")?.split_once(" runs at ")?;
     rest.strip_suffix(" (Ctrl-C stops)")
 }

@@ -74,7 +74,7 @@ pub struct Models {
     /// what the page's model in the browser loads. Empty unless `load` was asked to keep them.
     pub files: Vec<RunFiles>,
     /// The run used when a request names none.
-    pub default_run: usize,
+    pub(crate) default_run: usize,
     queue: mpsc::Sender<Job>,
 }
 
@@ -147,7 +147,7 @@ impl Models {
 
 /// Clean test accuracy a run needs to be picked for its robustness: people draw digits, but
 /// a model must still read MNIST as well as the seed's.
-pub const DEFAULT_RUN_MIN_ACCURACY: f64 = 0.985;
+pub(crate) const DEFAULT_RUN_MIN_ACCURACY: f64 = 0.985;
 
 /// A served run's config and weights, as the files hold them.
 #[derive(Debug, Clone)]

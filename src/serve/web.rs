@@ -22,14 +22,14 @@ pub const DEFAULT_PKG: &str = "web/pkg";
 /// The files of the browser's model, as wasm-bindgen names them.
 pub const PKG_FILES: [&str; 2] = ["lstm_mnist_web.js", "lstm_mnist_web_bg.wasm"];
 /// Where the page asks for them.
-pub const PKG_URL_DIR: &str = "web";
+pub(crate) const PKG_URL_DIR: &str = "web";
 
 /// The page to draw digits on, as `serve` without a browser build hands it out.
 const PAGE: &str = include_str!("page.html");
 
 /// Who reads a drawing: what the page's `lstm-mnist-model` meta tag says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageModel {
+pub(crate) enum PageModel {
     /// The server's API (`serve` without a browser build).
     Server,
     /// The model in the browser, and nothing else (a static site: `export-web`).
@@ -59,7 +59,7 @@ impl PageModel {
 
 /// The browser's model as built: each of [`PKG_FILES`], read.
 #[derive(Debug, Clone)]
-pub struct WebPkg {
+pub(crate) struct WebPkg {
     dir: PathBuf,
     files: Vec<(&'static str, Bytes)>,
 }
@@ -86,7 +86,7 @@ impl WebPkg {
     }
 
     /// Whether `dir` holds a build (any of its files: a partial one is an error to report).
-    pub fn is_in(dir: &Path) -> bool {
+    pub(crate) fn is_in(dir: &Path) -> bool {
         PKG_FILES.iter().any(|name| dir.join(name).exists())
     }
 
@@ -122,7 +122,7 @@ pub fn media_type(name: &str) -> &'static str {
 /// `serve`'s routes for the page's model in the browser: the build at `/web/<file>`, and each
 /// served run's `config.toml` and `model.bpk` at `/runs/<name>/`, as a static site lays them
 /// out (`export-web`); `models` must have kept their files (`Models::load`).
-pub fn routes(pkg: WebPkg, models: Arc<Models>) -> Router {
+pub(crate) fn routes(pkg: WebPkg, models: Arc<Models>) -> Router {
     let pkg = Router::new()
         .route(&format!("/{PKG_URL_DIR}/{{file}}"), get(pkg_file))
         .with_state(Arc::new(pkg));

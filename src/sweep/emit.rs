@@ -22,7 +22,7 @@ pub enum Scheduler {
 pub struct JobSettings<'a> {
     pub program: &'a Path,
     pub task: SweepTask,
-    pub cpus_per_task: usize,
+    pub(crate) cpus_per_task: usize,
     pub environment: Vec<(&'static str, String)>,
 }
 

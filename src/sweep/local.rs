@@ -84,7 +84,7 @@ pub fn run(sweep: &Sweep, jobs: usize, task: &TaskCommand) -> Result<()> {
 }
 
 /// The cores split evenly between the jobs, at least one each.
-pub fn threads_per_job(jobs: usize) -> usize {
+pub(crate) fn threads_per_job(jobs: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     (cores / jobs.max(1)).max(1)
 }

@@ -18,7 +18,7 @@ use crate::run_dir::{Naming, RunDir, RunState, write_sweep_record};
 use crate::training::check_fits_in_memory;
 use crate::training::{self, RunOptions, TrainRequest};
 
-pub use spec::{MAX_POINTS, Point};
+pub(crate) use spec::Point;
 
 /// A sweep file, expanded and checked (`load` is the only way to make one), and where its
 /// runs go.
@@ -59,7 +59,7 @@ impl SweepTask {
     }
 
     /// The arguments before `--task K`.
-    pub fn to_args(&self) -> Vec<OsString> {
+    pub(crate) fn to_args(&self) -> Vec<OsString> {
         let mut args: Vec<OsString> = vec![
             "sweep".into(),
             self.file.clone().into(),
@@ -122,7 +122,7 @@ impl Sweep {
             .expect("a sweep's directory is under the artifacts")
     }
 
-    pub fn point_dir(&self, point: &Point) -> PathBuf {
+    pub(crate) fn point_dir(&self, point: &Point) -> PathBuf {
         self.dir.join(&point.name)
     }
 
@@ -160,7 +160,7 @@ impl Sweep {
 
     /// Creates the sweep's directory and its record of the points (the same for every
     /// process that writes it), which marks the directory as a sweep's.
-    pub fn write_record(&self) -> Result<()> {
+    pub(crate) fn write_record(&self) -> Result<()> {
         std::fs::create_dir_all(&self.dir).doing(&self.dir, "cannot create")?;
         let names: Vec<&str> = self.points.iter().map(|p| p.name.as_str()).collect();
         let record = serde_json::json!({
@@ -173,7 +173,7 @@ impl Sweep {
     }
 
     /// Runs point `index` in this process: trains it, resumes it, or says it is finished.
-    pub fn run_task(&self, index: usize, options: RunOptions) -> Result<PointState> {
+    pub(crate) fn run_task(&self, index: usize, options: RunOptions) -> Result<PointState> {
         let point = self.points.get(index).ok_or_else(|| {
             Error::file(
                 &self.file,

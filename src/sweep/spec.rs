@@ -24,9 +24,9 @@ use crate::run_dir::{InvalidName, NAME_RULE, check_name};
 
 /// More points than this is a typo (or a study for a cluster bigger than this tool's users
 /// have); the sweep is refused before anything runs.
-pub const MAX_POINTS: usize = 1000;
+pub(crate) const MAX_POINTS: usize = 1000;
 /// The axis whose values are base config files (relative to the sweep file).
-pub const CONFIG_AXIS: &str = "config";
+pub(crate) const CONFIG_AXIS: &str = "config";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,7 +41,7 @@ struct SweepFile {
 
 /// What is wrong with a sweep file; the caller names the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SweepError {
+pub(crate) enum SweepError {
     /// Not TOML of a sweep file's shape.
     Toml(String),
     /// The sweep's `name` (or the file's stem) cannot be a directory's.
@@ -83,7 +83,7 @@ pub enum SweepError {
 
 /// Why a point's config cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PointError {
+pub(crate) enum PointError {
     /// The `config` axis's value is not a path (`found`).
     ConfigAxisNotPath { found: String },
     /// The base config file is unreadable or invalid (the message names the file).

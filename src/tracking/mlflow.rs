@@ -16,7 +16,7 @@ const MAX_PARAMS_PER_BATCH: usize = 100;
 
 /// A run's state in MLflow (`RunStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunStatus {
+pub(crate) enum RunStatus {
     Running,
     Finished,
     Failed,
@@ -37,28 +37,28 @@ impl RunStatus {
 
 /// One metric value at a step (epoch).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Metric {
+pub(crate) struct Metric {
     pub key: &'static str,
     pub value: f64,
     pub step: usize,
 }
 
 /// An MLflow server, by its tracking URI.
-pub struct MlflowClient {
+pub(crate) struct MlflowClient {
     base: String,
     agent: ureq::Agent,
 }
 
 /// What the server says of a run it created or holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteRun {
+pub(crate) struct RemoteRun {
     pub run_id: String,
     pub experiment_id: String,
     /// Where its artifacts go (`mlflow-artifacts:/...` when the server takes uploads).
-    pub artifact_uri: String,
+    pub(crate) artifact_uri: String,
     /// The last epoch whose training loss the server holds (a resumed run's; `None` for a new
     /// one).
-    pub last_epoch: Option<usize>,
+    pub(crate) last_epoch: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -111,7 +111,7 @@ impl From<RunBody> for RemoteRun {
 }
 
 /// Milliseconds since the epoch, MLflow's timestamps.
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -157,7 +157,7 @@ impl MlflowClient {
         string_at(&value, "/experiment/experiment_id", call).map(Some)
     }
 
-    pub fn create_run(
+    pub(crate) fn create_run(
         &self,
         experiment_id: &str,
         run_name: &str,
@@ -173,13 +173,13 @@ impl MlflowClient {
         parse_run(created, "runs/create")
     }
 
-    pub fn get_run(&self, run_id: &str) -> Result<RemoteRun> {
+    pub(crate) fn get_run(&self, run_id: &str) -> Result<RemoteRun> {
         let (status, body) = self.get("runs/get", ("run_id", run_id))?;
         parse_run(answer("runs/get", status, &body)?, "runs/get")
     }
 
     /// Logs metrics and params (in batches of MLflow's limit).
-    pub fn log_batch(
+    pub(crate) fn log_batch(
         &self,
         run_id: &str,
         metrics: &[Metric],
@@ -208,7 +208,7 @@ impl MlflowClient {
         Ok(())
     }
 
-    pub fn set_status(&self, run_id: &str, status: RunStatus) -> Result<()> {
+    pub(crate) fn set_status(&self, run_id: &str, status: RunStatus) -> Result<()> {
         let mut body = json!({ "run_id": run_id, "status": status.as_str() });
         if status != RunStatus::Running {
             body["end_time"] = json!(now_ms());
@@ -219,7 +219,12 @@ impl MlflowClient {
     /// Uploads `bytes` as the run's artifact `name` through the server's artifact proxy;
     /// `false` (nothing sent) when the run's artifacts go elsewhere (S3, a shared disk),
     /// which this client does not write.
-    pub fn upload_artifact(&self, run: &RemoteRun, name: &str, bytes: &[u8]) -> Result<bool> {
+    pub(crate) fn upload_artifact(
+        &self,
+        run: &RemoteRun,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<bool> {
         let Some(path) = run.artifact_uri.strip_prefix("mlflow-artifacts:") else {
             return Ok(false);
         };

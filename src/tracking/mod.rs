@@ -24,14 +24,14 @@ use crate::run_dir::{EpochMetrics, LockedRun, TrackedRun};
 use mlflow::{Metric, MlflowClient, RemoteRun, RunStatus};
 
 /// MLflow's own variables: the server, and the experiment runs go into.
-pub const TRACKING_URI_ENV: &str = "MLFLOW_TRACKING_URI";
-pub const EXPERIMENT_ENV: &str = "MLFLOW_EXPERIMENT_NAME";
+pub(crate) const TRACKING_URI_ENV: &str = "MLFLOW_TRACKING_URI";
+pub(crate) const EXPERIMENT_ENV: &str = "MLFLOW_EXPERIMENT_NAME";
 /// The experiment runs go into when `$MLFLOW_EXPERIMENT_NAME` does not say.
-pub const DEFAULT_EXPERIMENT: &str = "lstm-mnist";
+pub(crate) const DEFAULT_EXPERIMENT: &str = "lstm-mnist";
 
 /// Where a run is tracked: `$MLFLOW_TRACKING_URI`, else the config's `[tracking] mlflow`;
 /// `None` when neither says (tracking is off).
-pub fn tracking_uri(config: &ExperimentConfig) -> Option<String> {
+pub(crate) fn tracking_uri(config: &ExperimentConfig) -> Option<String> {
     set_variable(TRACKING_URI_ENV).or_else(|| config.tracking.as_ref()?.mlflow.clone())
 }
 
@@ -60,7 +60,7 @@ fn set_variable(name: &str) -> Option<String> {
 
 /// How the run is carried out, for the MLflow run's tags, and the experiment it goes into
 /// when `$MLFLOW_EXPERIMENT_NAME` names none.
-pub struct RunContext {
+pub(crate) struct RunContext {
     pub backend: Backend,
     pub kernel: RecurrentKernel,
     pub experiment: Option<String>,
@@ -69,7 +69,7 @@ pub struct RunContext {
 /// A training run's link to its MLflow run; inert when tracking is off or has failed. Epochs
 /// are logged from a thread of its own, so that a slow server never holds up an epoch (nor
 /// the writing of `metrics.csv`); the run's end waits for them, then ends the MLflow run.
-pub struct Tracker {
+pub(crate) struct Tracker {
     worker: Mutex<Option<Worker>>,
     /// The epochs the server holds already (a resumed run's, up to its last logged one).
     logged_through: usize,
@@ -128,14 +128,14 @@ impl Tracker {
 
     /// The epochs of a resumed run's history that never reached the server (logged from
     /// the queue when the process was killed, or trained while it was away).
-    pub fn catch_up(&self, history: &[EpochMetrics]) {
+    pub(crate) fn catch_up(&self, history: &[EpochMetrics]) {
         for row in history.iter().filter(|row| row.epoch > self.logged_through) {
             self.log_epoch(row);
         }
     }
 
     /// One epoch's row of `metrics.csv`, at step `epoch`.
-    pub fn log_epoch(&self, row: &EpochMetrics) {
+    pub(crate) fn log_epoch(&self, row: &EpochMetrics) {
         let step = row.epoch;
         let mut metrics = vec![
             Metric::at("train_loss", row.train_loss, step),

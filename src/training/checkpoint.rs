@@ -9,7 +9,7 @@ use crate::run_dir::checkpoint_path;
 
 /// Burn's file checkpointer writes in place, so a kill mid-write leaves a truncated file that
 /// looks like a checkpoint. This one writes each record to a temporary file and renames it.
-pub struct AtomicFileCheckpointer {
+pub(crate) struct AtomicFileCheckpointer {
     directory: PathBuf,
     name: &'static str,
 }

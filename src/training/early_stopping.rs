@@ -12,7 +12,7 @@ use crate::run_dir::EpochMetrics;
 
 /// Stops once `monitor` has not improved for `patience` epochs (as Keras counts them: with
 /// patience 0, the first epoch that does not improve is the last).
-pub fn stopping_rule(config: &EarlyStoppingConfig) -> MetricEarlyStoppingStrategy {
+pub(crate) fn stopping_rule(config: &EarlyStoppingConfig) -> MetricEarlyStoppingStrategy {
     let condition = StoppingCondition::NoImprovementSince {
         n_epochs: config.patience,
     };
@@ -35,7 +35,7 @@ pub fn stopping_rule(config: &EarlyStoppingConfig) -> MetricEarlyStoppingStrateg
 }
 
 /// Keeps the checkpoint of the best epoch so far (beside the last ones kept for resuming).
-pub fn best_checkpoint(monitor: Monitor) -> MetricCheckpointingStrategy {
+pub(crate) fn best_checkpoint(monitor: Monitor) -> MetricCheckpointingStrategy {
     match monitor {
         Monitor::ValLoss => MetricCheckpointingStrategy::new(
             &LossMetric::new(),
@@ -53,7 +53,7 @@ pub fn best_checkpoint(monitor: Monitor) -> MetricCheckpointingStrategy {
 }
 
 /// The first epoch with the best `monitor` value, as the rules above pick it.
-pub fn best_epoch(rows: &[EpochMetrics], monitor: Monitor) -> Option<usize> {
+pub(crate) fn best_epoch(rows: &[EpochMetrics], monitor: Monitor) -> Option<usize> {
     let score = |row: &EpochMetrics| match monitor {
         Monitor::ValLoss => row.valid_loss.map(|loss| -loss),
         Monitor::ValAccuracy => row.valid_accuracy,

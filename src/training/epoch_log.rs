@@ -23,7 +23,7 @@ use crate::tracking::Tracker;
 /// Whether standard output's reader went away (`| head`): the logger notes it when an epoch's
 /// line finds no reader, and [`EpochStopping`] ends training once that epoch is checkpointed.
 #[derive(Clone, Default)]
-pub struct ReaderWatch {
+pub(crate) struct ReaderWatch {
     gone: Arc<AtomicBool>,
 }
 
@@ -44,7 +44,7 @@ impl ReaderWatch {
 /// thread, and an epoch whose end stopped the interrupter got no checkpoint whenever that
 /// thread got there before Burn's check, which comes before the checkpoint.
 #[derive(Clone)]
-pub struct EpochStopping {
+pub(crate) struct EpochStopping {
     pub reader: ReaderWatch,
     pub early_stopping: Option<MetricEarlyStoppingStrategy>,
 }
@@ -64,7 +64,7 @@ impl EarlyStoppingStrategy for EpochStopping {
 
 /// Where the loss first stopped being a finite number.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Divergence {
+pub(crate) struct Divergence {
     pub epoch: usize,
     /// The training batch whose loss it was; `None` for the epoch's validation pass (the
     /// epoch's last step broke the weights).
@@ -75,7 +75,7 @@ pub struct Divergence {
 /// Stops training at the first non-finite loss, before the epoch is checkpointed, and
 /// remembers where that was.
 #[derive(Clone)]
-pub struct DivergenceWatch {
+pub(crate) struct DivergenceWatch {
     interrupter: Interrupter,
     seen: Arc<Mutex<Option<Divergence>>>,
 }
@@ -162,7 +162,7 @@ impl Tracked {
 
 /// Burn metric logger that keeps each split's epoch averages and writes a row when an epoch's
 /// validation ends.
-pub struct EpochLog {
+pub(crate) struct EpochLog {
     path: PathBuf,
     rows: Vec<EpochMetrics>,
     total_epochs: usize,

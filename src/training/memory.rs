@@ -14,7 +14,7 @@ const KEPT_PER_GATE_STEP: u64 = 8;
 
 /// Bytes to train `config` at `batch_size`: weights, gradients and two optimizer moments, plus
 /// the activations kept for backpropagation through time (f32 everywhere).
-pub fn training_bytes(config: &ModelConfig, batch_size: usize) -> u64 {
+pub(crate) fn training_bytes(config: &ModelConfig, batch_size: usize) -> u64 {
     let hidden = config.hidden as u64;
     let gates = config.cell.gates() as u64;
     let rows = COLUMNS as u64;
@@ -50,7 +50,7 @@ impl std::fmt::Display for TooLargeForMemory {
 impl std::error::Error for TooLargeForMemory {}
 
 /// `Err` when training cannot fit this machine's memory.
-pub fn check_fits_in_memory(
+pub(crate) fn check_fits_in_memory(
     config: &ModelConfig,
     batch_size: usize,
 ) -> Result<(), TooLargeForMemory> {

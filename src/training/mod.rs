@@ -7,7 +7,7 @@ mod epoch_log;
 mod memory;
 mod quiet;
 
-pub use memory::{TooLargeForMemory, check_fits_in_memory, training_bytes};
+pub(crate) use memory::{TooLargeForMemory, check_fits_in_memory};
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

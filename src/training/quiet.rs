@@ -8,7 +8,7 @@ use burn::train::renderer::{
     MetricsRendererTraining,
 };
 
-pub struct QuietRenderer;
+pub(crate) struct QuietRenderer;
 
 impl MetricsRendererTraining for QuietRenderer {
     fn update_train(&mut self, _state: MetricState) {}
