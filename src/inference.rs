@@ -29,7 +29,8 @@ pub(crate) const MAX_PICTURE_BYTES: u64 = 64 * 1024 * 1024;
 /// The digits of one input file, a batch at a time: a picture (PNG, JPEG, ...) is one digit,
 /// an IDX image file holds many.
 pub(crate) enum ImageSource {
-    Picture(Option<InputImage>),
+    /// Boxed: a model input is 3 KiB, the IDX stream a few words.
+    Picture(Option<Box<InputImage>>),
     Idx {
         stream: IdxImageStream,
         name: String,
@@ -46,17 +47,17 @@ impl ImageSource {
             return Ok(Self::Idx { stream, name });
         }
         let bytes = read_bounded(path, MAX_PICTURE_BYTES, "an image")?;
-        Ok(Self::Picture(Some(InputImage {
+        Ok(Self::Picture(Some(Box::new(InputImage {
             name: path.display().to_string(),
             index: None,
             pixels: picture_input(&bytes).at(path)?,
-        })))
+        }))))
     }
 
     /// The next batch of digits (at most one inference batch); empty once all are read.
     pub fn next_batch(&mut self) -> Result<Vec<InputImage>> {
         match self {
-            Self::Picture(picture) => Ok(picture.take().into_iter().collect()),
+            Self::Picture(picture) => Ok(picture.take().into_iter().map(|image| *image).collect()),
             Self::Idx { stream, name } => {
                 let first = stream.images_read();
                 let (rows, cols) = (stream.rows as u32, stream.cols as u32);
