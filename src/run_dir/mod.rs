@@ -562,10 +562,18 @@ impl ModelRef {
     /// op where it applies: these models classify, they do not train).
     pub fn load(&self, device: &Device) -> Result<(ExperimentConfig, TrainedModel)> {
         let config = self.run.read_config()?;
-        let path = &self.model_path;
-        let kernel = RecurrentKernel::default();
-        let model = model_file::load_model(path, &config, &self.run.config_path(), kernel, device)?;
+        let model = self.load_as(&config, device)?;
         Ok((config, model))
+    }
+
+    /// The model loaded into `config`, the run's own config that the caller has read.
+    pub(crate) fn load_as(
+        &self,
+        config: &ExperimentConfig,
+        device: &Device,
+    ) -> Result<TrainedModel> {
+        let (path, kernel) = (&self.model_path, RecurrentKernel::default());
+        model_file::load_model(path, config, &self.run.config_path(), kernel, device)
     }
 
     /// `evaluate`'s scores of this model, beside it.

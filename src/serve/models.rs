@@ -171,7 +171,12 @@ fn load_run(finished: FinishedRun, keep_files: bool, device: &Device) -> Result<
     if !model_ref.model_path.is_file() {
         return Ok(None);
     }
-    let (config, model) = model_ref.load(device)?;
+    // The listing read the run's config; only a run without one is asked again, for its error.
+    let config = match finished.config {
+        Some(config) => config,
+        None => model_ref.run.read_config()?,
+    };
+    let model = model_ref.load_as(&config, device)?;
     let read = |path: &Path| {
         std::fs::read(path)
             .doing(path, "cannot read")
