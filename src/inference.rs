@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use image::GrayImage;
-use lstm_mnist_model::inference::{Detail, INFERENCE_BATCH, Reading};
+use lstm_mnist_model::inference::{Detail, INFERENCE_BATCH, Reading, turns};
 use lstm_mnist_model::run::TrainedModel;
 use lstm_mnist_model::{COLUMNS, ModelInput, ROWS};
 use serde::Serialize;
@@ -115,10 +115,7 @@ pub struct Prediction {
     pub top: Vec<Guess>,
     /// With `--steps`: the ten probabilities after each of the 28 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub steps: Option<Vec<Vec<f32>>>,
-    /// With `--steps`: the rows after which the leading class changed (see `Reading::turns`).
-    #[serde(skip)]
-    turns: Vec<(usize, usize, f32)>,
+    pub steps: Option<Vec<[f32; NUM_CLASSES]>>,
 }
 
 /// What `predict` says of each image.
@@ -170,10 +167,7 @@ impl Prediction {
             class: top[0].class,
             probability: top[0].probability,
             top,
-            steps: reading
-                .rows()
-                .map(|rows| rows.iter().map(|row| row.to_vec()).collect()),
-            turns: reading.turns(),
+            steps: reading.rows().map(<[_]>::to_vec),
         }
     }
 
@@ -189,7 +183,7 @@ impl Prediction {
             })
             .collect();
         let mut line = format!("{}: {}", self.path, guesses.join(", "));
-        for (row, class, probability) in &self.turns {
+        for (row, class, probability) in turns(self.steps.as_deref().unwrap_or_default()) {
             line += &format!("\n  row {row}: {class} ({:.0}%)", probability * 100.0);
         }
         line

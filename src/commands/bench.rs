@@ -16,7 +16,7 @@ use crate::data::MnistBatch;
 use crate::data::augment::Augmenter;
 use crate::error::Result;
 use crate::machine;
-use crate::model::RecurrentKernel;
+use crate::model::{Classifier, RecurrentKernel};
 use crate::output;
 use lstm_mnist_model::inference::INFERENCE_BATCH;
 
@@ -145,7 +145,7 @@ fn time_training_steps(
     batches: usize,
     device: &Device,
 ) -> Vec<f64> {
-    let mut model = config.init(42, device).with_kernel(kernel);
+    let mut model = Classifier::new(config, 42, device).with_kernel(kernel);
     let mut optimizer = AdamConfig::new().with_epsilon(1e-7).init();
     let batch = random_batch(TRAIN_BATCH, device);
     time_each(batches, || {
@@ -165,7 +165,7 @@ fn time_inference(
     batches: usize,
     device: &Device,
 ) -> Vec<f64> {
-    let inference = config.init(42, device).with_kernel(kernel);
+    let inference = Classifier::new(config, 42, device).with_kernel(kernel);
     let images = random_batch(INFERENCE_BATCH, device).images;
     time_each(batches, || {
         inference.forward(images.clone()).into_data();

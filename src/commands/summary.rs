@@ -18,7 +18,7 @@ pub struct SummaryRequest {
 
 pub fn run(request: &SummaryRequest) -> Result<()> {
     let config = &request.config;
-    let model = config.model.init(config.seed, &Backend::Flex.device()?);
+    let model = Classifier::new(&config.model, config.seed, &Backend::Flex.device()?);
     output::print(&summary(&model, &config.name));
     Ok(())
 }

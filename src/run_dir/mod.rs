@@ -216,7 +216,7 @@ impl RunDir {
         config: &ExperimentConfig,
         history: &[EpochMetrics],
     ) -> Result<CompleteEpoch> {
-        let model = config.model.init(config.seed, &Device::flex());
+        let model = Classifier::new(&config.model, config.seed, &Device::flex());
         let spec = CheckpointSpec {
             config,
             config_path: &self.config_path(),

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use lstm_mnist_model::inference::Detail;
-use lstm_mnist_model::{INPUT_LEN, ModelInput};
+use lstm_mnist_model::{INPUT_LEN, ModelInput, NUM_CLASSES};
 
 use super::models::{Models, RunInfo};
 use crate::preprocess::{PictureError, picture_input};
@@ -86,13 +86,13 @@ pub struct PredictResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'static str>,
     /// All ten class probabilities, class 0 first.
-    probabilities: Vec<f32>,
+    probabilities: [f32; NUM_CLASSES],
     /// The 28x28 input the model received, row by row, in [0, 1].
     input: Vec<f32>,
     /// With `?steps=true`: the ten probabilities after each of the 28 rows (the head applied
     /// to the hidden state after that row; the last is `probabilities`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    steps: Option<Vec<Vec<f32>>>,
+    steps: Option<Vec<[f32; NUM_CLASSES]>>,
 }
 
 /// The request body, at most [`MAX_BODY_BYTES`]; a larger one is read on (up to
@@ -168,11 +168,9 @@ pub async fn predict(
         run: info.name.clone(),
         digit,
         name: info.classes.map(|names| names[digit]),
-        probabilities: reading.probabilities().to_vec(),
+        probabilities: *reading.probabilities(),
         input: input.to_vec(),
-        steps: reading
-            .rows()
-            .map(|rows| rows.iter().map(|row| row.to_vec()).collect()),
+        steps: reading.rows().map(<[_]>::to_vec),
     }))
 }
 

@@ -188,11 +188,12 @@ pub fn train(request: &TrainRequest) -> Result<RunReport> {
     let slot = RunSlot::reserve(&request.destination, &request.config)?;
     let data = RunData::load(&request.config, request.options.compute.data_dir.as_deref())?;
     device.seed(request.config.seed);
-    let model = request
-        .config
-        .model
-        .init(request.config.seed, &device.clone().autodiff())
-        .with_kernel(request.options.kernel);
+    let model = Classifier::new(
+        &request.config.model,
+        request.config.seed,
+        &device.clone().autodiff(),
+    )
+    .with_kernel(request.options.kernel);
     let (run, start) = slot.take()?;
     Training::begin(request, run, data, device)?.run(model, start)
 }

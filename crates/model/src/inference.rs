@@ -60,21 +60,21 @@ impl Reading {
         ranked
     }
 
-    /// With [`Detail::Rows`]: the rows (counted from 1) after which the leading class
-    /// changes, and the last row, each with the class leading then and its probability. Empty
-    /// without the rows.
+    /// With [`Detail::Rows`]: [`turns`] of its rows. Empty without the rows.
     pub fn turns(&self) -> Vec<(usize, usize, f32)> {
-        let leaders: Vec<(usize, f32)> = self
-            .rows()
-            .unwrap_or_default()
-            .iter()
-            .map(|row| leading(row))
-            .collect();
-        (0..leaders.len())
-            .filter(|&r| r == 0 || r + 1 == leaders.len() || leaders[r].0 != leaders[r - 1].0)
-            .map(|r| (r + 1, leaders[r].0, leaders[r].1))
-            .collect()
+        turns(self.rows().unwrap_or_default())
     }
+}
+
+/// The rows (counted from 1) after which the leading class of `rows` (class probabilities
+/// after each row) changes, and the last row, each with the class leading then and its
+/// probability.
+pub fn turns(rows: &[[f32; NUM_CLASSES]]) -> Vec<(usize, usize, f32)> {
+    let leaders: Vec<(usize, f32)> = rows.iter().map(|row| leading(row)).collect();
+    (0..leaders.len())
+        .filter(|&r| r == 0 || r + 1 == leaders.len() || leaders[r].0 != leaders[r - 1].0)
+        .map(|r| (r + 1, leaders[r].0, leaders[r].1))
+        .collect()
 }
 
 /// Reads `inputs` with `model` on `device`, one forward pass per [`INFERENCE_BATCH`] inputs,

@@ -99,7 +99,7 @@ impl TrainedModel {
         weights: &[u8],
         device: &Device,
     ) -> Result<Self, LoadError> {
-        let fresh = config.init(0, device);
+        let fresh = Classifier::new(config, 0, device);
         let layout = RecordLayout::of(&fresh).map_err(LoadError::Record)?;
         let weights = stored_as(weights, Precision::F32)
             .map_err(|e| LoadError::Weights(ModelFileProblem::unreadable(e)))?;
@@ -130,11 +130,6 @@ impl TrainedModel {
     /// The classifier, to train on or to hand to Burn code of your own.
     pub fn into_classifier(self) -> Classifier {
         self.classifier
-    }
-
-    /// The device the model's weights are on.
-    pub fn device(&self) -> &Device {
-        &self.device
     }
 
     /// Reads a batch of model inputs, one forward pass per

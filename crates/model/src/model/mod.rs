@@ -204,15 +204,6 @@ impl Classifier {
     }
 }
 
-impl ModelConfig {
-    /// The model this config describes, freshly initialised from `seed` on `device` (as Burn's
-    /// configs `init` their modules): the one place a config becomes a model, so a new kind of
-    /// model is a new arm here.
-    pub fn init(&self, seed: u64, device: &Device) -> Classifier {
-        Classifier::new(self, seed, device)
-    }
-}
-
 /// The last timestep `[batch, hidden]` of a sequence of hidden states `[batch, steps, hidden]`.
 fn last_step(outputs: Tensor<3>) -> Tensor<2> {
     let [_, steps, _] = outputs.dims();
