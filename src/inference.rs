@@ -13,7 +13,8 @@ use crate::data::NUM_CLASSES;
 use crate::data::idx::IdxImageStream;
 use crate::error::{AtFile, Context, Error, Result};
 use crate::fsutil::read_bounded;
-use crate::preprocess::{NoDigit, mnist_style, picture_input};
+use crate::preprocess::{NoDigit, found_input, mnist_style, picture_input};
+use lstm_mnist_model::ink::InkFinder;
 
 /// An input image and the MNIST-style model input made from it.
 pub struct InputImage {
@@ -21,6 +22,10 @@ pub struct InputImage {
     /// Its place in an IDX file; `None` for a picture.
     pub index: Option<usize>,
     pub pixels: ModelInput,
+    /// For a picture read with a learned ink finder: its probability of ink over the part of
+    /// the picture it looked at last (0-255), what `predict --save-inputs` shows beside the
+    /// model input.
+    pub ink_seen: Option<GrayImage>,
 }
 
 /// Pictures larger than this are not digit drawings (and could exhaust memory when decoded).
@@ -38,7 +43,9 @@ pub(crate) enum ImageSource {
 }
 
 impl ImageSource {
-    pub fn open(path: &Path) -> Result<Self> {
+    /// The digits of the file at `path`; a picture's ink is found by `finder` when one is
+    /// given, else by the picture path's rules.
+    pub fn open(path: &Path, finder: Option<&InkFinder>) -> Result<Self> {
         if path.is_dir() {
             return Err(Error::file(path, "is a directory, not an image"));
         }
@@ -47,10 +54,18 @@ impl ImageSource {
             return Ok(Self::Idx { stream, name });
         }
         let bytes = read_bounded(path, MAX_PICTURE_BYTES, "an image")?;
+        let (pixels, ink_seen) = match finder {
+            Some(finder) => {
+                let found = found_input(&bytes, finder).at(path)?;
+                (found.input, Some(found.found.probability))
+            }
+            None => (picture_input(&bytes).at(path)?, None),
+        };
         Ok(Self::Picture(Some(Box::new(InputImage {
             name: path.display().to_string(),
             index: None,
-            pixels: picture_input(&bytes).at(path)?,
+            pixels,
+            ink_seen,
         }))))
     }
 
@@ -72,6 +87,7 @@ impl ImageSource {
                             index: Some(index),
                             pixels: idx_input(pixels, rows, cols)
                                 .context(format!("{name}: image {index}"))?,
+                            ink_seen: None,
                         })
                     })
                     .collect()

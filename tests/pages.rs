@@ -1,13 +1,15 @@
 //! Pictures of paper, as people photograph a digit: MNIST test digits enlarged onto pages made
 //! here (grey paper, light from one side, a shadow, ruled and squared lines, coloured ink, a
 //! slant, JPEG, a camera's blur), read through `predict` with the default run, one condition
-//! at a time; the picture suite of `robustness --pictures`; and `predict --save-inputs`.
+//! at a time; the picture suite of `robustness --pictures` (those conditions, and the page
+//! generator's families); and `predict --save-inputs`.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
 use lstm_mnist::data::MnistData;
+use lstm_mnist::data::page_generator::Family;
 use lstm_mnist::data::pages::PageCondition;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -122,9 +124,24 @@ fn the_picture_suite_scores_each_page_condition_in_robustness_json() {
         .iter()
         .map(|row| row.name.as_str())
         .collect();
-    let expected: Vec<&str> = PageCondition::ALL.iter().map(|c| c.name()).collect();
+    let generated = Family::ALL
+        .iter()
+        .map(|f| format!("generated {}", f.name()));
+    let expected: Vec<String> = PageCondition::ALL
+        .iter()
+        .map(|c| c.name().to_string())
+        .chain(generated)
+        .chain(["generated all".to_string()])
+        .collect();
     assert_eq!(names, expected);
     for row in &written.pictures {
-        assert!(row.accuracy >= 0.9, "{}: {}", row.name, row.accuracy);
+        // The rules hold on the fixed conditions; beside them (the generated pages, every
+        // family at once hardest) they read far fewer (the guide's table: 38% to 98%).
+        let least = match row.name.as_str() {
+            "generated all" => 0.2,
+            name if name.starts_with("generated") => 0.5,
+            _ => 0.9,
+        };
+        assert!(row.accuracy >= least, "{}: {}", row.name, row.accuracy);
     }
 }

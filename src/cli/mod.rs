@@ -146,8 +146,8 @@ impl Cli {
     /// Each command's flags make its own request.
     fn into_request(self) -> Result<Request> {
         match self.command {
-            None => Ok(Request::Train(self.train.into_request()?)),
-            Some(Command::Train(args)) => Ok(Request::Train(args.into_request()?)),
+            None => self.train.into_request(),
+            Some(Command::Train(args)) => args.into_request(),
             Some(Command::Evaluate(args)) => args.into_request(),
             Some(Command::Robustness(args)) => args.into_request(),
             Some(Command::AugmentPreview(args)) => args.into_request(),

@@ -33,9 +33,16 @@ pub(super) struct PredictArgs {
     steps: bool,
     /// Write the 28x28 picture the model received for each image into DIR, as the serve page
     /// shows it (white digit on black, enlarged 4x): `<file>.input.png`, and
-    /// `<file>-<index>.input.png` for the images of an IDX file.
+    /// `<file>-<index>.input.png` for the images of an IDX file; with --ink-finder, also what
+    /// the finder saw, `<file>.ink.png` (its probability of ink, white, over the part of the
+    /// picture it looked at last).
     #[arg(long, value_name = "DIR")]
     save_inputs: Option<PathBuf>,
+    /// Find the ink of pictures with the learned ink finder trained in DIR (by `train` on an
+    /// ink finder's config; artifacts/ink-finder is the shipped one) instead of the picture
+    /// path's rules.
+    #[arg(long, value_name = "DIR")]
+    ink_finder: Option<PathBuf>,
     /// Print the predictions as JSON.
     #[arg(long)]
     json: bool,
@@ -52,6 +59,7 @@ impl PredictArgs {
             steps: self.steps,
             json: self.json,
             save_inputs: self.save_inputs,
+            ink_finder: self.ink_finder,
             backend: self.compute.backend,
         }))
     }

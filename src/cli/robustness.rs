@@ -5,8 +5,10 @@ use clap::Args;
 use super::evaluate::EvaluateArgs;
 use crate::commands::Request;
 use crate::commands::robustness::RobustnessRequest;
+use crate::data::page_generator::measured_generators;
 use crate::data::pages::PageCondition;
 use crate::error::Result;
+use crate::evaluation::pictures::GENERATED_PICTURES;
 use crate::evaluation::robustness::SUITE;
 
 pub(super) const EXAMPLES: &str = "\
@@ -25,14 +27,23 @@ pub(super) fn long_about() -> String {
         .iter()
         .map(|p| format!("  {:<14} {}", p.name(), p.severity()))
         .collect();
+    let generated: Vec<String> = measured_generators()
+        .iter()
+        .map(|(name, ranges, _)| format!("  {:<22} {ranges}", format!("generated {name}")))
+        .collect();
     format!(
         "Score a trained model on its test set under a fixed, seeded suite of {} corruptions \
-         (and, with --pictures, {} pictures of paper); writes robustness.json beside the \
-         model.\n\nThe corruptions:\n{}\n\nThe pictures of paper (--pictures):\n{}",
+         (and, with --pictures, {} pictures of paper and {} rows of generated pages); writes \
+         robustness.json beside the model.\n\nThe corruptions:\n{}\n\nThe pictures of \
+         paper (--pictures):\n{}\n\nThe generated pages (--pictures, the first {} test \
+         images), each family of conditions alone, then all at once:\n{}",
         SUITE.len(),
         PageCondition::ALL.len(),
+        generated.len(),
         corruptions.join("\n"),
         pages.join("\n"),
+        GENERATED_PICTURES,
+        generated.join("\n"),
     )
 }
 
@@ -41,8 +52,8 @@ pub(super) struct RobustnessArgs {
     #[command(flatten)]
     scored: EvaluateArgs,
     /// Also the picture suite: each test digit photographed on paper (grey paper, side light,
-    /// a shadow, ruled and squared lines, coloured ink, a slant, JPEG, blur) and read as
-    /// `predict` reads a picture.
+    /// a shadow, ruled and squared lines, coloured ink, a slant, JPEG, blur), and pages from
+    /// the page generator, read as `predict` reads a picture.
     #[arg(long)]
     pictures: bool,
     /// Print the report as JSON.

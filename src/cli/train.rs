@@ -6,17 +6,23 @@ use clap::Args;
 
 use super::shared::{BackendArg, DEFAULT_ARTIFACTS, DataDirArg, set};
 use crate::backend::Compute;
+use crate::commands::Request;
+use crate::config::MAX_CONFIG_BYTES;
 use crate::config::{Cell, ExperimentConfig, OptimizerKind};
+use crate::error::AtFile;
 use crate::error::{Error, Result};
+use crate::fsutil::read_text_bounded;
 use crate::model::RecurrentKernel;
 use crate::run_dir::Naming;
+use crate::training::ink_finder::{InkFinderExperiment, InkFinderRequest};
 use crate::training::{RequestError, RunOptions, TrainRequest};
 
 pub(super) const EXAMPLES: &str = "\
 Examples:
   lstm-mnist train --config configs/lstm-adam.toml
   lstm-mnist train --epochs 1 --train-samples 2000 --name quick
-  lstm-mnist train --resume artifacts/quick --epochs 3";
+  lstm-mnist train --resume artifacts/quick --epochs 3
+  lstm-mnist train --config configs/ink-finder.toml";
 
 #[derive(Debug, Args)]
 pub(super) struct TrainArgs {
@@ -73,13 +79,20 @@ pub(super) struct TrainArgs {
 }
 
 impl TrainArgs {
-    /// Resolves the config file and the overrides into a checked request.
-    pub(super) fn into_request(self) -> Result<TrainRequest> {
+    /// Resolves the config file and the overrides into a checked request: a classifier's
+    /// run, or (for a config with an `[ink_finder]` table) the ink finder's.
+    pub(super) fn into_request(self) -> Result<Request> {
         if let Some(run_dir) = &self.resume {
-            return self.resume_request(run_dir);
+            return Ok(Request::Train(self.resume_request(run_dir)?));
         }
         let mut config = match &self.config {
-            Some(path) => ExperimentConfig::load(path)?,
+            Some(path) => {
+                let text = read_text_bounded(path, MAX_CONFIG_BYTES, "a config")?;
+                if InkFinderExperiment::is_one(&text) {
+                    return self.ink_finder_request(path, &text);
+                }
+                ExperimentConfig::parse(&text).at(path)?
+            }
             None => ExperimentConfig::default(),
         };
         self.apply_overrides(&mut config);
@@ -99,7 +112,37 @@ impl TrainArgs {
             .artifacts
             .clone()
             .unwrap_or_else(|| DEFAULT_ARTIFACTS.into());
-        TrainRequest::new(config, self.options(), artifacts, naming).map_err(refuse)
+        TrainRequest::new(config, self.options(), artifacts, naming)
+            .map(Request::Train)
+            .map_err(refuse)
+    }
+
+    /// The ink finder's run of the config at `path` (whose text is `text`): only the flags
+    /// that say where it goes, and `--epochs`, apply to it.
+    fn ink_finder_request(&self, path: &Path, text: &str) -> Result<Request> {
+        if self.changes_classifier() {
+            return Err(Error::file(
+                path,
+                "an ink finder's config takes only --epochs, --name, --artifacts, --overwrite \
+                 and --data-dir from the command line",
+            ));
+        }
+        let mut experiment = InkFinderExperiment::parse(text).map_err(|e| Error::file(path, e))?;
+        set(&mut experiment.name, self.name.clone());
+        let artifacts = self
+            .artifacts
+            .clone()
+            .unwrap_or_else(|| DEFAULT_ARTIFACTS.into());
+        let naming = Naming::from_flags(self.overwrite, self.name.is_some());
+        let request = InkFinderRequest::new(
+            experiment,
+            self.epochs,
+            artifacts,
+            naming,
+            self.data.data_dir.clone(),
+        )
+        .map_err(|problem| Error::msg(format!("--name: {problem}")))?;
+        Ok(Request::TrainInkFinder(request))
     }
 
     /// How to carry the run out: the flags that do not change the experiment.
@@ -137,8 +180,12 @@ impl TrainArgs {
 
     /// Whether any flag changes the experiment beyond its length: what a resumed run cannot take.
     fn changes_experiment(&self) -> bool {
-        self.name.is_some()
-            || self.seed.is_some()
+        self.name.is_some() || self.changes_classifier()
+    }
+
+    /// Whether any flag sets a classifier's own keys (what an ink finder's config has not).
+    fn changes_classifier(&self) -> bool {
+        self.seed.is_some()
             || self.cell.is_some()
             || self.optimizer.is_some()
             || self.lr.is_some()

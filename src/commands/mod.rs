@@ -19,12 +19,14 @@ pub mod sweep;
 
 use crate::error::Result;
 use crate::serve::{self, ServeRequest};
+use crate::training::ink_finder::InkFinderRequest;
 use crate::training::{self, TrainRequest};
 
 /// What the user asked for, fully resolved and checked.
 #[derive(Debug, Clone)]
 pub enum Request {
     Train(TrainRequest),
+    TrainInkFinder(InkFinderRequest),
     Evaluate(evaluate::EvaluateRequest),
     Import(import::ImportRequest),
     Export(export::ExportRequest),
@@ -44,6 +46,9 @@ pub enum Request {
 pub fn run(request: Request) -> Result<()> {
     match request {
         Request::Train(request) => training::train(&request).map(drop),
+        Request::TrainInkFinder(request) => {
+            training::ink_finder::run_ink_finder(&request).map(drop)
+        }
         Request::Evaluate(request) => evaluate::run(&request),
         Request::Import(request) => import::run(&request),
         Request::Export(request) => export::run(&request),

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use lstm_mnist_model::ink::InkFinder;
 use lstm_mnist_model::run::TrainedModel;
 use lstm_mnist_model::{COLUMNS, ROWS};
 
@@ -14,6 +15,7 @@ use crate::fsutil::write_atomic;
 use crate::inference::{ImageSource, InputImage, PredictOptions, predict};
 use crate::output;
 use crate::run_dir::ModelRef;
+use crate::training::ink_finder::load_finder;
 
 #[derive(Debug, Clone)]
 pub struct PredictRequest {
@@ -27,6 +29,9 @@ pub struct PredictRequest {
     pub json: bool,
     /// Where the model inputs go as pictures, when asked.
     pub(crate) save_inputs: Option<PathBuf>,
+    /// The run of the learned ink finder that reads pictures; the picture path's rules when
+    /// `None`.
+    pub(crate) ink_finder: Option<PathBuf>,
     pub backend: Backend,
 }
 
@@ -36,9 +41,11 @@ pub fn run(request: &PredictRequest) -> Result<()> {
     }
     let device = request.backend.device()?;
     let (config, model) = request.model.load(&device)?;
+    let finder = request.ink_finder.as_deref().map(load_finder).transpose()?;
     let mut output = Output {
         request,
         model: &model,
+        finder: finder.as_ref(),
         class_names: config.data.dataset.source().class_names,
         printed: 0,
     };
@@ -65,6 +72,7 @@ pub fn run(request: &PredictRequest) -> Result<()> {
 struct Output<'a> {
     request: &'a PredictRequest,
     model: &'a TrainedModel,
+    finder: Option<&'a InkFinder>,
     class_names: Option<[&'static str; NUM_CLASSES]>,
     /// Predictions printed so far (JSON needs commas between them).
     printed: usize,
@@ -73,7 +81,7 @@ struct Output<'a> {
 impl Output<'_> {
     /// Classifies every image in one file, printing a batch at a time.
     fn classify_file(&mut self, path: &Path) -> Result<()> {
-        let mut source = ImageSource::open(path)?;
+        let mut source = ImageSource::open(path, self.finder)?;
         loop {
             let batch = source.next_batch()?;
             if batch.is_empty() {
@@ -108,18 +116,20 @@ impl Output<'_> {
 /// How much larger a saved input is than the model's 28x28, so that a person can see it.
 const SAVED_INPUT_SCALE: u32 = 4;
 
-/// Writes `image`'s model input, read from the file at `path`, into `dir` as a picture.
+/// Writes `image`'s model input, read from the file at `path`, into `dir` as a picture
+/// (`<name>.input.png`), and for a picture what the ink finder saw (`<name>.ink.png`: its
+/// probability of ink, white, over the part of the picture it looked at last).
 fn save_input(dir: &Path, path: &Path, image: &InputImage) -> Result<()> {
     let stem = path
         .file_stem()
         .unwrap_or(path.as_os_str())
         .to_string_lossy();
     let name = match image.index {
-        Some(index) => format!("{stem}-{index}.input.png"),
-        None => format!("{stem}.input.png"),
+        Some(index) => format!("{stem}-{index}"),
+        None => stem.to_string(),
     };
     let (width, height) = (COLUMNS as u32, ROWS as u32);
-    let picture = image::GrayImage::from_fn(
+    let input = image::GrayImage::from_fn(
         width * SAVED_INPUT_SCALE,
         height * SAVED_INPUT_SCALE,
         |x, y| {
@@ -128,9 +138,18 @@ fn save_input(dir: &Path, path: &Path, image: &InputImage) -> Result<()> {
             image::Luma([(value * 255.0).round() as u8])
         },
     );
+    save_png(&dir.join(format!("{name}.input.png")), &input)?;
+    match &image.ink_seen {
+        Some(ink) => save_png(&dir.join(format!("{name}.ink.png")), ink),
+        None => Ok(()),
+    }
+}
+
+/// Writes `picture` as a PNG file at `path`, atomically.
+fn save_png(path: &Path, picture: &image::GrayImage) -> Result<()> {
     let mut bytes = std::io::Cursor::new(Vec::new());
     picture
         .write_to(&mut bytes, image::ImageFormat::Png)
-        .doing(dir.join(&name), "cannot encode")?;
-    write_atomic(&dir.join(name), &bytes.into_inner())
+        .doing(path, "cannot encode")?;
+    write_atomic(path, &bytes.into_inner())
 }

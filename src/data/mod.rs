@@ -5,6 +5,7 @@ pub(crate) mod distort;
 pub mod download;
 pub mod idx;
 pub mod loader;
+pub mod page_generator;
 pub mod pages;
 pub mod styles;
 

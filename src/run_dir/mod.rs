@@ -48,6 +48,10 @@ const READING_FILE: &str = "reading.png";
 /// In a sweep's directory (`<artifacts>/<sweep>/`), whose run directories are its points:
 /// the listing of the runs descends into it.
 const SWEEP_RECORD_FILE: &str = "sweep.json";
+/// An ink finder's run (`training::ink_finder`): its config, weights and report.
+pub(crate) const INK_FINDER_CONFIG: &str = "ink-finder.toml";
+pub(crate) const INK_FINDER_WEIGHTS: &str = "ink-finder.bpk";
+pub(crate) const INK_FINDER_REPORT: &str = "ink-finder.json";
 /// Written by `robustness` beside the model it scored.
 const ROBUSTNESS_FILE: &str = "robustness.json";
 /// Present while `--overwrite` removes an earlier run: if it is still there, the removal was
@@ -112,6 +116,8 @@ pub enum RunState {
     InterruptedReplace,
     /// A sweep's directory, whose run directories are its points.
     Sweep,
+    /// An ink finder's run: not a classifier, so not among the runs listed or served.
+    InkFinder,
     OtherFiles,
 }
 
@@ -386,6 +392,8 @@ impl RunState {
             RunState::Started
         } else if has(SWEEP_RECORD_FILE) {
             RunState::Sweep
+        } else if has(INK_FINDER_CONFIG) {
+            RunState::InkFinder
         } else {
             RunState::OtherFiles
         })
@@ -404,6 +412,7 @@ impl RunState {
                 "the remains of a run whose --overwrite was interrupted".into()
             }
             RunState::Sweep => "a sweep's runs".into(),
+            RunState::InkFinder => "an ink finder".into(),
             RunState::OtherFiles => "files that are not a run".into(),
         }
     }

@@ -4,6 +4,7 @@
 mod checkpoint;
 mod early_stopping;
 mod epoch_log;
+pub(crate) mod ink_finder;
 mod memory;
 mod quiet;
 

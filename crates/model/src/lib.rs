@@ -6,6 +6,7 @@
 //! [`model::Classifier`], loading a trained run's weights ([`run::TrainedModel`], from a run
 //! directory or from bytes), the picture path that turns a photo or a drawing into the
 //! model's input ([`preprocess`]) and the classification, also row by row ([`inference`]).
+//! A learned ink finder ([`ink`]) can find the digit in a photograph instead of the rules.
 //! It runs on Burn's `flex` backend; training, serving and the file formats of other
 //! frameworks are the `lstm-mnist` application's.
 //!
@@ -22,7 +23,7 @@
 //! ```
 //!
 //! Dependencies run one way: `cell`, `config` → `model` → `record`, `train`, `inference` →
-//! `run` (`preprocess` and `panic` stand apart).
+//! `run` (`ink` → `preprocess`, and `panic`, stand apart).
 
 #![warn(missing_docs)]
 
@@ -36,6 +37,7 @@ pub use burn::tensor::Device;
 pub mod cell;
 pub mod config;
 pub mod inference;
+pub mod ink;
 pub mod model;
 pub mod panic;
 pub mod preprocess;

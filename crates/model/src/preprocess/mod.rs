@@ -4,13 +4,16 @@
 //! bounding box with its aspect kept (anti-aliased), and centred by its centre of mass in
 //! 28x28. Each step is a function of its own.
 
+pub mod found;
 pub mod page;
 
 use image::{GrayImage, Luma, imageops};
 use imageproc::distance_transform::euclidean_squared_distance_transform;
 
+use crate::ink::InkFinder;
 use crate::panic::contain_panic;
-use crate::{COLUMNS, ModelInput, ROWS};
+use crate::{COLUMNS, Device, ModelInput, ROWS};
+use found::{FoundInk, found_ink};
 
 /// The model input's side, as image code counts pixels: the canvas MNIST centred its digits on.
 const CANVAS: u32 = ROWS as u32;
@@ -106,6 +109,32 @@ pub fn picture_input(bytes: &[u8]) -> std::result::Result<ModelInput, PictureErr
     mnist_style(&over_white(&picture)).map_err(PictureError::NoDigit)
 }
 
+/// A picture's model input and the ink it was made from, as a learned ink finder found it.
+pub struct FoundInput {
+    /// What the model reads.
+    pub input: ModelInput,
+    /// What the ink finder saw: the digit's ink and its probabilities.
+    pub found: FoundInk,
+}
+
+/// The model input of an encoded picture whose ink `finder` finds (a finder trained by
+/// `lstm-mnist train` on an ink finder's config, such as the run `artifacts/ink-finder`)
+/// instead of [`page`]'s rules, with what it found.
+pub fn found_input(
+    bytes: &[u8],
+    finder: &InkFinder,
+) -> std::result::Result<FoundInput, PictureError> {
+    let picture = over_white_rgb(&decode(bytes)?);
+    let (width, height) = picture.dimensions();
+    if width < MIN_SIDE || height < MIN_SIDE {
+        return Err(PictureError::NoDigit(NoDigit::TooSmall { width, height }));
+    }
+    let found = found_ink(finder, &picture, &Device::flex())
+        .ok_or(PictureError::NoDigit(NoDigit::Blank))?;
+    let input = from_ink(&found.ink).map_err(PictureError::NoDigit)?;
+    Ok(FoundInput { input, found })
+}
+
 /// The decoded picture, scaled down to `WORKING_SIDE` (2,048 pixels) when larger. Its size is checked from
 /// its header first, the decoder runs under memory limits, and a panic inside the decoder (a
 /// bug of the decoder's on a malformed file) is this picture's error, not the program's end.
@@ -151,6 +180,19 @@ pub fn over_white(picture: &image::DynamicImage) -> GrayImage {
     })
 }
 
+/// The picture composited over a white background (transparent parts are the white page
+/// underneath), in colour.
+pub fn over_white_rgb(picture: &image::DynamicImage) -> image::RgbImage {
+    let rgba = picture.to_rgba8();
+    image::RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let [r, g, b, alpha] = rgba.get_pixel(x, y).0;
+        let alpha = u32::from(alpha);
+        image::Rgb(
+            [r, g, b].map(|c| ((u32::from(c) * alpha + 255 * (255 - alpha) + 127) / 255) as u8),
+        )
+    })
+}
+
 /// A grayscale picture as a model input (28x28 values in [0, 1]), made as MNIST was made.
 pub fn mnist_style(gray: &GrayImage) -> std::result::Result<ModelInput, NoDigit> {
     let (width, height) = gray.dimensions();
@@ -158,11 +200,17 @@ pub fn mnist_style(gray: &GrayImage) -> std::result::Result<ModelInput, NoDigit>
         return Err(NoDigit::TooSmall { width, height });
     }
     let ink = page::digit_ink(gray).ok_or(NoDigit::Blank)?;
+    from_ink(&ink)
+}
+
+/// The model input of a digit's ink (white on black, nothing else inked): its strokes brought
+/// to MNIST's width, cropped, fitted into 20x20 and centred by mass.
+pub fn from_ink(ink: &GrayImage) -> std::result::Result<ModelInput, NoDigit> {
     let peak = ink.pixels().map(|p| p.0[0]).max().unwrap_or(0);
     if peak < 64 {
         return Err(NoDigit::Blank);
     }
-    let ink = normalise_stroke(&ink, peak);
+    let ink = normalise_stroke(ink, peak);
     let (left, top, box_w, box_h) = ink_bounds(&ink).expect("normalising keeps some ink");
     let cropped = imageops::crop_imm(&ink, left, top, box_w, box_h).to_image();
     Ok(centre_by_mass(&fit_into_box(&cropped)))

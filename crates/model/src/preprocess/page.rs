@@ -62,7 +62,13 @@ pub fn inked_mask(ink: &GrayImage, level: u8) -> GrayImage {
 }
 
 /// The picture scaled down (anti-aliased, aspect kept) to at most `side` pixels on a side.
-pub fn within(picture: &GrayImage, side: u32) -> GrayImage {
+pub fn within<P>(
+    picture: &image::ImageBuffer<P, Vec<u8>>,
+    side: u32,
+) -> image::ImageBuffer<P, Vec<u8>>
+where
+    P: image::Pixel<Subpixel = u8> + 'static,
+{
     let (width, height) = picture.dimensions();
     if width.max(height) <= side {
         return picture.clone();
