@@ -21,8 +21,7 @@ pub(super) const EXAMPLES: &str = "\
 Examples:
   lstm-mnist train --config configs/lstm-adam.toml
   lstm-mnist train --epochs 1 --train-samples 2000 --name quick
-  lstm-mnist train --resume artifacts/quick --epochs 3
-  lstm-mnist train --config configs/ink-finder.toml";
+  lstm-mnist train --resume artifacts/quick --epochs 3";
 
 #[derive(Debug, Args)]
 pub(super) struct TrainArgs {
