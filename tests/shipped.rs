@@ -26,12 +26,22 @@ const SHIPPED_FILES: [&str; 7] = [
     "confusion.png",
 ];
 
-/// Every config in configs/ with its run directory under artifacts/.
+/// Whether the config file at `path` is an ink finder's (not a classifier's).
+fn is_ink_finder(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .parse::<toml::Table>()
+        .unwrap()
+        .contains_key("ink_finder")
+}
+
+/// Every classifier's config in configs/ with its run directory under artifacts/.
 fn shipped_runs() -> Vec<(ExperimentConfig, PathBuf)> {
     let mut configs: Vec<PathBuf> = std::fs::read_dir("configs")
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .filter(|path| !is_ink_finder(path))
         .collect();
     configs.sort();
     configs
@@ -214,4 +224,42 @@ fn shipped_runs_with_seeds() -> Vec<PathBuf> {
         }
     }
     runs
+}
+
+/// The ink finder's configs (configs/ink-finder.toml and the held-out ones) each have their
+/// run shipped, trained from the very values in the config.
+#[test]
+fn every_ink_finder_config_has_its_shipped_run() {
+    let held_out = std::fs::read_dir("configs/ink-finder-held-out")
+        .unwrap()
+        .map(|entry| entry.unwrap().path());
+    let mut configs: Vec<PathBuf> = std::iter::once(PathBuf::from("configs/ink-finder.toml"))
+        .chain(held_out)
+        .collect();
+    configs.sort();
+    assert_eq!(configs.len(), 6, "{configs:?}");
+    for path in configs {
+        let table = |path: &Path| -> toml::Table {
+            std::fs::read_to_string(path).unwrap().parse().unwrap()
+        };
+        let config = table(&path);
+        let name = config["name"].as_str().unwrap();
+        let run = if path.starts_with("configs/ink-finder-held-out") {
+            Path::new("artifacts/ink-finder-held-out").join(name)
+        } else {
+            Path::new("artifacts").join(name)
+        };
+        for file in ["ink-finder.toml", "ink-finder.bpk", "ink-finder.json"] {
+            assert!(run.join(file).is_file(), "{}: {file}", run.display());
+        }
+        let trained = table(&run.join("ink-finder.toml"));
+        for key in ["width", "pages", "epochs", "batch_size", "learning_rate", "held_out"] {
+            assert_eq!(
+                config["ink_finder"].get(key).map(ToString::to_string),
+                trained["ink_finder"].get(key).map(ToString::to_string),
+                "{}: {key}",
+                path.display()
+            );
+        }
+    }
 }
