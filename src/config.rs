@@ -481,7 +481,7 @@ pub(crate) fn toml_message(error: &toml::de::Error) -> String {
 }
 
 /// Turns toml's multi-line, caret-annotated error into one line that names the key.
-fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+pub(crate) fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
     let message = toml_message(error);
     let Some(span) = error.span() else {
         return message;

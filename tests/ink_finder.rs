@@ -21,31 +21,16 @@ const DIGITS: usize = 300;
 
 /// The digits `predict --json --ink-finder` reads in `files` (in order), and those of the IDX
 /// file's first `files.len()` images (the tensor path).
-fn read_both(files: &[PathBuf]) -> (Vec<u64>, Vec<u64>) {
-    let digits = |args: Vec<String>| -> Vec<u64> {
-        let output = succeeded(
-            common::lstm_mnist()
-                .args(["predict", "--json", "--checkpoint", DEFAULT_RUN])
-                .args(args)
-                .output()
-                .unwrap(),
-        );
-        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
-        json.as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["digit"].as_u64().unwrap())
-            .collect()
-    };
-    let with_finder = ["--ink-finder".to_string(), FINDER.to_string()];
-    let pictures = digits(
+fn read_both(files: &[PathBuf]) -> (Vec<u8>, Vec<u8>) {
+    let with_finder = ["--ink-finder", FINDER].map(std::ffi::OsStr::new);
+    let pictures = common::predicted_digits(
+        DEFAULT_RUN,
         with_finder
             .into_iter()
-            .chain(files.iter().map(|f| f.display().to_string()))
-            .collect(),
+            .chain(files.iter().map(|f| f.as_os_str())),
     );
     let idx = common::mnist_dir().join("t10k-images-idx3-ubyte.gz");
-    let tensors = digits(vec![idx.display().to_string()]);
+    let tensors = common::predicted_digits(DEFAULT_RUN, [idx]);
     (pictures, tensors[..files.len()].to_vec())
 }
 

@@ -13,9 +13,8 @@ use lstm_mnist::data::page_generator::Family;
 use lstm_mnist::data::pages::PageCondition;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use serde_json::Value;
 
-use common::{assert_one_line_error, succeeded};
+use common::assert_one_line_error;
 
 const DEFAULT_RUN: &str = "artifacts/lstm-adam-robust";
 /// Digits per condition: test images 1000, 1001, … (apart from the first the suite scores).
@@ -42,20 +41,11 @@ fn pages(dir: &Path, condition: PageCondition) -> (Vec<PathBuf>, Vec<u8>) {
 
 /// The digits `predict --json` reads in `files`.
 fn predicted(files: &[PathBuf], extra: &[&str]) -> Vec<u8> {
-    let output = succeeded(
-        common::lstm_mnist()
-            .args(["predict", "--json", "--checkpoint", DEFAULT_RUN])
-            .args(extra)
-            .args(files)
-            .output()
-            .unwrap(),
-    );
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
-    json.as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["digit"].as_u64().unwrap() as u8)
-        .collect()
+    let extra = extra.iter().map(std::ffi::OsStr::new);
+    common::predicted_digits(
+        DEFAULT_RUN,
+        extra.chain(files.iter().map(|f| f.as_os_str())),
+    )
 }
 
 #[test]

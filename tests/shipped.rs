@@ -253,7 +253,14 @@ fn every_ink_finder_config_has_its_shipped_run() {
             assert!(run.join(file).is_file(), "{}: {file}", run.display());
         }
         let trained = table(&run.join("ink-finder.toml"));
-        for key in ["width", "pages", "epochs", "batch_size", "learning_rate", "held_out"] {
+        for key in [
+            "width",
+            "pages",
+            "epochs",
+            "batch_size",
+            "learning_rate",
+            "held_out",
+        ] {
             assert_eq!(
                 config["ink_finder"].get(key).map(ToString::to_string),
                 trained["ink_finder"].get(key).map(ToString::to_string),

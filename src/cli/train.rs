@@ -126,7 +126,7 @@ impl TrainArgs {
                  and --data-dir from the command line",
             ));
         }
-        let mut experiment = InkFinderExperiment::parse(text).map_err(|e| Error::file(path, e))?;
+        let mut experiment = InkFinderExperiment::parse(text).at(path)?;
         set(&mut experiment.name, self.name.clone());
         let artifacts = self
             .artifacts

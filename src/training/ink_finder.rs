@@ -4,40 +4,37 @@
 //! an `[ink_finder]` table is such a run: `lstm-mnist train --config configs/ink-finder.toml`
 //! writes `ink-finder.toml`, `ink-finder.bpk` and `ink-finder.json` into its run directory.
 
+use std::path::{Path, PathBuf};
+
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
 use image::{GrayImage, RgbImage, imageops};
+use lstm_mnist_model::ModelInput;
 use lstm_mnist_model::ink::{
     FINDER_CHANNELS, FINDER_SIDE, FinderView, InkFinder, InkFinderConfig, finder_target,
 };
+use lstm_mnist_model::preprocess::found::{FoundInk, found_ink};
+use lstm_mnist_model::preprocess::{from_ink, ink_bounds};
+use lstm_mnist_model::run::TrainedModel;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
-
 use serde::{Deserialize, Serialize};
 
-use std::path::{Path, PathBuf};
-
-use crate::config::Dataset;
-use crate::config::MAX_CONFIG_BYTES;
+use crate::config::{ConfigError, Dataset, MAX_CONFIG_BYTES, describe_toml_error};
 use crate::data::download::resolve_data_dir;
 use crate::data::page_generator::{Family, GeneratedPage, PageGenerator, measured_generators};
 use crate::data::{Examples, MnistData};
-use crate::error::{Error, Result};
+use crate::error::{AtFile, Error, Result};
 use crate::evaluation::pictures::{GENERATED_PICTURES, accuracy, generated_page};
-use crate::fsutil::write_atomic;
-use crate::fsutil::{read_bounded, read_text_bounded};
+use crate::fsutil::{read_bounded, read_text_bounded, write_atomic};
 use crate::output;
 use crate::run_dir::{
     INK_FINDER_CONFIG, INK_FINDER_REPORT, INK_FINDER_WEIGHTS, InvalidName, ModelRef, Naming,
     RunDir, RunName,
 };
-use lstm_mnist_model::ModelInput;
-use lstm_mnist_model::preprocess::found::{FoundInk, found_ink};
-use lstm_mnist_model::preprocess::from_ink;
-use lstm_mnist_model::run::TrainedModel;
 
 /// One training example: the finder's view and the ink it should find there.
 pub(crate) struct InkExample {
@@ -97,14 +94,17 @@ impl InkFinderExperiment {
             .is_ok_and(|table| table.contains_key("ink_finder"))
     }
 
-    /// The config in `text`, its values checked; the message names the key at fault.
-    pub(crate) fn parse(text: &str) -> std::result::Result<Self, String> {
-        let config: Self = toml::from_str(text).map_err(|e| e.message().to_string())?;
+    /// The config in `text`, its values checked; the message names the key (or the line) at
+    /// fault, as a classifier's config's does.
+    pub(crate) fn parse(text: &str) -> std::result::Result<Self, ConfigError> {
+        let config: Self =
+            toml::from_str(text).map_err(|e| ConfigError::Toml(describe_toml_error(text, &e)))?;
         let training = &config.ink_finder;
         let positive = |key: &str, value: usize| {
             if value == 0 {
-                Err(format!(
-                    "invalid value for `ink_finder.{key}`: must be at least 1"
+                Err(ConfigError::invalid(
+                    &format!("ink_finder.{key}"),
+                    "must be at least 1",
                 ))
             } else {
                 Ok(())
@@ -116,11 +116,17 @@ impl InkFinderExperiment {
         positive("batch_size", training.batch_size)?;
         positive("report_pages", training.report_pages)?;
         if !(training.learning_rate.is_finite() && training.learning_rate > 0.0) {
-            return Err(
-                "invalid value for `ink_finder.learning_rate`: must be a positive number".into(),
-            );
+            return Err(ConfigError::invalid(
+                "ink_finder.learning_rate",
+                "must be a positive number",
+            ));
         }
         Ok(config)
+    }
+
+    /// The finder's architecture this config trains.
+    fn finder_config(&self) -> InkFinderConfig {
+        InkFinderConfig::new().with_width(self.ink_finder.width)
     }
 
     fn generator(&self) -> PageGenerator {
@@ -164,7 +170,7 @@ pub(crate) fn ink_examples(
 /// The part of the page around its digit: the digit's box widened by 15-60% of its longer
 /// side on each side, shifted a little, as the picture path cuts it once it has found the digit.
 fn around_the_digit(page: &GeneratedPage, rng: &mut StdRng) -> (RgbImage, GrayImage) {
-    let Some((left, top, w, h)) = lstm_mnist_model::preprocess::ink_bounds(&page.ink) else {
+    let Some((left, top, w, h)) = ink_bounds(&page.ink) else {
         return (page.picture.clone(), page.ink.clone());
     };
     let side = w.max(h) as f32;
@@ -225,9 +231,7 @@ pub(crate) fn train_ink_finder(
     let generator = experiment.generator();
     let train_device = device.clone().autodiff();
     device.seed(experiment.seed);
-    let mut finder = InkFinderConfig::new()
-        .with_width(training.width)
-        .init(&train_device);
+    let mut finder = experiment.finder_config().init(&train_device);
     let mut optimizer = AdamConfig::new().init();
     let mut rng = StdRng::seed_from_u64(experiment.seed);
     for epoch in 1..=training.epochs {
@@ -263,15 +267,10 @@ pub(crate) fn load_finder(dir: &Path) -> Result<InkFinder> {
         ));
     }
     let text = read_text_bounded(&config_path, MAX_CONFIG_BYTES, "a config")?;
-    let experiment = InkFinderExperiment::parse(&text).map_err(|e| Error::file(&config_path, e))?;
+    let experiment = InkFinderExperiment::parse(&text).at(&config_path)?;
     let weights_path = dir.join(INK_FINDER_WEIGHTS);
     let weights = read_bounded(&weights_path, MAX_FINDER_BYTES, "an ink finder's weights")?;
-    InkFinder::from_weights(
-        &InkFinderConfig::new().with_width(experiment.ink_finder.width),
-        &weights,
-        &Device::flex(),
-    )
-    .map_err(|e| {
+    InkFinder::from_weights(&experiment.finder_config(), &weights, &Device::flex()).map_err(|e| {
         Error::file(
             &weights_path,
             format!("not the weights of the finder its config describes: {e}"),
@@ -370,12 +369,8 @@ pub(crate) fn run_ink_finder(request: &InkFinderRequest) -> Result<InkFinderRepo
     });
     let bytes = finder_bytes(&finder);
     write_atomic(&run.path().join(INK_FINDER_WEIGHTS), &bytes)?;
-    let finder = InkFinder::from_weights(
-        &InkFinderConfig::new().with_width(experiment.ink_finder.width),
-        &bytes,
-        &device,
-    )
-    .expect("a finder's own record loads");
+    let finder = InkFinder::from_weights(&experiment.finder_config(), &bytes, &device)
+        .expect("a finder's own record loads");
     let test = data.test.first(experiment.ink_finder.report_pages);
     let report = InkFinderReport {
         held_out: experiment.ink_finder.held_out,

@@ -61,6 +61,27 @@ pub fn succeeded(output: Output) -> Output {
     output
 }
 
+/// The digit `predict --json --checkpoint run` reads in each image `predict` is given by
+/// `args` (files, and flags), in order.
+pub fn predicted_digits<S: AsRef<std::ffi::OsStr>>(
+    run: &str,
+    args: impl IntoIterator<Item = S>,
+) -> Vec<u8> {
+    let output = succeeded(
+        lstm_mnist()
+            .args(["predict", "--json", "--checkpoint", run])
+            .args(args)
+            .output()
+            .unwrap(),
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["digit"].as_u64().unwrap() as u8)
+        .collect()
+}
+
 /// What is wrong with `output` as a refusal: it must fail with one line on stderr that holds
 /// every `expected` part, with no panic or backtrace. `None` when it is right.
 pub fn one_line_error_problem(output: &Output, expected: &[&str]) -> Option<String> {

@@ -18,7 +18,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
-use image::{GrayImage, Luma, RgbImage, imageops};
+use image::{GenericImageView, GrayImage, Luma, Rgb, imageops};
 
 /// The side, in pixels, of the square the finder sees a picture in (its longer side scaled to
 /// it, the rest padded).
@@ -146,8 +146,11 @@ pub struct FinderView {
 }
 
 impl FinderView {
-    /// The finder's view of `picture`.
-    pub fn of(picture: &RgbImage) -> Self {
+    /// The finder's view of `picture` (a whole picture, or a part of one).
+    pub fn of<I>(picture: &I) -> Self
+    where
+        I: GenericImageView<Pixel = Rgb<u8>>,
+    {
         let scaled = scaled_to_finder(picture, imageops::FilterType::Triangle);
         let (w, h) = scaled.dimensions();
         let count = (w * h) as f32;
@@ -192,11 +195,9 @@ pub fn finder_target(ink: &GrayImage) -> Vec<f32> {
 }
 
 /// `image` scaled (up or down, aspect kept) so that its longer side is `S` pixels.
-fn scaled_to_finder<P>(
-    image: &image::ImageBuffer<P, Vec<u8>>,
-    filter: imageops::FilterType,
-) -> image::ImageBuffer<P, Vec<u8>>
+fn scaled_to_finder<I, P>(image: &I, filter: imageops::FilterType) -> image::ImageBuffer<P, Vec<u8>>
 where
+    I: GenericImageView<Pixel = P>,
     P: image::Pixel<Subpixel = u8> + 'static,
 {
     let (w, h) = image.dimensions();
@@ -213,7 +214,7 @@ mod tests {
     fn the_finder_gives_one_probability_per_pixel_of_its_view() {
         let device = Device::flex();
         let finder = InkFinderConfig::new().init(&device);
-        let picture = RgbImage::from_pixel(200, 100, image::Rgb([240, 240, 240]));
+        let picture = image::RgbImage::from_pixel(200, 100, image::Rgb([240, 240, 240]));
         let view = FinderView::of(&picture);
         assert_eq!(view.size, (64, 32));
         let probability = finder.ink_probability(&view, &device);

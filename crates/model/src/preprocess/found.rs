@@ -5,11 +5,11 @@
 //! ink's, measured where the finder is sure, and each pixel placed between them), so that a
 //! clean digit keeps its exact values.
 
-use image::{GrayImage, Luma, RgbImage, imageops};
+use image::{GenericImageView, GrayImage, Luma, Rgb, RgbImage, imageops};
 use imageproc::distance_transform::Norm;
 use imageproc::region_labelling::{Connectivity, connected_components};
 
-use super::page::within;
+use super::page::{bounds_where, within};
 use crate::Device;
 use crate::ink::{FINDER_SIDE, FinderView, InkFinder};
 
@@ -99,7 +99,7 @@ fn sighted(
     let (px, py, pw, ph) = part;
     let seen = look(
         finder,
-        &imageops::crop_imm(picture, px, py, pw, ph).to_image(),
+        &*imageops::crop_imm(picture, px, py, pw, ph),
         device,
     );
     let peak = seen.pixels().map(|p| p.0[0]).max()?;
@@ -134,7 +134,10 @@ fn tiles(width: u32, height: u32) -> Vec<Part> {
 }
 
 /// The finder's probabilities over `picture`'s part of its view.
-fn look(finder: &InkFinder, picture: &RgbImage, device: &Device) -> GrayImage {
+fn look<I>(finder: &InkFinder, picture: &I, device: &Device) -> GrayImage
+where
+    I: GenericImageView<Pixel = Rgb<u8>>,
+{
     let view = FinderView::of(picture);
     let (w, h) = view.size;
     imageops::crop_imm(&finder.ink_probability(&view, device), 0, 0, w, h).to_image()
@@ -149,14 +152,7 @@ fn confident_bounds(probability: &GrayImage) -> Option<(u32, u32, u32, u32)> {
         return None;
     }
     let level = (peak / 2).min(INK_LEVEL);
-    let (mut left, mut top, mut right, mut bottom) = (u32::MAX, u32::MAX, 0, 0);
-    for (x, y, p) in probability.enumerate_pixels() {
-        if p.0[0] >= level {
-            (left, top) = (left.min(x), top.min(y));
-            (right, bottom) = (right.max(x), bottom.max(y));
-        }
-    }
-    (left <= right).then(|| (left, top, right - left + 1, bottom - top + 1))
+    bounds_where(probability, |p| p >= level)
 }
 
 /// The pixels the digit may cover: those the finder thinks at all likely ink (widened to
@@ -250,8 +246,8 @@ const PAPER_EXTREME: f32 = 0.02;
 const PAPER_QUANTILE: f32 = 0.25;
 
 /// The paper's colour under each pixel: in each cell of the region, the colour of the pixels
-/// the finder takes for paper, a quarter of them lying beyond it away from the ink (or, where it takes too few, the colour that 2% of the
-/// cell's pixels lie beyond, away from the ink),
+/// the finder takes for paper, a quarter of them lying beyond it away from the ink (or, where
+/// it takes too few, the colour that 2% of the cell's pixels lie beyond, away from the ink),
 /// interpolated smoothly between cells.
 fn local_paper(region: &RgbImage, probability: &GrayImage, dark_ink: bool) -> image::Rgb32FImage {
     let (width, height) = region.dimensions();
@@ -284,9 +280,9 @@ fn local_paper(region: &RgbImage, probability: &GrayImage, dark_ink: bool) -> im
         let enough = paper[cell][0].len() as f32 >= PAPER_SHARE * all[cell][0].len() as f32;
         image::Rgb(std::array::from_fn(|c| {
             let value = if enough {
-                quantile(&mut paper[cell][c].clone(), away(PAPER_QUANTILE))
+                quantile(&mut paper[cell][c], away(PAPER_QUANTILE))
             } else {
-                quantile(&mut all[cell][c].clone(), away(PAPER_EXTREME))
+                quantile(&mut all[cell][c], away(PAPER_EXTREME))
             };
             value / 255.0
         }))

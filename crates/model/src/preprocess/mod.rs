@@ -125,10 +125,7 @@ pub fn found_input(
     finder: &InkFinder,
 ) -> std::result::Result<FoundInput, PictureError> {
     let picture = over_white_rgb(&decode(bytes)?);
-    let (width, height) = picture.dimensions();
-    if width < MIN_SIDE || height < MIN_SIDE {
-        return Err(PictureError::NoDigit(NoDigit::TooSmall { width, height }));
-    }
+    large_enough(picture.dimensions()).map_err(PictureError::NoDigit)?;
     let found = found_ink(finder, &picture, &Device::flex())
         .ok_or(PictureError::NoDigit(NoDigit::Blank))?;
     let input = from_ink(&found.ink).map_err(PictureError::NoDigit)?;
@@ -175,9 +172,14 @@ pub fn over_white(picture: &image::DynamicImage) -> GrayImage {
     let rgba = picture.to_rgba8();
     GrayImage::from_fn(rgba.width(), rgba.height(), |x, y| {
         let [r, g, b, alpha] = rgba.get_pixel(x, y).0;
-        let (gray, alpha) = (u32::from(r.min(g).min(b)), u32::from(alpha));
-        Luma([((gray * alpha + 255 * (255 - alpha) + 127) / 255) as u8])
+        Luma([on_white(r.min(g).min(b), alpha)])
     })
+}
+
+/// A channel's value `value` of opacity `alpha`, seen over white.
+fn on_white(value: u8, alpha: u8) -> u8 {
+    let (value, alpha) = (u32::from(value), u32::from(alpha));
+    ((value * alpha + 255 * (255 - alpha) + 127) / 255) as u8
 }
 
 /// The picture composited over a white background (transparent parts are the white page
@@ -186,21 +188,23 @@ pub fn over_white_rgb(picture: &image::DynamicImage) -> image::RgbImage {
     let rgba = picture.to_rgba8();
     image::RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
         let [r, g, b, alpha] = rgba.get_pixel(x, y).0;
-        let alpha = u32::from(alpha);
-        image::Rgb(
-            [r, g, b].map(|c| ((u32::from(c) * alpha + 255 * (255 - alpha) + 127) / 255) as u8),
-        )
+        image::Rgb([r, g, b].map(|c| on_white(c, alpha)))
     })
 }
 
 /// A grayscale picture as a model input (28x28 values in [0, 1]), made as MNIST was made.
 pub fn mnist_style(gray: &GrayImage) -> std::result::Result<ModelInput, NoDigit> {
-    let (width, height) = gray.dimensions();
+    large_enough(gray.dimensions())?;
+    let ink = page::digit_ink(gray).ok_or(NoDigit::Blank)?;
+    from_ink(&ink)
+}
+
+/// Refuses a picture smaller than `MIN_SIDE` on a side: it cannot hold a digit.
+fn large_enough((width, height): (u32, u32)) -> std::result::Result<(), NoDigit> {
     if width < MIN_SIDE || height < MIN_SIDE {
         return Err(NoDigit::TooSmall { width, height });
     }
-    let ink = page::digit_ink(gray).ok_or(NoDigit::Blank)?;
-    from_ink(&ink)
+    Ok(())
 }
 
 /// The model input of a digit's ink (white on black, nothing else inked): its strokes brought
@@ -223,15 +227,7 @@ pub fn ink_bounds(ink: &GrayImage) -> Option<(u32, u32, u32, u32)> {
     if peak == 0 {
         return None;
     }
-    let threshold = peak / 4;
-    let (mut left, mut top, mut right, mut bottom) = (u32::MAX, u32::MAX, 0, 0);
-    for (x, y, p) in ink.enumerate_pixels() {
-        if p.0[0] > threshold {
-            (left, top) = (left.min(x), top.min(y));
-            (right, bottom) = (right.max(x), bottom.max(y));
-        }
-    }
-    Some((left, top, right - left + 1, bottom - top + 1))
+    page::bounds_where(ink, |value| value > peak / 4)
 }
 
 /// The strokes' mean width in pixels: twice the inked area over the outline's length (a

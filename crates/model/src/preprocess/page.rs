@@ -83,6 +83,20 @@ where
     )
 }
 
+/// The bounding box (left, top, width, height) of the pixels of `image` whose value is
+/// `inked`; `None` when none is. (Here beside [`within`], both shared by the rules and the
+/// learned ink finder's path.)
+pub fn bounds_where(image: &GrayImage, inked: impl Fn(u8) -> bool) -> Option<(u32, u32, u32, u32)> {
+    let (mut left, mut top, mut right, mut bottom) = (u32::MAX, u32::MAX, 0, 0);
+    for (x, y, p) in image.enumerate_pixels() {
+        if inked(p.0[0]) {
+            (left, top) = (left.min(x), top.min(y));
+            (right, bottom) = (right.max(x), bottom.max(y));
+        }
+    }
+    (left <= right).then(|| (left, top, right - left + 1, bottom - top + 1))
+}
+
 /// The picture with its page light and its ink dark: inverted when the picture's extremes
 /// lie far brighter than its median (the page) than darker, as a light digit on a dark ground
 /// (MNIST's own images, chalk on a board) has them. A grey page with dark ink is not inverted,
