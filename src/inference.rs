@@ -57,7 +57,7 @@ impl ImageSource {
         let (pixels, ink_seen) = match finder {
             Some(finder) => {
                 let found = found_input(&bytes, finder).at(path)?;
-                (found.input, Some(found.found.probability))
+                (found.input, found.found.map(|ink| ink.probability))
             }
             None => (picture_input(&bytes).at(path)?, None),
         };

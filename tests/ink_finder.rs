@@ -19,14 +19,27 @@ const FINDER: &str = "artifacts/ink-finder";
 /// Test images per check (MNIST's first; the whole test set is in the guide).
 const DIGITS: usize = 300;
 
-/// The digits `predict --json --ink-finder` reads in `files` (in order), and those of the IDX
+/// How `predict` finds a picture's ink.
+#[derive(Debug, Clone, Copy)]
+enum InkPath {
+    /// The picture path's rules (the default).
+    Rules,
+    /// `--ink-finder` with the shipped finder.
+    Finder,
+}
+
+/// The digits `predict --json` reads in `files` (in order) along `ink_path`, and those of the IDX
 /// file's first `files.len()` images (the tensor path).
-fn read_both(files: &[PathBuf]) -> (Vec<u8>, Vec<u8>) {
-    let with_finder = ["--ink-finder", FINDER].map(std::ffi::OsStr::new);
+fn read_both(files: &[PathBuf], ink_path: InkPath) -> (Vec<u8>, Vec<u8>) {
+    let finder_args: &[&str] = match ink_path {
+        InkPath::Rules => &[],
+        InkPath::Finder => &["--ink-finder", FINDER],
+    };
     let pictures = common::predicted_digits(
         DEFAULT_RUN,
-        with_finder
-            .into_iter()
+        finder_args
+            .iter()
+            .map(std::ffi::OsStr::new)
             .chain(files.iter().map(|f| f.as_os_str())),
     );
     let idx = common::mnist_dir().join("t10k-images-idx3-ubyte.gz");
@@ -47,8 +60,8 @@ fn written(dir: &Path, draw: impl Fn(&GrayImage, usize) -> GrayImage) -> Vec<Pat
         .collect()
 }
 
-fn agreeing(files: &[PathBuf]) -> usize {
-    let (pictures, tensors) = read_both(files);
+fn agreeing(files: &[PathBuf], ink_path: InkPath) -> usize {
+    let (pictures, tensors) = read_both(files, ink_path);
     pictures
         .iter()
         .zip(&tensors)
@@ -60,19 +73,25 @@ fn agreeing(files: &[PathBuf]) -> usize {
 fn mnist_s_own_pictures_read_as_the_same_images_read_as_tensors() {
     let dir = tempfile::tempdir().unwrap();
     let files = written(dir.path(), |digit, _| digit.clone());
-    let agree = agreeing(&files);
-    // The whole test set agrees but for a few in 10,000 (the guide's table).
-    assert!(agree + 1 >= DIGITS, "{agree}/{DIGITS}");
+    // A picture in MNIST's form is its own input: every one agrees, along either path (the
+    // whole test set does too: the guide's table).
+    for ink_path in [InkPath::Rules, InkPath::Finder] {
+        assert_eq!(agreeing(&files, ink_path), DIGITS, "{ink_path:?}");
+    }
 }
 
 #[test]
 fn an_enlarged_mnist_picture_reads_as_its_tensor() {
     let dir = tempfile::tempdir().unwrap();
-    let files = written(dir.path(), |digit, _| {
-        imageops::resize(digit, 112, 112, imageops::FilterType::Triangle)
+    let files = written(dir.path(), |digit, index| match index % 3 {
+        0 => imageops::resize(digit, 112, 112, imageops::FilterType::Nearest),
+        1 => imageops::resize(digit, 112, 112, imageops::FilterType::Triangle),
+        _ => imageops::resize(digit, 100, 100, imageops::FilterType::CatmullRom),
     });
-    let agree = agreeing(&files);
-    assert!(agree + 3 >= DIGITS, "{agree}/{DIGITS}");
+    for ink_path in [InkPath::Rules, InkPath::Finder] {
+        let agree = agreeing(&files, ink_path);
+        assert!(agree + 1 >= DIGITS, "{ink_path:?}: {agree}/{DIGITS}");
+    }
 }
 
 #[test]
@@ -84,8 +103,10 @@ fn a_small_light_digit_on_a_large_dark_picture_is_read() {
         imageops::overlay(&mut picture, digit, x, y);
         picture
     });
-    let agree = agreeing(&files);
-    assert!(agree + 6 >= DIGITS, "{agree}/{DIGITS}");
+    for ink_path in [InkPath::Rules, InkPath::Finder] {
+        let agree = agreeing(&files, ink_path);
+        assert!(agree + 6 >= DIGITS, "{ink_path:?}: {agree}/{DIGITS}");
+    }
 }
 
 #[test]

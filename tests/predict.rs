@@ -36,9 +36,13 @@ fn save_plain(dir: &Path, index: usize) -> (PathBuf, u8) {
 #[test]
 fn dark_strokes_on_a_transparent_canvas_read_like_the_digit() {
     let dir = tempfile::tempdir().unwrap();
-    let (plain, label) = save_plain(dir.path(), 0);
+    // The digit drawn dark on white, as a page holds it.
+    let (digit, label) = test_digit(0);
+    let mut on_white = digit.clone();
+    image::imageops::invert(&mut on_white);
+    let plain = dir.path().join("on-white.png");
+    on_white.save(&plain).unwrap();
     // What a canvas exports: black ink whose opacity is the stroke, nothing elsewhere.
-    let (digit, _) = test_digit(0);
     let strokes =
         image::ImageBuffer::from_fn(28, 28, |x, y| LumaA([0u8, digit.get_pixel(x, y).0[0]]));
     let transparent = dir.path().join("transparent.png");
@@ -47,7 +51,7 @@ fn dark_strokes_on_a_transparent_canvas_read_like_the_digit() {
     let (json, output) = predict_json(&[&plain, &transparent]);
     assert!(output.status.success(), "{output:?}");
     assert_eq!(json[1]["digit"].as_u64(), Some(u64::from(label)), "{json}");
-    // Composited over white it is the same picture as the plain one, so the same answer.
+    // Composited over white it is the same picture as the one on white, so the same answer.
     assert_eq!(json[1]["probability"], json[0]["probability"], "{json}");
 }
 

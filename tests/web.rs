@@ -439,3 +439,125 @@ fn serve_answers_through_its_api_where_the_browser_model_does_not_load() {
     assert_eq!(probabilities.len(), 10);
     assert_eq!(digit, 1, "a vertical stroke");
 }
+
+/// The shipped ink finder.
+const INK_FINDER: &str = "artifacts/ink-finder";
+
+/// A picture whose ink the rules and the ink finder find differently: MNIST test digit 0
+/// written dark on grey paper lit from one side, as PNG bytes.
+fn page_picture() -> Vec<u8> {
+    let test = lstm_mnist::data::MnistData::load_test(&mnist_dir()).unwrap();
+    let digit = image::GrayImage::from_raw(28, 28, test.image(0).to_vec()).unwrap();
+    let digit = image::imageops::resize(&digit, 84, 84, image::imageops::FilterType::Triangle);
+    let page = image::RgbImage::from_fn(200, 160, |x, y| {
+        let paper = 200.0 - 60.0 * x as f32 / 200.0;
+        let ink = match (x.checked_sub(60), y.checked_sub(40)) {
+            (Some(dx), Some(dy)) if dx < 84 && dy < 84 => f32::from(digit.get_pixel(dx, dy).0[0]),
+            _ => 0.0,
+        } / 255.0;
+        let value = (paper * (1.0 - 0.85 * ink)) as u8;
+        image::Rgb([value, value, value.saturating_add(8)])
+    });
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    page.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
+    bytes.into_inner()
+}
+
+#[test]
+fn export_web_puts_the_ink_finder_beside_the_runs_and_refuses_a_dir_that_is_none() {
+    let scratch = tempfile::tempdir().unwrap();
+    let pkg = stand_in_pkg(scratch.path());
+    let export = |finder: &str, site: &str| {
+        lstm_mnist()
+            .args(["export-web", "artifacts/lstm-adam"])
+            .arg(scratch.path().join(site))
+            .arg("--pkg")
+            .arg(&pkg)
+            .args(["--ink-finder", finder])
+            .output()
+            .unwrap()
+    };
+    succeeded(export(INK_FINDER, "site"));
+    let site = scratch.path().join("site");
+    assert!(
+        std::fs::read(site.join("ink-finder.bpk")).unwrap()
+            == std::fs::read(Path::new(INK_FINDER).join("ink-finder.bpk")).unwrap()
+    );
+    let listing: Value =
+        serde_json::from_slice(&std::fs::read(site.join("runs.json")).unwrap()).unwrap();
+    assert_eq!(
+        listing["ink_finder"],
+        json!({ "width": 12, "weights": "ink-finder.bpk" })
+    );
+    // A classifier's run is no ink finder: refused before anything is written.
+    let output = export("artifacts/lstm-adam", "other");
+    assert_one_line_error(&output, &["artifacts/lstm-adam", "not an ink finder's run"]);
+    assert!(!scratch.path().join("other").exists());
+}
+
+#[test]
+fn serve_with_an_ink_finder_finds_a_pictures_ink_alike_in_the_browser_and_on_the_server() {
+    if !chromium_and_web_build(
+        "serve_with_an_ink_finder_finds_a_pictures_ink_alike_in_the_browser_and_on_the_server",
+    ) {
+        return;
+    }
+    let (server, mut browser) = serve_page(&[
+        "--pkg",
+        lstm_mnist::serve::web::DEFAULT_PKG,
+        "--ink-finder",
+        INK_FINDER,
+    ]);
+    let (_, runs) = server.call("GET", "/api/runs", None);
+    assert_eq!(runs["ink_finder"]["width"], 12);
+    let (status, _, weights) = server.raw_call("GET", "/ink-finder.bpk", None);
+    assert_eq!(status, 200);
+    assert!(weights == std::fs::read(Path::new(INK_FINDER).join("ink-finder.bpk")).unwrap());
+
+    let picture = page_picture();
+    let (status, by_server) = server.predict("", &picture);
+    assert_eq!(status, 200, "{by_server}");
+    let by_server: Vec<f32> = serde_json::from_value(by_server["input"].clone()).unwrap();
+    browser.wait_for("document.body.dataset.ready === 'true'");
+    let inputs = browser.eval(&format!(
+        "(async () => {{ const bytes = new Uint8Array({}); \
+         const found = await readInBrowser(new Blob([bytes])); \
+         return [found.input, Array.from(web.Model.picture_input(bytes))]; }})()",
+        serde_json::to_string(&picture).unwrap()
+    ));
+    let input = |i: usize| -> Vec<f32> { serde_json::from_value(inputs[i].clone()).unwrap() };
+    let largest_difference = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max)
+    };
+    let (in_browser, by_rules) = (input(0), input(1));
+    assert!(
+        largest_difference(&in_browser, &by_server) <= 1e-5,
+        "the browser and the server differ by {}",
+        largest_difference(&in_browser, &by_server)
+    );
+    assert!(
+        largest_difference(&in_browser, &by_rules) > 0.1,
+        "the finder's input is the rules' one"
+    );
+    // How long each path takes in the browser (reported, not asserted: speed is the bench's).
+    let mut median_ms = |read: &str| {
+        browser.eval(&format!(
+            "(async () => {{ const bytes = new Uint8Array({}); const times = []; \
+             for (let i = 0; i < 21; i++) {{ const started = performance.now(); {read}(bytes); \
+             times.push(performance.now() - started); }} times.sort((a, b) => a - b); \
+             return times[10]; }})()",
+            serde_json::to_string(&picture).unwrap()
+        ))
+    };
+    let (finder_ms, rules_ms) = (
+        median_ms("inkFinder.picture_input"),
+        median_ms("web.Model.picture_input"),
+    );
+    eprintln!(
+        "a 200x160 picture's input in the browser, median of 21: {finder_ms} ms with the ink \
+         finder, {rules_ms} ms with the rules"
+    );
+}

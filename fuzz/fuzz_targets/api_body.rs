@@ -6,6 +6,6 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(
     init: lstm_mnist_fuzz::crash_on_uncontained_panics(),
     |bytes: &[u8]| {
-        let _ = lstm_mnist::serve::api::model_input(bytes);
+        let _ = lstm_mnist::serve::api::model_input(bytes, None);
     }
 );

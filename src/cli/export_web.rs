@@ -33,6 +33,11 @@ pub(super) struct ExportWebArgs {
     /// docs/serving.md has each shipped run's figures).
     #[arg(long, value_enum, value_name = "PRECISION", default_value = "f32")]
     precision: Precision,
+    /// Find the ink of pictures and drawings with the learned ink finder trained in DIR
+    /// (artifacts/ink-finder is the shipped one), put on the site beside the runs, instead
+    /// of the picture path's rules.
+    #[arg(long, value_name = "DIR")]
+    ink_finder: Option<PathBuf>,
 }
 
 impl ExportWebArgs {
@@ -47,6 +52,7 @@ impl ExportWebArgs {
             site: self.site,
             pkg: self.pkg,
             precision: self.precision,
+            ink_finder: self.ink_finder,
         }))
     }
 }

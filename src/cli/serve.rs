@@ -35,6 +35,11 @@ pub(super) struct ServeArgs {
     /// The page asks this server for every answer, even where the browser's model is built.
     #[arg(long, conflicts_with = "pkg")]
     no_browser_model: bool,
+    /// Find the ink of uploaded pictures and drawings with the learned ink finder trained in
+    /// DIR (artifacts/ink-finder is the shipped one), on the server and in the browser,
+    /// instead of the picture path's rules.
+    #[arg(long, value_name = "DIR")]
+    ink_finder: Option<PathBuf>,
     #[command(flatten)]
     compute: BackendArg,
 }
@@ -51,6 +56,7 @@ impl ServeArgs {
                 (Some(dir), false) => BrowserModel::At(dir),
                 (None, false) => BrowserModel::IfBuilt(DEFAULT_PKG.into()),
             },
+            ink_finder: self.ink_finder,
         }))
     }
 }

@@ -11,7 +11,9 @@ use crate::fsutil::describe_bytes;
 use crate::output;
 use crate::run_dir::{CONFIG_FILE, MODEL_FILE, ModelRef};
 use crate::serve::RunInfo;
+use crate::serve::api::{FinderListing, INK_FINDER_URL};
 use crate::serve::web::{PKG_URL_DIR, PageModel, WebPkg};
+use crate::training::ink_finder::{LoadedFinder, load_finder};
 use lstm_mnist_model::record::{ModelFileProblem, Precision, stored_as};
 
 #[derive(Debug, Clone)]
@@ -24,6 +26,9 @@ pub struct ExportWebRequest {
     pub pkg: PathBuf,
     /// How the site stores each run's weights.
     pub precision: Precision,
+    /// The run of the learned ink finder the site reads pictures with; the picture path's
+    /// rules when `None`.
+    pub ink_finder: Option<PathBuf>,
 }
 
 /// A run as the site holds it.
@@ -37,6 +42,7 @@ pub fn run(request: &ExportWebRequest) -> Result<()> {
     let pkg = WebPkg::read(&request.pkg)?;
     check_destination(&request.site)?;
     let runs = site_runs(&request.runs)?;
+    let ink_finder = request.ink_finder.as_deref().map(load_finder).transpose()?;
     let parent = match request.site.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -47,7 +53,13 @@ pub fn run(request: &ExportWebRequest) -> Result<()> {
         .prefix(".export-web-")
         .tempdir_in(parent)
         .doing(&request.site, "cannot write")?;
-    write_site(staging.path(), &pkg, &runs, request.precision)?;
+    let site = Site {
+        pkg: &pkg,
+        runs: &runs,
+        precision: request.precision,
+        ink_finder: ink_finder.as_ref(),
+    };
+    site.write(staging.path())?;
     let (bytes, gzipped) = site_size(staging.path())?;
     if request.site.is_dir() {
         std::fs::remove_dir(&request.site).doing(&request.site, "cannot replace")?;
@@ -110,32 +122,47 @@ fn site_runs(models: &[ModelRef]) -> Result<Vec<SiteRun>> {
     Ok(runs)
 }
 
-/// The site's files in `dir`: `index.html`, `web/` (the model's code), `runs.json` (what
-/// `/api/runs` says) and `runs/<name>/` (each run's config and weights).
-fn write_site(dir: &Path, pkg: &WebPkg, runs: &[SiteRun], precision: Precision) -> Result<()> {
-    let write =
-        |path: PathBuf, bytes: &[u8]| std::fs::write(&path, bytes).doing(&path, "cannot write");
-    let copy = |from: &Path, to: PathBuf| {
-        std::fs::copy(from, &to).doing(&to, format_args!("cannot copy {}", from.display()))
-    };
-    write(dir.join("index.html"), PageModel::Browser.page().as_bytes())?;
-    let pkg_dir = dir.join(PKG_URL_DIR);
-    std::fs::create_dir(&pkg_dir).doing(dir, "cannot write")?;
-    for (name, bytes) in pkg.files() {
-        write(pkg_dir.join(name), bytes)?;
+/// What a site holds.
+struct Site<'a> {
+    pkg: &'a WebPkg,
+    runs: &'a [SiteRun],
+    precision: Precision,
+    ink_finder: Option<&'a LoadedFinder>,
+}
+
+impl Site<'_> {
+    /// The site's files in `dir`: `index.html`, `web/` (the model's code), `runs.json` (what
+    /// `/api/runs` says), `runs/<name>/` (each run's config and weights) and, with an ink
+    /// finder, its weights.
+    fn write(&self, dir: &Path) -> Result<()> {
+        let write =
+            |path: PathBuf, bytes: &[u8]| std::fs::write(&path, bytes).doing(&path, "cannot write");
+        let copy = |from: &Path, to: PathBuf| {
+            std::fs::copy(from, &to).doing(&to, format_args!("cannot copy {}", from.display()))
+        };
+        write(dir.join("index.html"), PageModel::Browser.page().as_bytes())?;
+        let pkg_dir = dir.join(PKG_URL_DIR);
+        std::fs::create_dir(&pkg_dir).doing(dir, "cannot write")?;
+        for (name, bytes) in self.pkg.files() {
+            write(pkg_dir.join(name), bytes)?;
+        }
+        let listing = serde_json::json!({
+            "default": self.runs[0].info.name,
+            "runs": self.runs.iter().map(|run| &run.info).collect::<Vec<_>>(),
+            "ink_finder": self.ink_finder.map(FinderListing::of),
+        });
+        write(dir.join("runs.json"), listing.to_string().as_bytes())?;
+        for run in self.runs {
+            let run_dir = dir.join("runs").join(&run.info.name);
+            std::fs::create_dir_all(&run_dir).doing(&run_dir, "cannot write")?;
+            copy(&run.config, run_dir.join(CONFIG_FILE))?;
+            write_weights(&run.weights, &run_dir.join(MODEL_FILE), self.precision)?;
+        }
+        if let Some(loaded) = self.ink_finder {
+            write(dir.join(INK_FINDER_URL), &loaded.weights)?;
+        }
+        Ok(())
     }
-    let listing = serde_json::json!({
-        "default": runs[0].info.name,
-        "runs": runs.iter().map(|run| &run.info).collect::<Vec<_>>(),
-    });
-    write(dir.join("runs.json"), listing.to_string().as_bytes())?;
-    for run in runs {
-        let run_dir = dir.join("runs").join(&run.info.name);
-        std::fs::create_dir_all(&run_dir).doing(&run_dir, "cannot write")?;
-        copy(&run.config, run_dir.join(CONFIG_FILE))?;
-        write_weights(&run.weights, &run_dir.join(MODEL_FILE), precision)?;
-    }
-    Ok(())
 }
 
 /// A run's weights on the site: its own file (f32), or that file with its weights as f16.

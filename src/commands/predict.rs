@@ -45,7 +45,7 @@ pub fn run(request: &PredictRequest) -> Result<()> {
     let mut output = Output {
         request,
         model: &model,
-        finder: finder.as_ref(),
+        finder: finder.as_ref().map(|loaded| &loaded.finder),
         class_names: config.data.dataset.source().class_names,
         printed: 0,
     };

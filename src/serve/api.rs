@@ -15,7 +15,9 @@ use lstm_mnist_model::inference::Detail;
 use lstm_mnist_model::{INPUT_LEN, ModelInput, NUM_CLASSES};
 
 use super::models::{Models, RunInfo};
-use crate::preprocess::{PictureError, picture_input};
+use crate::preprocess::{PictureError, found_input, picture_input};
+use crate::training::ink_finder::LoadedFinder;
+use lstm_mnist_model::ink::InkFinder;
 
 /// Request bodies larger than this are refused (a drawing is a few kilobytes).
 pub(crate) const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -46,17 +48,43 @@ pub async fn healthz(State(models): State<Arc<Models>>) -> Json<serde_json::Valu
     Json(serde_json::json!({ "status": "ok", "runs": models.runs.len() }))
 }
 
+/// Where the page asks for the learned ink finder's weights, where pictures are read with one.
+pub(crate) const INK_FINDER_URL: &str = "ink-finder.bpk";
+
+/// What the runs listing (`/api/runs`, a static site's `runs.json`) says of the learned ink
+/// finder pictures are read with: the page in the browser builds it from these.
+#[derive(Debug, Serialize)]
+pub(crate) struct FinderListing {
+    /// Its config's `ink_finder.width`.
+    width: usize,
+    /// Where its weights are, relative to the page.
+    weights: &'static str,
+}
+
+impl FinderListing {
+    pub(crate) fn of(loaded: &LoadedFinder) -> Self {
+        Self {
+            width: loaded.width,
+            weights: INK_FINDER_URL,
+        }
+    }
+}
+
 #[derive(Serialize)]
 pub(crate) struct RunsResponse<'a> {
     /// The run `/api/predict` uses when the request names none.
     default: &'a str,
     runs: &'a [RunInfo],
+    /// The learned ink finder pictures are read with, where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ink_finder: Option<FinderListing>,
 }
 
 pub async fn runs(State(models): State<Arc<Models>>) -> Response {
     Json(RunsResponse {
         default: &models.runs[models.default_run].name,
         runs: &models.runs,
+        ink_finder: models.ink_finder.as_ref().map(FinderListing::of),
     })
     .into_response()
 }
@@ -149,9 +177,12 @@ pub async fn predict(
             .acquire()
             .await
             .map_err(|_| ApiError::bad_request("the server is stopping"))?;
-        tokio::task::spawn_blocking(move || model_input(&body))
-            .await
-            .map_err(|_| ApiError::bad_request("the image could not be processed"))??
+        let models = models.clone();
+        tokio::task::spawn_blocking(move || {
+            model_input(&body, models.ink_finder.as_ref().map(|f| &f.finder))
+        })
+        .await
+        .map_err(|_| ApiError::bad_request("the image could not be processed"))??
     };
     let detail = if query.steps {
         Detail::Rows
@@ -175,8 +206,8 @@ pub async fn predict(
 }
 
 /// The model input a request body holds: JSON pixels, or an encoded picture (PNG, JPEG, ...)
-/// preprocessed as `predict` does it.
-pub fn model_input(body: &[u8]) -> Result<ModelInput, ApiError> {
+/// preprocessed as `predict` does it (its ink found by `finder` where there is one).
+pub fn model_input(body: &[u8], finder: Option<&InkFinder>) -> Result<ModelInput, ApiError> {
     if body.is_empty() {
         return Err(ApiError::bad_request(
             "the request body is empty: send a PNG or JPEG image, or JSON {\"pixels\": [...]}",
@@ -188,7 +219,11 @@ pub fn model_input(body: &[u8]) -> Result<ModelInput, ApiError> {
         return check_pixels(parsed.pixels);
     }
     // The words `predict` uses for the same picture, without a file name.
-    picture_input(body).map_err(|e| match e {
+    let input = match finder {
+        Some(finder) => found_input(body, finder).map(|found| found.input),
+        None => picture_input(body),
+    };
+    input.map_err(|e| match e {
         PictureError::Unreadable(message) => ApiError(StatusCode::BAD_REQUEST, message),
         too_large @ PictureError::TooLarge { .. } => {
             ApiError(StatusCode::PAYLOAD_TOO_LARGE, too_large.to_string())

@@ -22,6 +22,7 @@ use axum::routing::{get, post};
 use crate::backend::Backend;
 use crate::error::{Context, Result};
 use crate::output;
+use crate::training::ink_finder::load_finder;
 use models::Models;
 use web::{PageModel, WebPkg};
 
@@ -35,6 +36,9 @@ pub struct ServeRequest {
     pub addr: String,
     pub backend: Backend,
     pub(crate) browser_model: BrowserModel,
+    /// The run of the learned ink finder that finds pictures' ink; the picture path's rules
+    /// when `None`.
+    pub(crate) ink_finder: Option<PathBuf>,
 }
 
 /// Where the page's model in the browser comes from.
@@ -63,12 +67,16 @@ impl BrowserModel {
 pub fn serve(request: &ServeRequest) -> Result<()> {
     let pkg = request.browser_model.read()?;
     let device = request.backend.device()?;
-    let models = Arc::new(Models::load(
-        &request.artifacts,
-        request.run.as_deref(),
-        pkg.is_some(),
-        &device,
-    )?);
+    let ink_finder = request.ink_finder.as_deref().map(load_finder).transpose()?;
+    let models = Arc::new(
+        Models::load(
+            &request.artifacts,
+            request.run.as_deref(),
+            pkg.is_some(),
+            &device,
+        )?
+        .with_ink_finder(ink_finder),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

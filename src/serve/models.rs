@@ -20,6 +20,7 @@ use crate::error::{AtFile, Context, Error, Result};
 use crate::evaluation::robustness::RobustnessReport;
 use crate::output;
 use crate::run_dir::{FinishedRun, ModelRef, RunListing, RunReport};
+use crate::training::ink_finder::LoadedFinder;
 
 /// Requests classified in one forward pass at most.
 const MAX_BATCH: usize = 256;
@@ -75,6 +76,9 @@ pub struct Models {
     pub files: Vec<RunFiles>,
     /// The run used when a request names none.
     pub(crate) default_run: usize,
+    /// The learned ink finder that finds pictures' ink (`serve --ink-finder`); the picture
+    /// path's rules without it.
+    pub(crate) ink_finder: Option<LoadedFinder>,
     queue: mpsc::Sender<Job>,
 }
 
@@ -120,8 +124,14 @@ impl Models {
             runs,
             files,
             default_run,
+            ink_finder: None,
             queue,
         })
+    }
+
+    /// These models, reading pictures with `ink_finder` (the rules when `None`).
+    pub(crate) fn with_ink_finder(self, ink_finder: Option<LoadedFinder>) -> Self {
+        Self { ink_finder, ..self }
     }
 
     /// The index of the run called `name`.

@@ -12,7 +12,7 @@ use axum::http::{Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::api;
+use super::api::{self, INK_FINDER_URL};
 use super::models::Models;
 use crate::error::{AtFile, Error, Result};
 use crate::run_dir::{CONFIG_FILE, MODEL_FILE};
@@ -23,7 +23,6 @@ pub const DEFAULT_PKG: &str = "web/pkg";
 pub const PKG_FILES: [&str; 2] = ["lstm_mnist_web.js", "lstm_mnist_web_bg.wasm"];
 /// Where the page asks for them.
 pub(crate) const PKG_URL_DIR: &str = "web";
-
 /// The page to draw digits on, as `serve` without a browser build hands it out.
 const PAGE: &str = include_str!("page.html");
 
@@ -128,8 +127,20 @@ pub(crate) fn routes(pkg: WebPkg, models: Arc<Models>) -> Router {
         .with_state(Arc::new(pkg));
     Router::new()
         .route("/runs/{run}/{file}", get(run_file))
+        .route(&format!("/{INK_FINDER_URL}"), get(ink_finder_weights))
         .with_state(models)
         .merge(pkg)
+}
+
+async fn ink_finder_weights(State(models): State<Arc<Models>>, uri: Uri) -> Response {
+    match &models.ink_finder {
+        Some(loaded) => (
+            [(header::CONTENT_TYPE, media_type(INK_FINDER_URL))],
+            Bytes::from(loaded.weights.clone()),
+        )
+            .into_response(),
+        None => api::not_found(Method::GET, uri).await.into_response(),
+    }
 }
 
 async fn pkg_file(

@@ -257,8 +257,17 @@ pub(crate) fn train_ink_finder(
     finder.valid()
 }
 
+/// An ink finder's run, loaded: the finder, and what a page in the browser builds it from.
+pub(crate) struct LoadedFinder {
+    pub finder: InkFinder,
+    /// Its width (`ink_finder.width` of its config).
+    pub width: usize,
+    /// Its `ink-finder.bpk`, as it is on disk.
+    pub weights: Vec<u8>,
+}
+
 /// The ink finder of the run in `dir` (its `ink-finder.toml` and `ink-finder.bpk`), on the CPU.
-pub(crate) fn load_finder(dir: &Path) -> Result<InkFinder> {
+pub(crate) fn load_finder(dir: &Path) -> Result<LoadedFinder> {
     let config_path = dir.join(INK_FINDER_CONFIG);
     if !config_path.is_file() {
         return Err(Error::file(
@@ -270,11 +279,17 @@ pub(crate) fn load_finder(dir: &Path) -> Result<InkFinder> {
     let experiment = InkFinderExperiment::parse(&text).at(&config_path)?;
     let weights_path = dir.join(INK_FINDER_WEIGHTS);
     let weights = read_bounded(&weights_path, MAX_FINDER_BYTES, "an ink finder's weights")?;
-    InkFinder::from_weights(&experiment.finder_config(), &weights, &Device::flex()).map_err(|e| {
-        Error::file(
-            &weights_path,
-            format!("not the weights of the finder its config describes: {e}"),
-        )
+    let finder = InkFinder::from_weights(&experiment.finder_config(), &weights, &Device::flex())
+        .map_err(|e| {
+            Error::file(
+                &weights_path,
+                format!("not the weights of the finder its config describes: {e}"),
+            )
+        })?;
+    Ok(LoadedFinder {
+        finder,
+        width: experiment.ink_finder.width,
+        weights,
     })
 }
 

@@ -1,5 +1,6 @@
 //! The classifier for the page's JavaScript: load a run from its two files' bytes, then read
-//! drawings and pictures in the browser, row by row. `tools/build-web.sh` builds it into the
+//! drawings and pictures in the browser, row by row; pictures' ink found by the picture
+//! path's rules, or by a learned ink finder loaded from its weights. `tools/build-web.sh` builds it into the
 //! `.wasm` and glue that `lstm-mnist export-web` puts on a static site.
 
 use lstm_mnist_model::inference::Detail;
@@ -38,5 +39,32 @@ impl Model {
     /// The model input (784 values) the picture path makes of a PNG or JPEG.
     pub fn picture_input(bytes: &[u8]) -> Result<Vec<f32>, JsError> {
         Ok(lstm_mnist_model::preprocess::picture_input(bytes)?.to_vec())
+    }
+}
+
+/// A learned ink finder (a run of `lstm-mnist train` on an ink finder's config), loaded in the
+/// browser: pictures read with it find their ink as `predict --ink-finder` does.
+#[wasm_bindgen]
+pub struct InkFinder {
+    finder: lstm_mnist_model::ink::InkFinder,
+}
+
+#[wasm_bindgen]
+impl InkFinder {
+    /// Loads a finder of `width` (its config's `ink_finder.width`) from its `ink-finder.bpk`'s
+    /// bytes.
+    #[wasm_bindgen(constructor)]
+    pub fn new(width: usize, weights: &[u8]) -> Result<InkFinder, JsError> {
+        let config = lstm_mnist_model::ink::InkFinderConfig::new().with_width(width);
+        let finder =
+            lstm_mnist_model::ink::InkFinder::from_weights(&config, weights, &Device::flex())?;
+        Ok(InkFinder { finder })
+    }
+
+    /// The model input (784 values) the picture path makes of a PNG or JPEG, the ink found by
+    /// this finder.
+    pub fn picture_input(&self, bytes: &[u8]) -> Result<Vec<f32>, JsError> {
+        let found = lstm_mnist_model::preprocess::found_input(bytes, &self.finder)?;
+        Ok(found.input.to_vec())
     }
 }

@@ -106,15 +106,80 @@ impl std::fmt::Display for NoDigit {
 /// (transparent parts are the white page underneath), then made MNIST-style.
 pub fn picture_input(bytes: &[u8]) -> std::result::Result<ModelInput, PictureError> {
     let picture = decode(bytes)?;
+    if let Some(input) = mnist_form(&picture) {
+        return Ok(input);
+    }
     mnist_style(&over_white(&picture)).map_err(PictureError::NoDigit)
+}
+
+/// The least and most pixels the longer side of a digit's clearly inked pixels spans on an
+/// image in MNIST's form: MNIST fitted every digit into 20 pixels, and its anti-aliased edges
+/// make 16 to 20 of them clearly inked (all 10,000 test digits but one).
+const MNIST_FORM_SIDES: std::ops::RangeInclusive<u32> = 16..=21;
+/// How far, in pixels, the centre of mass of an image in MNIST's form lies from the canvas
+/// centre at most: MNIST placed it within half a pixel; a quarter more for a picture enlarged
+/// and scaled back.
+const MNIST_FORM_CENTRING: f32 = 0.75;
+/// An image in MNIST's form is a digit on black: at least half of it at or below
+/// `MNIST_FORM_GROUND` (MNIST's ground is 0), and its brightest pixel at least
+/// `MNIST_FORM_PEAK` (MNIST's are 254 or 255).
+const MNIST_FORM_GROUND: u8 = 16;
+const MNIST_FORM_PEAK: u8 = 128;
+
+/// The picture as it is, when it is already in MNIST's form: a square of a light digit on
+/// black, fitted into the 20-pixel box and centred by mass (an MNIST image written as a
+/// picture, 28×28 or enlarged). Making such a picture MNIST-style again would crop, resample
+/// and move a digit that MNIST's steps already made, and could change its reading; as it is,
+/// it is the same input as the image read as a tensor.
+pub fn mnist_form(picture: &image::DynamicImage) -> Option<ModelInput> {
+    if picture.width() != picture.height() || picture.width() < CANVAS {
+        return None;
+    }
+    let canvas = to_canvas(&over_white(picture));
+    let values: Vec<u8> = canvas.pixels().map(|p| p.0[0]).collect();
+    let mut sorted = values.clone();
+    sorted.sort_unstable();
+    let (median, peak) = (sorted[sorted.len() / 2], sorted[sorted.len() - 1]);
+    if median > MNIST_FORM_GROUND || peak < MNIST_FORM_PEAK {
+        return None;
+    }
+    let (_, _, box_w, box_h) = ink_bounds(&canvas)?;
+    let (mass_x, mass_y) = centre_of_mass(&canvas);
+    let centre = CANVAS as f32 / 2.0;
+    let centred = (mass_x - centre).abs() <= MNIST_FORM_CENTRING
+        && (mass_y - centre).abs() <= MNIST_FORM_CENTRING;
+    (MNIST_FORM_SIDES.contains(&box_w.max(box_h)) && centred)
+        .then(|| std::array::from_fn(|p| f32::from(values[p]) / 255.0))
+}
+
+/// A square picture brought to the 28×28 canvas: each canvas pixel the mean of the pixels it
+/// covers when the side is a multiple of 28 (an image enlarged by repeating pixels gives its
+/// original back), anti-aliased resampling otherwise.
+fn to_canvas(square: &GrayImage) -> GrayImage {
+    let side = square.width();
+    if !side.is_multiple_of(CANVAS) {
+        return imageops::resize(square, CANVAS, CANVAS, imageops::FilterType::Triangle);
+    }
+    let factor = side / CANVAS;
+    GrayImage::from_fn(CANVAS, CANVAS, |x, y| {
+        let covered = (0..factor * factor).map(|i| {
+            u32::from(
+                square
+                    .get_pixel(x * factor + i % factor, y * factor + i / factor)
+                    .0[0],
+            )
+        });
+        Luma([((covered.sum::<u32>() + factor * factor / 2) / (factor * factor)) as u8])
+    })
 }
 
 /// A picture's model input and the ink it was made from, as a learned ink finder found it.
 pub struct FoundInput {
     /// What the model reads.
     pub input: ModelInput,
-    /// What the ink finder saw: the digit's ink and its probabilities.
-    pub found: FoundInk,
+    /// What the ink finder saw: the digit's ink and its probabilities; `None` for a picture
+    /// already in MNIST's form ([`mnist_form`]), which the finder does not look at.
+    pub found: Option<FoundInk>,
 }
 
 /// The model input of an encoded picture whose ink `finder` finds (a finder trained by
@@ -124,12 +189,19 @@ pub fn found_input(
     bytes: &[u8],
     finder: &InkFinder,
 ) -> std::result::Result<FoundInput, PictureError> {
-    let picture = over_white_rgb(&decode(bytes)?);
+    let decoded = decode(bytes)?;
+    if let Some(input) = mnist_form(&decoded) {
+        return Ok(FoundInput { input, found: None });
+    }
+    let picture = over_white_rgb(&decoded);
     large_enough(picture.dimensions()).map_err(PictureError::NoDigit)?;
     let found = found_ink(finder, &picture, &Device::flex())
         .ok_or(PictureError::NoDigit(NoDigit::Blank))?;
     let input = from_ink(&found.ink).map_err(PictureError::NoDigit)?;
-    Ok(FoundInput { input, found })
+    Ok(FoundInput {
+        input,
+        found: Some(found),
+    })
 }
 
 /// The decoded picture, scaled down to `WORKING_SIDE` (2,048 pixels) when larger. Its size is checked from
@@ -197,6 +269,19 @@ pub fn mnist_style(gray: &GrayImage) -> std::result::Result<ModelInput, NoDigit>
     large_enough(gray.dimensions())?;
     let ink = page::digit_ink(gray).ok_or(NoDigit::Blank)?;
     from_ink(&ink)
+}
+
+/// The centre of mass (x, y) of an image's values, in pixels from its top left corner.
+fn centre_of_mass(image: &GrayImage) -> (f32, f32) {
+    let (mut mass, mut mx, mut my) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y, p) in image.enumerate_pixels() {
+        let v = f32::from(p.0[0]);
+        mass += v;
+        mx += v * x as f32;
+        my += v * y as f32;
+    }
+    let mass = mass.max(f32::MIN_POSITIVE);
+    (mx / mass, my / mass)
 }
 
 /// Refuses a picture smaller than `MIN_SIDE` on a side: it cannot hold a digit.
@@ -313,19 +398,12 @@ pub fn fit_into_box(cropped: &GrayImage) -> GrayImage {
 /// canvas centre (staying inside), as values in [0, 1].
 pub fn centre_by_mass(fitted: &GrayImage) -> ModelInput {
     let (fit_w, fit_h) = fitted.dimensions();
-    let (mut mass, mut mx, mut my) = (0.0f32, 0.0f32, 0.0f32);
-    for (x, y, p) in fitted.enumerate_pixels() {
-        let v = f32::from(p.0[0]);
-        mass += v;
-        mx += v * x as f32;
-        my += v * y as f32;
-    }
-    let mass = mass.max(f32::MIN_POSITIVE);
+    let (mass_x, mass_y) = centre_of_mass(fitted);
     let centre = CANVAS as f32 / 2.0;
     let offset = |com: f32, size: u32| {
         ((centre - com).round() as i64).clamp(0, i64::from(CANVAS.saturating_sub(size))) as u32
     };
-    let (dx, dy) = (offset(mx / mass, fit_w), offset(my / mass, fit_h));
+    let (dx, dy) = (offset(mass_x, fit_w), offset(mass_y, fit_h));
     let mut canvas = [0.0f32; ROWS * COLUMNS];
     for (x, y, p) in fitted.enumerate_pixels() {
         canvas[((y + dy) * CANVAS + x + dx) as usize] = f32::from(p.0[0]) / 255.0;
@@ -418,6 +496,43 @@ mod tests {
         assert!(
             (x - 14.0).abs() <= 1.0 && (y - 14.0).abs() <= 1.0,
             "{x} {y}"
+        );
+    }
+
+    /// A ring of MNIST's form: fitted into 20 pixels and centred on the 28x28 canvas, moved
+    /// by `shift` pixels to the right.
+    fn mnist_ring(shift: u32) -> GrayImage {
+        let ring = ring(20, 9.0, 2.5);
+        let mut canvas = GrayImage::new(28, 28);
+        imageops::overlay(&mut canvas, &ring, 4 + i64::from(shift), 4);
+        canvas
+    }
+
+    #[test]
+    fn a_picture_in_mnist_s_form_is_its_own_input() {
+        let canvas = mnist_ring(0);
+        let values: Vec<f32> = canvas.pixels().map(|p| f32::from(p.0[0]) / 255.0).collect();
+        let as_is = |gray: &GrayImage| mnist_form(&image::DynamicImage::ImageLuma8(gray.clone()));
+        assert_eq!(
+            as_is(&canvas).map(|input| input.to_vec()),
+            Some(values.clone())
+        );
+        // Enlarged by repeating pixels, it is the same input.
+        let enlarged = imageops::resize(&canvas, 84, 84, imageops::FilterType::Nearest);
+        assert_eq!(as_is(&enlarged).map(|input| input.to_vec()), Some(values));
+        // Off centre, dark on light, or not square, it is made MNIST-style instead.
+        assert!(as_is(&mnist_ring(3)).is_none());
+        let mut inverted = canvas.clone();
+        imageops::invert(&mut inverted);
+        assert!(as_is(&inverted).is_none());
+        assert!(
+            as_is(&imageops::resize(
+                &canvas,
+                28,
+                36,
+                imageops::FilterType::Nearest
+            ))
+            .is_none()
         );
     }
 

@@ -107,24 +107,39 @@ pub fn dark_on_light(gray: &GrayImage) -> GrayImage {
         histogram[usize::from(pixel.0[0])] += 1;
     }
     let total = gray.pixels().len();
-    let percentile = |fraction: f32| {
-        let wanted = (fraction * total as f32) as usize;
+    // The value of the pixel of this rank, darkest first.
+    let at_rank = |rank: usize| {
         let mut seen = 0;
         histogram
             .iter()
             .position(|&count| {
                 seen += count;
-                seen > wanted
+                seen > rank
             })
             .unwrap_or(255) as i32
     };
-    let (darkest, median, brightest) = (percentile(0.01), percentile(0.5), percentile(0.99));
+    // The extremes are taken a few pixels in, so that one hot pixel is not the ink, yet no
+    // further than a small digit's strokes reach: a digit 20 pixels high on a large picture
+    // covers far less than a percent of it.
+    let tail = ((total as f32 * EXTREME_SHARE) as usize)
+        .max(EXTREME_PIXELS)
+        .min(total / 2);
+    let (darkest, median, brightest) = (
+        at_rank(tail.saturating_sub(1)),
+        at_rank(total / 2),
+        at_rank(total - tail),
+    );
     let mut page = gray.clone();
     if brightest - median > 2 * (median - darkest) {
         imageops::invert(&mut page);
     }
     page
 }
+
+/// The share of a picture's pixels (at least `EXTREME_PIXELS`) beyond its darkest and
+/// brightest extremes, as [`dark_on_light`] measures them.
+const EXTREME_SHARE: f32 = 0.0005;
+const EXTREME_PIXELS: usize = 8;
 
 /// How much darker than the page around it each pixel is (0 paper, 255 black on white): the
 /// page's own brightness, estimated as the brightest value near each point of a small copy,
@@ -426,6 +441,39 @@ mod tests {
     fn ring(x: u32, y: u32, (cx, cy): (f32, f32), radius: f32, width: f32) -> bool {
         let r = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
         (r - radius).abs() <= width / 2.0
+    }
+
+    #[test]
+    fn a_small_light_digit_on_a_large_dark_picture_is_light_ink() {
+        // 400x300 of dark ground, a 6x20 light stroke: far under a percent of the pixels.
+        let stroke = |x: u32, y: u32| (200..206).contains(&x) && (140..160).contains(&y);
+        let picture = GrayImage::from_fn(400, 300, |x, y| {
+            Luma([if stroke(x, y) {
+                230
+            } else {
+                20 + ((x * 7 + y * 3) % 9) as u8
+            }])
+        });
+        let page = dark_on_light(&picture);
+        assert!(
+            page.get_pixel(203, 150).0[0] < 40,
+            "the stroke is the dark ink"
+        );
+        assert!(
+            page.get_pixel(20, 20).0[0] > 200,
+            "the ground is the light page"
+        );
+        // Dark ink on a light page stays as it is, even with a bright highlight beside it.
+        let page = GrayImage::from_fn(400, 300, |x, y| {
+            Luma([if stroke(x, y) {
+                30
+            } else if x > 380 {
+                255
+            } else {
+                200
+            }])
+        });
+        assert_eq!(dark_on_light(&page), page);
     }
 
     #[test]
