@@ -1,7 +1,7 @@
-//! The learned ink finder, where a user meets it (`predict --ink-finder`): pictures in MNIST's
-//! own form read as the same image read as a tensor, a small light digit on a large dark
-//! picture, `predict --save-inputs` showing what the finder saw, and `train` on an ink
-//! finder's config.
+//! Pictures through `predict`, along the picture path's rules and the learned ink finder
+//! (`--ink-finder`): pictures in MNIST's own form read as the same image read as a tensor, a
+//! small light digit on a large dark picture; then the finder where a user meets it alone:
+//! `predict --save-inputs` showing what it saw, and `train` on an ink finder's config.
 
 mod common;
 

@@ -146,11 +146,13 @@ impl Site<'_> {
         for (name, bytes) in self.pkg.files() {
             write(pkg_dir.join(name), bytes)?;
         }
-        let listing = serde_json::json!({
+        let mut listing = serde_json::json!({
             "default": self.runs[0].info.name,
             "runs": self.runs.iter().map(|run| &run.info).collect::<Vec<_>>(),
-            "ink_finder": self.ink_finder.map(FinderListing::of),
         });
+        if let Some(loaded) = self.ink_finder {
+            listing["ink_finder"] = serde_json::json!(FinderListing::of(loaded));
+        }
         write(dir.join("runs.json"), listing.to_string().as_bytes())?;
         for run in self.runs {
             let run_dir = dir.join("runs").join(&run.info.name);

@@ -1,7 +1,7 @@
 //! The classifier for the page's JavaScript: load a run from its two files' bytes, then read
-//! drawings and pictures in the browser, row by row; pictures' ink found by the picture
-//! path's rules, or by a learned ink finder loaded from its weights. `tools/build-web.sh` builds it into the
-//! `.wasm` and glue that `lstm-mnist export-web` puts on a static site.
+//! drawings and pictures in the browser, row by row; a picture's ink is found by the picture
+//! path's rules, or by a learned ink finder loaded from its weights. `tools/build-web.sh`
+//! builds it into the `.wasm` and glue that `lstm-mnist export-web` puts on a static site.
 
 use lstm_mnist_model::inference::Detail;
 use lstm_mnist_model::run::TrainedModel;
