@@ -60,13 +60,18 @@ fn written(dir: &Path, draw: impl Fn(&GrayImage, usize) -> GrayImage) -> Vec<Pat
         .collect()
 }
 
-fn agreeing(files: &[PathBuf], ink_path: InkPath) -> usize {
-    let (pictures, tensors) = read_both(files, ink_path);
-    pictures
-        .iter()
-        .zip(&tensors)
-        .filter(|(a, b)| a == b)
-        .count()
+/// Asserts that, along each ink path, the pictures in `files` give the digits their images
+/// give read as tensors, but for at most `misses` of them.
+fn assert_both_paths_agree(files: &[PathBuf], misses: usize) {
+    for ink_path in [InkPath::Rules, InkPath::Finder] {
+        let (pictures, tensors) = read_both(files, ink_path);
+        let agree = pictures
+            .iter()
+            .zip(&tensors)
+            .filter(|(a, b)| a == b)
+            .count();
+        assert!(agree + misses >= DIGITS, "{ink_path:?}: {agree}/{DIGITS}");
+    }
 }
 
 #[test]
@@ -75,9 +80,7 @@ fn mnist_s_own_pictures_read_as_the_same_images_read_as_tensors() {
     let files = written(dir.path(), |digit, _| digit.clone());
     // A picture in MNIST's form is its own input: every one agrees, along either path (the
     // whole test set does too: the guide's table).
-    for ink_path in [InkPath::Rules, InkPath::Finder] {
-        assert_eq!(agreeing(&files, ink_path), DIGITS, "{ink_path:?}");
-    }
+    assert_both_paths_agree(&files, 0);
 }
 
 #[test]
@@ -88,10 +91,7 @@ fn an_enlarged_mnist_picture_reads_as_its_tensor() {
         1 => imageops::resize(digit, 112, 112, imageops::FilterType::Triangle),
         _ => imageops::resize(digit, 100, 100, imageops::FilterType::CatmullRom),
     });
-    for ink_path in [InkPath::Rules, InkPath::Finder] {
-        let agree = agreeing(&files, ink_path);
-        assert!(agree + 1 >= DIGITS, "{ink_path:?}: {agree}/{DIGITS}");
-    }
+    assert_both_paths_agree(&files, 1);
 }
 
 #[test]
@@ -103,10 +103,7 @@ fn a_small_light_digit_on_a_large_dark_picture_is_read() {
         imageops::overlay(&mut picture, digit, x, y);
         picture
     });
-    for ink_path in [InkPath::Rules, InkPath::Finder] {
-        let agree = agreeing(&files, ink_path);
-        assert!(agree + 6 >= DIGITS, "{ink_path:?}: {agree}/{DIGITS}");
-    }
+    assert_both_paths_agree(&files, 6);
 }
 
 #[test]
