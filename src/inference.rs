@@ -5,6 +5,7 @@ use std::path::Path;
 
 use image::GrayImage;
 use lstm_mnist_model::inference::{Detail, INFERENCE_BATCH, Reading, turns};
+use lstm_mnist_model::number::{COLUMNS_PER_STEP, NumberReading};
 use lstm_mnist_model::run::TrainedModel;
 use lstm_mnist_model::{COLUMNS, ModelInput, ROWS};
 use serde::Serialize;
@@ -201,6 +202,75 @@ impl Prediction {
         let mut line = format!("{}: {}", self.path, guesses.join(", "));
         for (row, class, probability) in turns(self.steps.as_deref().unwrap_or_default()) {
             line += &format!("\n  row {row}: {class} ({:.0}%)", probability * 100.0);
+        }
+        line
+    }
+}
+
+/// What `predict` says of a picture read by a number reader.
+#[derive(Debug, Clone, Serialize)]
+pub struct NumberPrediction {
+    pub path: String,
+    /// The digits read, as text.
+    pub number: String,
+    /// The product of the digits' probabilities.
+    pub probability: f32,
+    pub digits: Vec<DigitOfNumber>,
+}
+
+/// One digit of a read number, and the strip's columns that gave it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DigitOfNumber {
+    pub digit: u8,
+    pub probability: f32,
+    /// The first and last column (of the strip `--save-inputs` writes) of the steps that read it.
+    pub columns: [usize; 2],
+}
+
+impl NumberPrediction {
+    pub fn new(path: &Path, reading: &NumberReading) -> Self {
+        Self {
+            path: path.display().to_string(),
+            number: reading.text(),
+            probability: reading.probability(),
+            digits: reading
+                .digits
+                .iter()
+                .map(|read| DigitOfNumber {
+                    digit: read.digit,
+                    probability: read.probability,
+                    columns: [
+                        read.steps.start * COLUMNS_PER_STEP,
+                        read.steps.end * COLUMNS_PER_STEP - 1,
+                    ],
+                })
+                .collect(),
+        }
+    }
+
+    /// `FILE: 2026 (96.0%: 2 99.1%, 0 98.7%, 2 99.9%, 6 97.0%)`, and with `columns` a line per
+    /// digit naming the columns that gave it.
+    pub fn line(&self, columns: bool) -> String {
+        if self.digits.is_empty() {
+            return format!("{}: no digits read", self.path);
+        }
+        let digits: Vec<String> = self
+            .digits
+            .iter()
+            .map(|d| format!("{} {:.1}%", d.digit, d.probability * 100.0))
+            .collect();
+        let mut line = format!(
+            "{}: {} ({:.1}%: {})",
+            self.path,
+            self.number,
+            self.probability * 100.0,
+            digits.join(", ")
+        );
+        if columns {
+            for d in &self.digits {
+                let [first, last] = d.columns;
+                line += &format!("\n  columns {first}-{last}: {}", d.digit);
+            }
         }
         line
     }

@@ -170,16 +170,7 @@ fn train_on_an_ink_finder_config_writes_its_run_and_its_report() {
     let dir = tempfile::tempdir().unwrap();
     let config = tiny_config(dir.path(), "finder");
     let artifacts = dir.path().join("artifacts");
-    let train = || {
-        common::lstm_mnist()
-            .args(["train", "--config"])
-            .arg(&config)
-            .arg("--artifacts")
-            .arg(&artifacts)
-            .args(["--name", "finder"])
-            .output()
-            .unwrap()
-    };
+    let train = || common::train_config(&config, &artifacts, "finder");
     succeeded(train());
     let run = artifacts.join("finder");
     for file in ["ink-finder.toml", "ink-finder.bpk", "ink-finder.json"] {

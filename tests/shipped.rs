@@ -26,13 +26,14 @@ const SHIPPED_FILES: [&str; 7] = [
     "confusion.png",
 ];
 
-/// Whether the config file at `path` is an ink finder's (not a classifier's).
-fn is_ink_finder(path: &Path) -> bool {
-    std::fs::read_to_string(path)
+/// Whether the config file at `path` is a run of its own kind (an ink finder's, a number
+/// reader's), not a classifier's.
+fn is_own_kind(path: &Path) -> bool {
+    let table = std::fs::read_to_string(path)
         .unwrap()
         .parse::<toml::Table>()
-        .unwrap()
-        .contains_key("ink_finder")
+        .unwrap();
+    table.contains_key("ink_finder") || table.contains_key("number_model")
 }
 
 /// Every classifier's config in configs/ with its run directory under artifacts/.
@@ -41,7 +42,7 @@ fn shipped_runs() -> Vec<(ExperimentConfig, PathBuf)> {
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|e| e == "toml"))
-        .filter(|path| !is_ink_finder(path))
+        .filter(|path| !is_own_kind(path))
         .collect();
     configs.sort();
     configs

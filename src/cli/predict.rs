@@ -6,19 +6,19 @@ use clap::Args;
 
 use super::shared::BackendArg;
 use crate::commands::Request;
-use crate::commands::predict::PredictRequest;
+use crate::commands::predict::{PredictRequest, Reader};
 use crate::error::Result;
-use crate::run_dir::ModelRef;
 
 pub(super) const EXAMPLES: &str = "\
 Examples:
   lstm-mnist predict --checkpoint artifacts/lstm-adam my-digit.png
-  lstm-mnist predict --checkpoint artifacts/lstm-adam --steps my-digit.png
-  lstm-mnist predict --checkpoint artifacts/lstm-adam t10k-images-idx3-ubyte.gz";
+  lstm-mnist predict --checkpoint artifacts/lstm-adam t10k-images-idx3-ubyte.gz
+  lstm-mnist predict --checkpoint artifacts/number-bilstm --steps my-number.png";
 
 #[derive(Debug, Args)]
 pub(super) struct PredictArgs {
-    /// A run directory (artifacts/<name>) or one of its checkpoint/model-N.bpk files.
+    /// A run directory (artifacts/<name>) or one of its checkpoint/model-N.bpk files; a number
+    /// reader's run (artifacts/number-bilstm) reads each picture's written number.
     #[arg(long, value_name = "PATH")]
     checkpoint: PathBuf,
     /// Image files: PNG, JPEG, ... of any size, or IDX image files (every image in them).
@@ -28,7 +28,8 @@ pub(super) struct PredictArgs {
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10))]
     top: u32,
     /// Also show the model's reading row by row: the rows after which its leading class
-    /// changes (with --json, the ten probabilities after each of the 28 rows).
+    /// changes (with --json, the ten probabilities after each of the 28 rows); for a number,
+    /// the columns of the strip (as --save-inputs writes it) that gave each digit.
     #[arg(long)]
     steps: bool,
     /// Write the 28x28 picture the model received for each image into DIR, as the serve page
@@ -53,7 +54,7 @@ pub(super) struct PredictArgs {
 impl PredictArgs {
     pub(super) fn into_request(self) -> Result<Request> {
         Ok(Request::Predict(PredictRequest {
-            model: ModelRef::resolve(&self.checkpoint)?,
+            reader: Reader::resolve(&self.checkpoint)?,
             images: self.images,
             top: self.top as usize,
             steps: self.steps,

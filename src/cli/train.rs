@@ -7,14 +7,16 @@ use clap::Args;
 use super::shared::{BackendArg, DEFAULT_ARTIFACTS, DataDirArg, set};
 use crate::backend::Compute;
 use crate::commands::Request;
-use crate::config::MAX_CONFIG_BYTES;
 use crate::config::{Cell, ExperimentConfig, OptimizerKind};
+use crate::config::{ConfigError, MAX_CONFIG_BYTES};
 use crate::error::AtFile;
 use crate::error::{Error, Result};
 use crate::fsutil::read_text_bounded;
 use crate::model::RecurrentKernel;
 use crate::run_dir::Naming;
-use crate::training::ink_finder::{InkFinderExperiment, InkFinderRequest};
+use crate::training::ink_finder::InkFinderExperiment;
+use crate::training::number_reader::NumberExperiment;
+use crate::training::own_run::{OwnExperiment, OwnRunRequest};
 use crate::training::{RequestError, RunOptions, TrainRequest};
 
 pub(super) const EXAMPLES: &str = "\
@@ -88,7 +90,16 @@ impl TrainArgs {
             Some(path) => {
                 let text = read_text_bounded(path, MAX_CONFIG_BYTES, "a config")?;
                 if InkFinderExperiment::is_one(&text) {
-                    return self.ink_finder_request(path, &text);
+                    let parsed = InkFinderExperiment::parse(&text);
+                    return self
+                        .own_run_request(path, "an ink finder's", parsed)
+                        .map(Request::TrainInkFinder);
+                }
+                if NumberExperiment::is_one(&text) {
+                    let parsed = NumberExperiment::parse(&text);
+                    return self
+                        .own_run_request(path, "a number reader's", parsed)
+                        .map(Request::TrainNumberReader);
                 }
                 ExperimentConfig::parse(&text).at(path)?
             }
@@ -116,32 +127,49 @@ impl TrainArgs {
             .map_err(refuse)
     }
 
-    /// The ink finder's run of the config at `path` (whose text is `text`): only the flags
-    /// that say where it goes, and `--epochs`, apply to it.
-    fn ink_finder_request(&self, path: &Path, text: &str) -> Result<Request> {
+    /// The run of an experiment of its own kind (an ink finder's, a number reader's: `whose`),
+    /// `experiment` from the config at `path`: only the flags that say where it goes, and
+    /// `--epochs`, apply to it.
+    fn own_run_request<E: OwnExperiment>(
+        &self,
+        path: &Path,
+        whose: &str,
+        experiment: std::result::Result<E, ConfigError>,
+    ) -> Result<OwnRunRequest<E>> {
         if self.changes_classifier() {
             return Err(Error::file(
                 path,
-                "an ink finder's config takes only --epochs, --name, --artifacts, --overwrite \
-                 and --data-dir from the command line",
+                format!(
+                    "{whose} config takes only --epochs, --name, --artifacts, --overwrite \
+                     and --data-dir from the command line"
+                ),
             ));
         }
-        let mut experiment = InkFinderExperiment::parse(text).at(path)?;
-        set(&mut experiment.name, self.name.clone());
-        let artifacts = self
-            .artifacts
-            .clone()
-            .unwrap_or_else(|| DEFAULT_ARTIFACTS.into());
-        let naming = Naming::from_flags(self.overwrite, self.name.is_some());
-        let request = InkFinderRequest::new(
+        let mut experiment = experiment.at(path)?;
+        if let Some(name) = &self.name {
+            experiment.set_name(name.clone());
+        }
+        let (artifacts, naming) = self.destination();
+        OwnRunRequest::new(
             experiment,
             self.epochs,
             artifacts,
             naming,
             self.data.data_dir.clone(),
         )
-        .map_err(|problem| Error::msg(format!("--name: {problem}")))?;
-        Ok(Request::TrainInkFinder(request))
+        .map_err(|problem| Error::msg(format!("--name: {problem}")))
+    }
+
+    /// Where the run goes: the artifacts directory, and how its name is taken.
+    fn destination(&self) -> (PathBuf, Naming) {
+        let artifacts = self
+            .artifacts
+            .clone()
+            .unwrap_or_else(|| DEFAULT_ARTIFACTS.into());
+        (
+            artifacts,
+            Naming::from_flags(self.overwrite, self.name.is_some()),
+        )
     }
 
     /// How to carry the run out: the flags that do not change the experiment.

@@ -20,6 +20,7 @@ pub mod sweep;
 use crate::error::Result;
 use crate::serve::{self, ServeRequest};
 use crate::training::ink_finder::InkFinderRequest;
+use crate::training::number_reader::NumberRequest;
 use crate::training::{self, TrainRequest};
 
 /// What the user asked for, fully resolved and checked.
@@ -27,6 +28,7 @@ use crate::training::{self, TrainRequest};
 pub enum Request {
     Train(TrainRequest),
     TrainInkFinder(InkFinderRequest),
+    TrainNumberReader(NumberRequest),
     Evaluate(evaluate::EvaluateRequest),
     Import(import::ImportRequest),
     Export(export::ExportRequest),
@@ -48,6 +50,9 @@ pub fn run(request: Request) -> Result<()> {
         Request::Train(request) => training::train(&request).map(drop),
         Request::TrainInkFinder(request) => {
             training::ink_finder::run_ink_finder(&request).map(drop)
+        }
+        Request::TrainNumberReader(request) => {
+            training::number_reader::run_number_reader(&request).map(drop)
         }
         Request::Evaluate(request) => evaluate::run(&request),
         Request::Import(request) => import::run(&request),

@@ -5,6 +5,8 @@ pub(crate) mod distort;
 pub mod download;
 pub mod idx;
 pub mod loader;
+pub(crate) mod number_loader;
+pub mod numbers;
 pub mod page_generator;
 pub mod pages;
 pub mod styles;

@@ -1,6 +1,7 @@
 //! Scoring a model on labelled images: accuracy, loss, per-class accuracy, confusion matrix;
 //! and on corrupted copies of them (`robustness`).
 
+pub mod numbers;
 pub mod pictures;
 pub mod robustness;
 

@@ -52,6 +52,11 @@ const SWEEP_RECORD_FILE: &str = "sweep.json";
 pub(crate) const INK_FINDER_CONFIG: &str = "ink-finder.toml";
 pub(crate) const INK_FINDER_WEIGHTS: &str = "ink-finder.bpk";
 pub(crate) const INK_FINDER_REPORT: &str = "ink-finder.json";
+/// A number reader's run (`training::number_reader`): its config, weights and report.
+pub(crate) const NUMBER_CONFIG: &str = "number-model.toml";
+pub(crate) const NUMBER_WEIGHTS: &str = "number-model.bpk";
+pub(crate) const NUMBER_REPORT: &str = "number-report.json";
+pub(crate) const NUMBER_METRICS: &str = "number-metrics.csv";
 /// Written by `robustness` beside the model it scored.
 const ROBUSTNESS_FILE: &str = "robustness.json";
 /// Present while `--overwrite` removes an earlier run: if it is still there, the removal was
@@ -118,6 +123,8 @@ pub enum RunState {
     Sweep,
     /// An ink finder's run: not a classifier, so not among the runs listed or served.
     InkFinder,
+    /// A number reader's run: not a digit classifier, so not among the runs listed or served.
+    NumberReader,
     OtherFiles,
 }
 
@@ -384,6 +391,8 @@ impl RunState {
             RunState::Empty
         } else if has(REPLACING_FILE) {
             RunState::InterruptedReplace
+        } else if has(NUMBER_CONFIG) {
+            RunState::NumberReader
         } else if has(REPORT_FILE) {
             RunState::Finished
         } else if has(CHECKPOINT_DIR) {
@@ -413,6 +422,7 @@ impl RunState {
             }
             RunState::Sweep => "a sweep's runs".into(),
             RunState::InkFinder => "an ink finder".into(),
+            RunState::NumberReader => "a number reader".into(),
             RunState::OtherFiles => "files that are not a run".into(),
         }
     }

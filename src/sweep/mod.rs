@@ -134,7 +134,11 @@ impl Sweep {
         // Files that are not a run are refused when the point claims its directory.
         if matches!(
             state,
-            RunState::Empty | RunState::Sweep | RunState::InkFinder | RunState::OtherFiles
+            RunState::Empty
+                | RunState::Sweep
+                | RunState::InkFinder
+                | RunState::NumberReader
+                | RunState::OtherFiles
         ) {
             return Ok(PointState::ToTrain(Naming::Exact));
         }

@@ -23,18 +23,15 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, Dataset, MAX_CONFIG_BYTES, describe_toml_error};
-use crate::data::download::resolve_data_dir;
+use crate::config::{ConfigError, MAX_CONFIG_BYTES, describe_toml_error};
+use crate::data::Examples;
 use crate::data::page_generator::{Family, GeneratedPage, PageGenerator, measured_generators};
-use crate::data::{Examples, MnistData};
 use crate::error::{AtFile, Error, Result};
 use crate::evaluation::pictures::{GENERATED_PICTURES, accuracy, generated_page};
 use crate::fsutil::{read_bounded, read_text_bounded, write_atomic};
 use crate::output;
-use crate::run_dir::{
-    INK_FINDER_CONFIG, INK_FINDER_REPORT, INK_FINDER_WEIGHTS, InvalidName, ModelRef, Naming,
-    RunDir, RunName,
-};
+use crate::run_dir::{INK_FINDER_CONFIG, INK_FINDER_REPORT, INK_FINDER_WEIGHTS, ModelRef};
+use crate::training::own_run::{OwnExperiment, OwnRunRequest};
 
 /// One training example: the finder's view and the ink it should find there.
 pub(crate) struct InkExample {
@@ -307,34 +304,21 @@ pub(crate) fn finder_bytes(finder: &InkFinder) -> Vec<u8> {
 }
 
 /// An ink finder's training run, checked: its config and where it goes.
-#[derive(Debug, Clone)]
-pub struct InkFinderRequest {
-    experiment: InkFinderExperiment,
-    name: RunName,
-    artifacts: PathBuf,
-    naming: Naming,
-    data_dir: Option<PathBuf>,
-}
+pub type InkFinderRequest = OwnRunRequest<InkFinderExperiment>;
 
-impl InkFinderRequest {
-    /// The run of `experiment` under `artifacts`; `epochs` overrides its epochs.
-    pub(crate) fn new(
-        mut experiment: InkFinderExperiment,
-        epochs: Option<usize>,
-        artifacts: PathBuf,
-        naming: Naming,
-        data_dir: Option<PathBuf>,
-    ) -> std::result::Result<Self, InvalidName> {
-        if let Some(epochs) = epochs {
-            experiment.ink_finder.epochs = epochs;
-        }
-        Ok(Self {
-            name: RunName::new(&experiment.name)?,
-            experiment,
-            artifacts,
-            naming,
-            data_dir,
-        })
+impl OwnExperiment for InkFinderExperiment {
+    const CONFIG_FILE: &'static str = INK_FINDER_CONFIG;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+
+    fn set_epochs(&mut self, epochs: usize) {
+        self.ink_finder.epochs = epochs;
     }
 }
 
@@ -365,15 +349,8 @@ pub(crate) struct FamilyScore {
 pub(crate) fn run_ink_finder(request: &InkFinderRequest) -> Result<InkFinderReport> {
     let device = Device::flex();
     let (_, reader) = ModelRef::resolve(&request.experiment.ink_finder.reader)?.load(&device)?;
-    let data_dir = resolve_data_dir(Dataset::Mnist.source(), request.data_dir.as_deref())?;
-    let data = MnistData::load(&data_dir)?;
-    let run = RunDir::claim(&request.artifacts, &request.name, request.naming)?;
-    let experiment = InkFinderExperiment {
-        name: run.name().to_string(),
-        ..request.experiment.clone()
-    };
-    let config_text = toml::to_string(&experiment).expect("a finder's config serialises");
-    write_atomic(&run.path().join(INK_FINDER_CONFIG), config_text.as_bytes())?;
+    let data = request.mnist()?;
+    let (run, experiment) = request.claim()?;
     let start = std::time::Instant::now();
     let finder = train_ink_finder(&experiment, &data.train, &device, |epoch, loss| {
         output::line(format!(

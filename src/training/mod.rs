@@ -5,7 +5,10 @@ mod checkpoint;
 mod early_stopping;
 mod epoch_log;
 pub(crate) mod ink_finder;
+mod loss_lines;
 mod memory;
+pub(crate) mod number_reader;
+pub(crate) mod own_run;
 mod quiet;
 
 pub(crate) use memory::{TooLargeForMemory, check_fits_in_memory};

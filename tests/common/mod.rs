@@ -51,6 +51,18 @@ pub fn run(args: &[&str]) -> Output {
     lstm_mnist().args(args).output().unwrap()
 }
 
+/// `train --config config --artifacts artifacts --name name`, and what it did.
+pub fn train_config(config: &Path, artifacts: &Path, name: &str) -> Output {
+    lstm_mnist()
+        .args(["train", "--config"])
+        .arg(config)
+        .arg("--artifacts")
+        .arg(artifacts)
+        .args(["--name", name])
+        .output()
+        .unwrap()
+}
+
 /// Asserts that the program succeeded, showing what it said otherwise.
 pub fn succeeded(output: Output) -> Output {
     assert!(

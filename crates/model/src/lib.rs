@@ -39,6 +39,7 @@ pub mod config;
 pub mod inference;
 pub mod ink;
 pub mod model;
+pub mod number;
 pub mod panic;
 pub mod preprocess;
 pub mod record;

@@ -5,6 +5,7 @@
 //! 28x28. Each step is a function of its own.
 
 pub mod found;
+pub mod line;
 pub mod page;
 
 use image::{GrayImage, Luma, imageops};

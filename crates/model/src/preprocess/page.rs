@@ -31,6 +31,9 @@ const SPECK_FRACTION: f32 = 0.02;
 /// Gaps up to the picture's larger side over this (at least 2 pixels) are closed across a
 /// digit's strokes: what taking out a ruled line leaves.
 const GAP_PER_SIDE: u32 = 100;
+/// How far along the row (as a fraction of the line's height) the next digit of a number may
+/// lie from the digits found so far.
+const LINE_REACH: f32 = 1.5;
 /// How far (as a fraction of the larger side of the digit found so far) other strokes may lie
 /// from it and still be the same digit (a 5's flag, a 4 drawn in two strokes).
 const NEARBY_FRACTION: f32 = 0.2;
@@ -39,15 +42,30 @@ const NEARBY_FRACTION: f32 = 0.2;
 /// strokes' cores at 255 and everything that is not the digit black; `None` when no ink is
 /// there.
 pub fn digit_ink(gray: &GrayImage) -> Option<GrayImage> {
+    ink_of(gray, Mark::belongs_with)
+}
+
+/// The ink of the line of writing in `gray` (a number: all the marks beside the largest one
+/// along its row, not only those within reach of it), as [`digit_ink`] gives a digit's.
+pub fn line_ink(gray: &GrayImage) -> Option<GrayImage> {
+    ink_of(gray, Mark::on_line_with)
+}
+
+/// The ink of the marks in `gray` that grow from its main strokes as `belongs` says.
+fn ink_of(gray: &GrayImage, belongs: Belongs) -> Option<GrayImage> {
     let page = dark_on_light(&within(gray, PAGE_SIDE));
     let ink = flattened_ink(&page);
     let level = ink_level(&ink);
     let inked = inked_mask(&ink, level);
     let mut without_lines = inked.clone();
     remove_lines(&mut without_lines);
-    let digit = digit_strokes(&without_lines, &edge_ink(&inked, &without_lines))?;
-    Some(stretched_ink(&ink, &digit, level))
+    let kept = strokes(&without_lines, &edge_ink(&inked, &without_lines), belongs)?;
+    Some(stretched_ink(&ink, &kept, level))
 }
+
+/// Whether a mark (first) is part of what is kept so far (second), grown from the main
+/// strokes (third).
+type Belongs = fn(&Mark, &Mark, &Mark) -> bool;
 
 /// The level above which flattened ink is ink: Otsu's, and never below `MIN_INK` (40).
 pub fn ink_level(ink: &GrayImage) -> u8 {
@@ -286,6 +304,13 @@ const FRAME_MARGIN: f32 = 0.15;
 /// picture's edge or the ink of `edge` (the largest of all when every such mark is a speck
 /// beside it), with the marks near it that are more than specks.
 pub fn digit_strokes(inked: &GrayImage, edge: &GrayImage) -> Option<GrayImage> {
+    strokes(inked, edge, Mark::belongs_with)
+}
+
+/// The mask of the main strokes (the largest connected mark that does not touch the picture's
+/// edge or the ink of `edge`, or the largest of all when every such mark is a speck beside it)
+/// and the marks that `belongs` adds to them.
+fn strokes(inked: &GrayImage, edge: &GrayImage, belongs: Belongs) -> Option<GrayImage> {
     let (width, height) = inked.dimensions();
     // The gaps the lines left across the strokes are closed first, so that a digit written
     // across ruled or squared lines is one mark again.
@@ -319,8 +344,8 @@ pub fn digit_strokes(inked: &GrayImage, edge: &GrayImage) -> Option<GrayImage> {
     let mut kept = vec![false; marks.len()];
     kept[main] = true;
     let mut digit = marks[main];
-    while let Some(next) = (0..marks.len())
-        .find(|&index| !kept[index] && marks[index].belongs_with(&digit, &marks[main]))
+    while let Some(next) =
+        (0..marks.len()).find(|&index| !kept[index] && belongs(&marks[index], &digit, &marks[main]))
     {
         kept[next] = true;
         digit = digit.joined(&marks[next]);
@@ -381,6 +406,24 @@ impl Mark {
         };
         gap(self.left, self.right, digit.left, digit.right) <= reach
             && gap(self.top, self.bottom, digit.top, digit.bottom) <= reach
+    }
+
+    /// Whether this mark is part of the line of writing kept so far (`line`, grown from the
+    /// main strokes `main`): not a speck beside the main strokes, not at the picture's edge
+    /// unless the main strokes are, its middle within the line's rows and its gap to the line
+    /// along the row at most `LINE_REACH` of the line's height (the space between two words).
+    fn on_line_with(&self, line: &Mark, main: &Mark) -> bool {
+        if self.area as f32 <= SPECK_FRACTION * main.area as f32
+            || (self.touches_edge && !main.touches_edge)
+        {
+            return false;
+        }
+        let middle = (self.top + self.bottom) / 2;
+        let height = (line.bottom - line.top + 1) as f32;
+        let gap = (i64::from(line.left) - i64::from(self.right))
+            .max(i64::from(self.left) - i64::from(line.right))
+            .max(0);
+        (line.top..=line.bottom).contains(&middle) && (gap as f32) <= LINE_REACH * height
     }
 
     /// The mark made of this one and `other`.

@@ -1,0 +1,307 @@
+//! The number reader: a line of handwritten digits, 28 pixels high, read column by column by
+//! bidirectional LSTMs (Graves et al.'s CTC, 2006; Tesseract 4's recogniser). A linear head
+//! gives every step its odds of the ten digits and of CTC's blank; greedy decoding (the most
+//! likely class at each step, repeats merged, blanks dropped) turns them into the number.
+
+use std::ops::Range;
+
+use burn::module::Module;
+use burn::nn::{BiLstm, BiLstmConfig, Linear, LinearConfig};
+use burn::store::{ModuleRecord, RecordError};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use crate::config::MAX_HIDDEN;
+use crate::model::RecurrentKernel;
+use crate::{NUM_CLASSES, ROWS};
+
+/// The classes of each step: the ten digits, then CTC's blank.
+pub const NUMBER_CLASSES: usize = NUM_CLASSES + 1;
+/// The blank's class: "no new digit here".
+pub const BLANK: usize = NUM_CLASSES;
+/// Columns of the strip read together as one timestep: a digit is about 20 columns wide, so
+/// pairs still give each digit ten steps, and the recurrence runs half as long.
+pub const COLUMNS_PER_STEP: usize = 2;
+/// The values of one timestep: `COLUMNS_PER_STEP` columns of `ROWS` pixels.
+pub const STEP_FEATURES: usize = ROWS * COLUMNS_PER_STEP;
+
+/// The number reader's architecture: the `[number_model]` table of a config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberModelConfig {
+    /// Units of each direction of each bidirectional LSTM.
+    pub hidden: usize,
+    /// Bidirectional LSTMs stacked, each reading the one below's states at every step.
+    #[serde(default = "one_layer")]
+    pub layers: usize,
+}
+
+fn one_layer() -> usize {
+    1
+}
+
+/// The most layers a config may stack.
+pub const MAX_LAYERS: usize = 8;
+
+impl NumberModelConfig {
+    /// What is wrong with these values, if anything.
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        if !(1..=MAX_HIDDEN).contains(&self.hidden) {
+            return Some((
+                "number_model.hidden",
+                format!("must be 1 to {MAX_HIDDEN}, not {}", self.hidden),
+            ));
+        }
+        (!(1..=MAX_LAYERS).contains(&self.layers)).then(|| {
+            (
+                "number_model.layers",
+                format!("must be 1 to {MAX_LAYERS}, not {}", self.layers),
+            )
+        })
+    }
+
+    /// A freshly initialised reader (Burn's initialisation, drawn from the device's seed).
+    pub fn init(&self, device: &Device) -> NumberReader {
+        NumberReader {
+            layers: (0..self.layers)
+                .map(|layer| {
+                    let input = if layer == 0 {
+                        STEP_FEATURES
+                    } else {
+                        2 * self.hidden
+                    };
+                    BiLstmConfig::new(input, self.hidden, true).init(device)
+                })
+                .collect(),
+            head: LinearConfig::new(2 * self.hidden, NUMBER_CLASSES).init(device),
+            kernel: RecurrentKernel::default(),
+        }
+    }
+
+    /// The reader whose weights are `weights` (a burnpack record of this config's reader).
+    pub fn from_weights(
+        &self,
+        weights: &[u8],
+        device: &Device,
+    ) -> Result<NumberReader, RecordError> {
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))?;
+        self.init(device).try_load_record(record)
+    }
+}
+
+/// The number reader: bidirectional LSTMs over the strip's columns and a linear head.
+#[derive(Module, Debug)]
+pub struct NumberReader {
+    /// Read the columns left to right and right to left, the first the strip, each next one
+    /// the states of the one below.
+    pub layers: Vec<BiLstm>,
+    /// Both directions' hidden states to the classes' logits.
+    pub head: Linear,
+    /// How the recurrent layer runs; not a parameter, so checkpoints do not record it.
+    #[module(skip)]
+    pub kernel: RecurrentKernel,
+}
+
+impl NumberReader {
+    /// The same reader, its recurrent layer run by `kernel`.
+    pub fn with_kernel(mut self, kernel: RecurrentKernel) -> Self {
+        self.kernel = kernel;
+        self
+    }
+
+    /// Log-probabilities `[batch, steps, NUMBER_CLASSES]` for strips `[batch, steps,
+    /// STEP_FEATURES]` (see [`strip_steps`]).
+    pub fn forward(&self, steps: Tensor<3>) -> Tensor<3> {
+        log_softmax(self.head.forward(self.hidden_states(steps)), 2)
+    }
+
+    /// The top layer's states, both directions', at every step: `[batch, steps, 2 * hidden]`.
+    fn hidden_states(&self, steps: Tensor<3>) -> Tensor<3> {
+        self.layers
+            .iter()
+            .fold(steps, |below, layer| self.layer_states(layer, below))
+    }
+
+    /// One layer's states over `steps`, both directions' at every step.
+    fn layer_states(&self, layer: &BiLstm, steps: Tensor<3>) -> Tensor<3> {
+        #[cfg(feature = "fused")]
+        if self.kernel == RecurrentKernel::Fused
+            && crate::model::fused::applies(&layer.forward, &steps)
+            && crate::model::fused::applies(&layer.reverse, &steps)
+        {
+            use crate::model::fused::forward;
+            // Burn's reverse direction reads the steps last to first and writes each state at
+            // its step: the fused op over the flipped steps, flipped back.
+            let ahead = forward(&layer.forward, steps.clone());
+            let back = forward(&layer.reverse, steps.flip([1])).flip([1]);
+            return Tensor::cat(vec![ahead, back], 2);
+        }
+        layer.forward(steps, None).0
+    }
+}
+
+/// A strip's pixels (`ROWS` rows of `width` values, row after row, white ink on black) as the
+/// reader's timesteps: `COLUMNS_PER_STEP` columns a step, each column top to bottom; a last
+/// partial step is padded with black. Returns the values and the number of steps.
+pub fn strip_steps(strip: &[f32], width: usize) -> (Vec<f32>, usize) {
+    let steps = width.div_ceil(COLUMNS_PER_STEP);
+    let mut values = vec![0.0; steps * STEP_FEATURES];
+    for (column, chunk) in (0..width).zip(values.chunks_exact_mut(ROWS)) {
+        for (row, value) in chunk.iter_mut().enumerate() {
+            *value = strip[row * width + column];
+        }
+    }
+    (values, steps)
+}
+
+/// What the reader reads on one strip: its digits, left to right.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberReading {
+    /// The digits read, each with its probability and steps.
+    pub digits: Vec<ReadDigit>,
+}
+
+impl NumberReading {
+    /// The number as text ("" when no digit was read).
+    pub fn text(&self) -> String {
+        self.digits
+            .iter()
+            .map(|read| char::from(b'0' + read.digit))
+            .collect()
+    }
+
+    /// How sure the reader is of the whole number: the product of its digits' probabilities.
+    pub fn probability(&self) -> f32 {
+        self.digits.iter().map(|read| read.probability).product()
+    }
+}
+
+/// Reads the strip `strip` (`ROWS` rows of `width` values, row after row, white ink on black).
+pub fn read_strip(
+    reader: &NumberReader,
+    strip: &[f32],
+    width: usize,
+    device: &Device,
+) -> NumberReading {
+    let (values, steps) = strip_steps(strip, width);
+    let input = Tensor::<3>::from_data(TensorData::new(values, [1, steps, STEP_FEATURES]), device);
+    let log_probs = reader
+        .forward(input)
+        .into_data()
+        .try_into_vec::<f32>()
+        .expect("the reader computes in f32");
+    NumberReading {
+        digits: greedy_decode(&log_probs),
+    }
+}
+
+/// One digit of a reading: the digit, how sure the reader was of it (its most likely step's
+/// probability) and the steps that gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadDigit {
+    /// The digit.
+    pub digit: u8,
+    /// The highest probability any of its steps gave it.
+    pub probability: f32,
+    /// The steps that gave it (`COLUMNS_PER_STEP` columns of the strip each).
+    pub steps: Range<usize>,
+}
+
+/// The number greedy decoding reads from one strip's log-probabilities `[steps,
+/// NUMBER_CLASSES]` (row after row): the most likely class at each step, runs of one digit
+/// merged, blanks dropped.
+pub fn greedy_decode(log_probs: &[f32]) -> Vec<ReadDigit> {
+    let mut digits: Vec<ReadDigit> = Vec::new();
+    let mut previous = BLANK;
+    for (step, row) in log_probs.chunks_exact(NUMBER_CLASSES).enumerate() {
+        let (class, &best) = row
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .expect("a step has classes");
+        let probability = best.exp();
+        match digits.last_mut() {
+            Some(last) if class == previous && class != BLANK => {
+                last.steps.end = step + 1;
+                last.probability = last.probability.max(probability);
+            }
+            _ if class != BLANK => digits.push(ReadDigit {
+                digit: class as u8,
+                probability,
+                steps: step..step + 1,
+            }),
+            _ => {}
+        }
+        previous = class;
+    }
+    digits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(class: usize, probability: f32) -> Vec<f32> {
+        let rest = (1.0 - probability) / (NUMBER_CLASSES - 1) as f32;
+        (0..NUMBER_CLASSES)
+            .map(|c| if c == class { probability } else { rest }.ln())
+            .collect()
+    }
+
+    #[test]
+    fn greedy_decoding_merges_runs_and_keeps_a_digit_twice_across_a_blank() {
+        let steps: Vec<f32> = [
+            step(BLANK, 0.9),
+            step(7, 0.6),
+            step(7, 0.8),
+            step(BLANK, 0.9),
+            step(7, 0.7),
+            step(0, 0.5),
+            step(BLANK, 0.9),
+        ]
+        .concat();
+        let read = greedy_decode(&steps);
+        let digits: Vec<u8> = read.iter().map(|d| d.digit).collect();
+        assert_eq!(digits, [7, 7, 0]);
+        assert_eq!(read[0].steps, 1..3);
+        assert!((read[0].probability - 0.8).abs() < 1e-6);
+        assert_eq!(read[2].steps, 5..6);
+        assert!(greedy_decode(&step(BLANK, 0.9)).is_empty());
+    }
+
+    #[test]
+    fn a_strip_becomes_steps_of_whole_columns_top_to_bottom() {
+        // Three columns: each pixel is its column number plus its row over 100.
+        let width = 3;
+        let strip: Vec<f32> = (0..ROWS * width)
+            .map(|i| (i % width) as f32 + (i / width) as f32 / 100.0)
+            .collect();
+        let (values, steps) = strip_steps(&strip, width);
+        assert_eq!(steps, 2);
+        assert_eq!(values[1], 0.01);
+        assert_eq!(values[ROWS], 1.0);
+        assert_eq!(values[STEP_FEATURES + ROWS - 1], 2.27);
+        assert!(values[STEP_FEATURES + ROWS..].iter().all(|&v| v == 0.0));
+    }
+
+    #[cfg(feature = "fused")]
+    #[test]
+    fn the_fused_kernel_reads_both_directions_as_burns_bilstm_does() {
+        use burn::tensor::{Distribution, Tolerance};
+        let device = Device::flex();
+        let reader = NumberModelConfig {
+            hidden: 8,
+            layers: 2,
+        }
+        .init(&device);
+        let steps = Tensor::<3>::random([3, 9, STEP_FEATURES], Distribution::Default, &device);
+        let fused = reader.forward(steps.clone());
+        let stock = reader
+            .with_kernel(RecurrentKernel::Stock)
+            .forward(steps.clone());
+        fused
+            .into_data()
+            .assert_approx_eq::<f32>(&stock.into_data(), Tolerance::absolute(1e-5));
+    }
+}

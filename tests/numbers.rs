@@ -1,0 +1,345 @@
+//! Reading whole numbers: `train` on a number reader's config writes its run and report;
+//! `predict` with the shipped number reader reads pictures of written numbers (composed from
+//! MNIST's test digits, as the test numbers are) in the digit's form, with each digit's
+//! probability and columns; bad configs and flags are refused in one line.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use image::{GrayImage, Luma, imageops};
+use lstm_mnist::data::MnistData;
+use lstm_mnist::data::numbers::{ComposedNumber, NumberComposer, TEST_NUMBERS, test_numbers};
+use lstm_mnist::evaluation::numbers::{read_numbers, score};
+use lstm_mnist_model::number::{NumberModelConfig, NumberReader};
+use serde_json::Value;
+
+use common::{assert_one_line_error, succeeded};
+
+/// The shipped number reader.
+const NUMBER_RUN: &str = "artifacts/number-bilstm";
+/// Pictures of numbers per check.
+const NUMBERS: u64 = 60;
+
+/// `count` numbers composed from MNIST's test digits (seed 11: not the fixed test set's).
+fn numbers(count: u64) -> Vec<ComposedNumber> {
+    let test = MnistData::load_test(&common::mnist_dir()).unwrap();
+    let composer = NumberComposer::new(test, 11);
+    (0..count).map(|i| composer.number(i)).collect()
+}
+
+/// `number` as a person writes it: dark on a white page with room around it, three times
+/// larger than the strip.
+fn picture(number: &ComposedNumber) -> GrayImage {
+    let strip = GrayImage::from_fn(number.width as u32, 28, |x, y| {
+        let value = number.strip[y as usize * number.width + x as usize];
+        Luma([255 - (value * 255.0).round() as u8])
+    });
+    let (width, height) = (strip.width() * 3, strip.height() * 3);
+    let enlarged = imageops::resize(&strip, width, height, imageops::FilterType::Triangle);
+    let mut page = GrayImage::from_pixel(width + 120, height + 160, Luma([245]));
+    imageops::overlay(&mut page, &enlarged, 60, 80);
+    page
+}
+
+fn written(dir: &Path, numbers: &[ComposedNumber]) -> Vec<PathBuf> {
+    numbers
+        .iter()
+        .enumerate()
+        .map(|(i, number)| {
+            let path = dir.join(format!("number-{i}.png"));
+            picture(number).save(&path).unwrap();
+            path
+        })
+        .collect()
+}
+
+fn predict_json(args: &[&std::ffi::OsStr]) -> Vec<Value> {
+    let output = succeeded(
+        common::lstm_mnist()
+            .args(["predict", "--json", "--checkpoint", NUMBER_RUN])
+            .args(args)
+            .output()
+            .unwrap(),
+    );
+    serde_json::from_slice::<Value>(&output.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The shipped reader, as its run directory describes it.
+fn shipped_reader(device: &Device) -> NumberReader {
+    let run = Path::new(NUMBER_RUN);
+    let config: toml::Table = std::fs::read_to_string(run.join("number-model.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let model: NumberModelConfig = config["number_model"].clone().try_into().unwrap();
+    let weights = std::fs::read(run.join("number-model.bpk")).unwrap();
+    model.from_weights(&weights, device).unwrap()
+}
+
+/// The shipped run was trained from configs/number-bilstm.toml's very values, and reads the
+/// fixed test numbers as its report says.
+#[test]
+fn the_shipped_reader_is_its_configs_and_scores_what_its_report_says() {
+    let table =
+        |path: &str| -> toml::Table { std::fs::read_to_string(path).unwrap().parse().unwrap() };
+    let (config, trained) = (
+        table("configs/number-bilstm.toml"),
+        table(&format!("{NUMBER_RUN}/number-model.toml")),
+    );
+    for key in ["number_model", "number_training"] {
+        assert_eq!(config[key], trained[key], "{key}");
+    }
+    let device = Device::flex();
+    let test = MnistData::load_test(&common::mnist_dir()).unwrap();
+    let numbers = test_numbers(&test, TEST_NUMBERS);
+    let scores = score(
+        &numbers,
+        &read_numbers(&shipped_reader(&device), &numbers, &device),
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(format!("{NUMBER_RUN}/number-report.json")).unwrap())
+            .unwrap();
+    assert_eq!(scores.all.numbers, TEST_NUMBERS);
+    assert_eq!(
+        report["reader"]["all"]["whole_number"],
+        scores.all.whole_number
+    );
+    assert_eq!(
+        report["reader"]["all"]["character_error_rate"],
+        scores.all.character_error_rate
+    );
+}
+
+#[test]
+fn predict_reads_pictures_of_written_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let numbers = numbers(NUMBERS);
+    let files = written(dir.path(), &numbers);
+    let args: Vec<&std::ffi::OsStr> = files.iter().map(|f| f.as_os_str()).collect();
+    let predictions = predict_json(&args);
+    assert_eq!(predictions.len(), numbers.len());
+    // The picture path hands the reader the strip it would read as a tensor: the same number
+    // for every picture whose digits stand apart, and for most of those whose digits overlap
+    // (there a small change of the strip can change the reading).
+    let device = Device::flex();
+    let from_strips = read_numbers(&shipped_reader(&device), &numbers, &device);
+    let text = |digits: &Vec<u8>| {
+        digits
+            .iter()
+            .map(|d| char::from(b'0' + d))
+            .collect::<String>()
+    };
+    let same = predictions
+        .iter()
+        .zip(&from_strips)
+        .filter(|(p, strip)| p["number"] == text(strip).as_str())
+        .count();
+    let right = |read: &mut dyn Iterator<Item = String>| {
+        read.zip(&numbers).filter(|(r, n)| *r == n.text()).count()
+    };
+    let right_from_pictures = right(
+        &mut predictions
+            .iter()
+            .map(|p| p["number"].as_str().unwrap().to_string()),
+    );
+    let right_from_strips = right(&mut from_strips.iter().map(text));
+    eprintln!(
+        "{same} of {} pictures read as their strips; right: {right_from_pictures} from the \
+         pictures, {right_from_strips} from the strips",
+        numbers.len()
+    );
+    for ((prediction, strip), number) in predictions.iter().zip(&from_strips).zip(&numbers) {
+        if number.closest_gap.is_none_or(|gap| gap > 0) {
+            assert_eq!(
+                prediction["number"],
+                text(strip).as_str(),
+                "{}",
+                prediction["path"]
+            );
+        }
+    }
+    assert!(
+        same * 100 >= numbers.len() * 80,
+        "{same} of {} read as their strips",
+        numbers.len()
+    );
+    assert!(right_from_pictures + 5 >= right_from_strips);
+    for prediction in &predictions {
+        let digits = prediction["digits"].as_array().unwrap();
+        let text: String = digits.iter().map(|d| d["digit"].to_string()).collect();
+        assert_eq!(prediction["number"].as_str().unwrap(), text);
+        let product: f64 = digits
+            .iter()
+            .map(|d| d["probability"].as_f64().unwrap())
+            .product();
+        assert!((prediction["probability"].as_f64().unwrap() - product).abs() < 1e-4);
+        let columns: Vec<[u64; 2]> = digits
+            .iter()
+            .map(|d| {
+                let c = d["columns"].as_array().unwrap();
+                [c[0].as_u64().unwrap(), c[1].as_u64().unwrap()]
+            })
+            .collect();
+        assert!(
+            columns.windows(2).all(|w| w[0][1] < w[1][0]),
+            "digits are read left to right: {columns:?}"
+        );
+    }
+}
+
+#[test]
+fn predict_prints_a_number_as_it_prints_a_digit_and_its_columns_with_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let number = numbers(NUMBERS)
+        .into_iter()
+        .find(|n| n.digits.len() == 4 && n.closest_gap.unwrap() > 2)
+        .unwrap();
+    let file = written(dir.path(), std::slice::from_ref(&number)).remove(0);
+    let output = succeeded(
+        common::lstm_mnist()
+            .args(["predict", "--steps", "--checkpoint", NUMBER_RUN])
+            .arg(&file)
+            .args(["--save-inputs"])
+            .arg(dir.path())
+            .output()
+            .unwrap(),
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let mut lines = stdout.lines();
+    // `FILE: 2026 (96.0%: 2 99.1%, 0 98.7%, 2 99.9%, 6 97.0%)`, then a line per digit.
+    let first = lines.next().unwrap();
+    let rest = first
+        .strip_prefix(&format!("{}: ", file.display()))
+        .unwrap_or_else(|| panic!("{first}"));
+    let (number, probabilities) = rest.split_once(" (").unwrap();
+    assert!(
+        number.len() >= 3 && number.chars().all(|c| c.is_ascii_digit()),
+        "{first}"
+    );
+    let digits: Vec<&str> = probabilities
+        .trim_end_matches(')')
+        .split(": ")
+        .nth(1)
+        .unwrap()
+        .split(", ")
+        .collect();
+    assert_eq!(digits.len(), number.len(), "{first}");
+    for (shown, digit) in digits.iter().zip(number.chars()) {
+        assert!(shown.starts_with(digit) && shown.ends_with('%'), "{first}");
+    }
+    let columns: Vec<&str> = lines.collect();
+    assert_eq!(columns.len(), number.len(), "{stdout}");
+    assert!(
+        columns
+            .iter()
+            .all(|l| l.trim_start().starts_with("columns "))
+    );
+    let strip = image::open(dir.path().join("number-0.input.png")).unwrap();
+    assert_eq!(
+        strip.height(),
+        28 * 4,
+        "the strip is 28 rows, enlarged four times"
+    );
+}
+
+#[test]
+fn a_number_reader_takes_no_ink_finder() {
+    let dir = tempfile::tempdir().unwrap();
+    let picture = written(dir.path(), &numbers(1)).remove(0);
+    let output = common::run(&[
+        "predict",
+        "--checkpoint",
+        NUMBER_RUN,
+        "--ink-finder",
+        "artifacts/ink-finder",
+        picture.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&output, &[NUMBER_RUN, "--ink-finder"]);
+}
+
+/// A number reader's config for a quick run.
+fn quick_config(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("quick.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"quick-numbers\"\nseed = 3\n\n[number_model]\nhidden = 8\n{extra}\n\n\
+             [number_training]\nnumbers = 128\nepochs = 1\nbatch_size = 32\n\
+             learning_rate = 0.001\nvalidation_numbers = 64\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn train_on_a_number_readers_config_writes_its_run_and_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = quick_config(dir.path(), "layers = 2");
+    let artifacts = dir.path().join("runs");
+    let train = || common::train_config(&config, &artifacts, "quick-numbers");
+    let output = succeeded(train());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("number reader: ") && stdout.contains("components: "),
+        "{stdout}"
+    );
+    let run = artifacts.join("quick-numbers");
+    for file in [
+        "number-model.toml",
+        "number-model.bpk",
+        "number-report.json",
+    ] {
+        assert!(run.join(file).is_file(), "{file} missing");
+    }
+    assert!(run.join("checkpoint/model-1.bpk").is_file());
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(run.join("number-report.json")).unwrap()).unwrap();
+    assert_eq!(report["reader"]["all"]["numbers"], 10_000);
+    // Cutting the strip into marks reads nearly every number whose digits stand apart, and
+    // few of those whose digits touch.
+    let baseline = &report["baseline"]["by_gap"];
+    assert!(
+        baseline["wide"]["whole_number"].as_f64().unwrap() > 0.9,
+        "{baseline}"
+    );
+    assert!(
+        baseline["touching"]["whole_number"].as_f64().unwrap() < 0.5,
+        "{baseline}"
+    );
+    // The run is the user's: a second run of the same name is refused, and it stays.
+    assert_one_line_error(&train(), &["quick-numbers"]);
+    assert!(run.join("number-model.bpk").is_file());
+    // A number reader's run is not a classifier's: predict reads numbers with it.
+    let picture = written(dir.path(), &numbers(1)).remove(0);
+    let output = succeeded(
+        common::lstm_mnist()
+            .args(["predict", "--checkpoint"])
+            .arg(&run)
+            .arg(&picture)
+            .output()
+            .unwrap(),
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with(&picture.display().to_string()));
+}
+
+#[test]
+fn a_number_readers_bad_config_value_is_one_line_naming_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = quick_config(dir.path(), "layers = 0");
+    let output = common::run(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--artifacts",
+        dir.path().join("runs").to_str().unwrap(),
+    ]);
+    assert_one_line_error(&output, &["quick.toml", "number_model.layers"]);
+    assert!(!dir.path().join("runs").exists(), "nothing is written");
+}
