@@ -121,17 +121,28 @@ fn read_numbers(request: &PredictRequest, dir: &Path, device: &Device) -> Result
         }
         let reading = read_strip(&reader, &strip.pixels, strip.width, device);
         let prediction = NumberPrediction::new(path, &reading);
-        let text = if request.json {
-            let separator = if printed == 0 { "\n" } else { ",\n" };
-            separator.to_string()
-                + &serde_json::to_string(&prediction).expect("predictions serialise")
-        } else {
-            prediction.line(request.steps) + "\n"
-        };
-        printed += 1;
-        output::print(&text);
+        output::print(&listed(request.json, &mut printed, &prediction, || {
+            prediction.line(request.steps)
+        }));
         Ok(())
     })
+}
+
+/// One prediction as `predict` prints it: its `line`, or with `json` an element of the list
+/// (after a comma unless it is the first); `printed` counts those printed so far.
+fn listed(
+    json: bool,
+    printed: &mut usize,
+    prediction: &impl serde::Serialize,
+    line: impl FnOnce() -> String,
+) -> String {
+    *printed += 1;
+    if json {
+        let separator = if *printed == 1 { "\n" } else { ",\n" };
+        separator.to_string() + &serde_json::to_string(prediction).expect("predictions serialise")
+    } else {
+        line() + "\n"
+    }
 }
 
 /// Where predictions go, and what makes them.
@@ -164,16 +175,14 @@ impl Output<'_> {
                 }
             }
             let predictions = predict(self.model, &batch, options);
-            let mut text = String::new();
-            for prediction in predictions {
-                if self.request.json {
-                    text += if self.printed == 0 { "\n" } else { ",\n" };
-                    text += &serde_json::to_string(&prediction).expect("predictions serialise");
-                } else {
-                    text += &(prediction.line() + "\n");
-                }
-                self.printed += 1;
-            }
+            let text: String = predictions
+                .iter()
+                .map(|prediction| {
+                    listed(self.request.json, &mut self.printed, prediction, || {
+                        prediction.line()
+                    })
+                })
+                .collect();
             output::print(&text);
         }
     }
