@@ -14,7 +14,7 @@ use crate::data::NUM_CLASSES;
 use crate::data::idx::IdxImageStream;
 use crate::error::{AtFile, Context, Error, Result};
 use crate::fsutil::read_bounded;
-use crate::preprocess::{NoDigit, found_input, mnist_style, picture_input};
+use crate::preprocess::{NoDigit, found_input, mnist_style, read_picture};
 use lstm_mnist_model::ink::InkFinder;
 
 /// An input image and the MNIST-style model input made from it.
@@ -27,6 +27,9 @@ pub struct InputImage {
     /// the picture it looked at last (0-255), what `predict --save-inputs` shows beside the
     /// model input.
     pub ink_seen: Option<GrayImage>,
+    /// For a picture read by the rules: whether it holds several digits in a row, which a
+    /// digit model cannot read (a number reader can).
+    pub several_digits: bool,
 }
 
 /// Pictures larger than this are not digit drawings (and could exhaust memory when decoded).
@@ -55,18 +58,22 @@ impl ImageSource {
             return Ok(Self::Idx { stream, name });
         }
         let bytes = read_bounded(path, MAX_PICTURE_BYTES, "an image")?;
-        let (pixels, ink_seen) = match finder {
+        let (pixels, ink_seen, several_digits) = match finder {
             Some(finder) => {
                 let found = found_input(&bytes, finder).at(path)?;
-                (found.input, found.found.map(|ink| ink.probability))
+                (found.input, found.found.map(|ink| ink.probability), false)
             }
-            None => (picture_input(&bytes).at(path)?, None),
+            None => {
+                let picture = read_picture(&bytes).at(path)?;
+                (picture.input, None, picture.several_digits)
+            }
         };
         Ok(Self::Picture(Some(Box::new(InputImage {
             name: path.display().to_string(),
             index: None,
             pixels,
             ink_seen,
+            several_digits,
         }))))
     }
 
@@ -89,6 +96,7 @@ impl ImageSource {
                             pixels: idx_input(pixels, rows, cols)
                                 .context(format!("{name}: image {index}"))?,
                             ink_seen: None,
+                            several_digits: false,
                         })
                     })
                     .collect()
@@ -133,6 +141,9 @@ pub struct Prediction {
     /// With `--steps`: the ten probabilities after each of the 28 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<[f32; NUM_CLASSES]>>,
+    /// Whether the picture holds several digits in a row (only said when it does).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub several_digits: bool,
 }
 
 /// What `predict` says of each image.
@@ -163,13 +174,13 @@ pub fn predict(
     images
         .iter()
         .zip(readings)
-        .map(|(image, reading)| Prediction::of(image.name.clone(), &reading, options))
+        .map(|(image, reading)| Prediction::of(image, &reading, options))
         .collect()
 }
 
 impl Prediction {
-    /// What `predict` says of the image called `path` that the model read as `reading`.
-    fn of(path: String, reading: &Reading, options: PredictOptions) -> Self {
+    /// What `predict` says of `image`, which the model read as `reading`.
+    fn of(image: &InputImage, reading: &Reading, options: PredictOptions) -> Self {
         let top: Vec<Guess> = reading
             .top(options.top)
             .into_iter()
@@ -180,11 +191,12 @@ impl Prediction {
             })
             .collect();
         Self {
-            path,
+            path: image.name.clone(),
             class: top[0].class,
             probability: top[0].probability,
             top,
             steps: reading.rows().map(<[_]>::to_vec),
+            several_digits: image.several_digits,
         }
     }
 
@@ -200,6 +212,10 @@ impl Prediction {
             })
             .collect();
         let mut line = format!("{}: {}", self.path, guesses.join(", "));
+        if self.several_digits {
+            line += " — but the picture holds several digits in a row, and a digit model reads \
+                     one: read them with a number reader (--checkpoint artifacts/number-bilstm)";
+        }
         for (row, class, probability) in turns(self.steps.as_deref().unwrap_or_default()) {
             line += &format!("\n  row {row}: {class} ({:.0}%)", probability * 100.0);
         }

@@ -263,15 +263,15 @@ fn a_number_reader_takes_no_ink_finder() {
     assert_one_line_error(&output, &[NUMBER_RUN, "--ink-finder"]);
 }
 
-/// A number reader's config for a quick run.
-fn quick_config(dir: &Path, extra: &str) -> PathBuf {
+/// A number reader's config for a quick run, with `model` and `training` added to their tables.
+fn quick_config(dir: &Path, model: &str, training: &str) -> PathBuf {
     let path = dir.join("quick.toml");
     std::fs::write(
         &path,
         format!(
-            "name = \"quick-numbers\"\nseed = 3\n\n[number_model]\nhidden = 8\n{extra}\n\n\
+            "name = \"quick-numbers\"\nseed = 3\n\n[number_model]\nhidden = 8\n{model}\n\n\
              [number_training]\nnumbers = 128\nepochs = 1\nbatch_size = 32\n\
-             learning_rate = 0.001\nvalidation_numbers = 64\n"
+             learning_rate = 0.001\nvalidation_numbers = 64\n{training}\n"
         ),
     )
     .unwrap();
@@ -281,7 +281,7 @@ fn quick_config(dir: &Path, extra: &str) -> PathBuf {
 #[test]
 fn train_on_a_number_readers_config_writes_its_run_and_its_report() {
     let dir = tempfile::tempdir().unwrap();
-    let config = quick_config(dir.path(), "layers = 2");
+    let config = quick_config(dir.path(), "layers = 2", "final_learning_rate = 0.0001");
     let artifacts = dir.path().join("runs");
     let train = || common::train_config(&config, &artifacts, "quick-numbers");
     let output = succeeded(train());
@@ -332,14 +332,76 @@ fn train_on_a_number_readers_config_writes_its_run_and_its_report() {
 #[test]
 fn a_number_readers_bad_config_value_is_one_line_naming_the_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
-    let config = quick_config(dir.path(), "layers = 0");
-    let output = common::run(&[
-        "train",
-        "--config",
-        config.to_str().unwrap(),
-        "--artifacts",
-        dir.path().join("runs").to_str().unwrap(),
-    ]);
-    assert_one_line_error(&output, &["quick.toml", "number_model.layers"]);
-    assert!(!dir.path().join("runs").exists(), "nothing is written");
+    for (model, training, key) in [
+        ("layers = 0", "", "number_model.layers"),
+        (
+            "",
+            "final_learning_rate = 0.01",
+            "number_training.final_learning_rate",
+        ),
+    ] {
+        let config = quick_config(dir.path(), model, training);
+        let output = common::run(&[
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--artifacts",
+            dir.path().join("runs").to_str().unwrap(),
+        ]);
+        assert_one_line_error(&output, &["quick.toml", key]);
+        assert!(!dir.path().join("runs").exists(), "nothing is written");
+    }
+}
+
+/// A digit run shown a picture of several digits in a row says so (and names the number
+/// reader), and says nothing of the kind of a picture of one digit.
+#[test]
+fn a_digit_run_shown_a_number_says_it_holds_several_digits() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = numbers(NUMBERS);
+    let (single, several): (Vec<ComposedNumber>, Vec<ComposedNumber>) =
+        all.into_iter().partition(|n| n.digits.len() == 1);
+    let several: Vec<ComposedNumber> = several.into_iter().take(20).collect();
+    assert!(single.len() >= 4, "{} single digits", single.len());
+    let read = |numbers: &[ComposedNumber], name: &str| -> Vec<Value> {
+        let sub = dir.path().join(name);
+        std::fs::create_dir(&sub).unwrap();
+        let files = written(&sub, numbers);
+        let output = succeeded(
+            common::lstm_mnist()
+                .args([
+                    "predict",
+                    "--json",
+                    "--checkpoint",
+                    "artifacts/lstm-adam-robust",
+                ])
+                .args(&files)
+                .output()
+                .unwrap(),
+        );
+        serde_json::from_slice::<Value>(&output.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    for prediction in read(&several, "several") {
+        assert_eq!(prediction["several_digits"], true, "{prediction}");
+    }
+    for prediction in read(&single, "single") {
+        assert!(prediction.get("several_digits").is_none(), "{prediction}");
+    }
+    let file = written(dir.path(), &several[..1]).remove(0);
+    let output = succeeded(
+        common::lstm_mnist()
+            .args(["predict", "--checkpoint", "artifacts/lstm-adam-robust"])
+            .arg(&file)
+            .output()
+            .unwrap(),
+    );
+    let line = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        line.contains("several digits in a row") && line.contains(NUMBER_RUN),
+        "{line}"
+    );
 }

@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use burn::module::Module;
 use burn::optim::AdamConfig;
+use burn::optim::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::tensor::Device;
 use burn::train::metric::LossMetric;
 use burn::train::{Learner, SupervisedTraining};
@@ -52,6 +54,10 @@ pub struct NumberTraining {
     pub epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
+    /// Where Adam's step size ends after the last batch, falling from `learning_rate` along a
+    /// cosine; left out, it stays at `learning_rate` throughout.
+    #[serde(default)]
+    pub final_learning_rate: Option<f64>,
     /// Test numbers the validation loss is measured on each epoch (the first of the fixed
     /// test set).
     #[serde(default = "default_validation_numbers")]
@@ -98,10 +104,18 @@ impl NumberExperiment {
                 ));
             }
         }
-        if !(training.learning_rate.is_finite() && training.learning_rate > 0.0) {
+        if !(training.learning_rate > 0.0 && training.learning_rate <= 1.0) {
             return Err(ConfigError::invalid(
                 "number_training.learning_rate",
-                "must be a positive number",
+                "must be a positive number no larger than 1",
+            ));
+        }
+        if let Some(last) = training.final_learning_rate
+            && !(last.is_finite() && last > 0.0 && last <= training.learning_rate)
+        {
+            return Err(ConfigError::invalid(
+                "number_training.final_learning_rate",
+                "must be a positive number no larger than learning_rate",
             ));
         }
         Ok(config)
@@ -220,7 +234,7 @@ fn fit(
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         supervised = supervised.renderer(Box::new(quiet::QuietRenderer));
     }
-    let learner = Learner::new(reader, AdamConfig::new().init(), training.learning_rate);
+    let learner = Learner::new(reader, AdamConfig::new().init(), step_sizes(training));
     let result = supervised.launch(learner);
     drop(result.renderer);
     if let Some(error) = result.error {
@@ -233,6 +247,20 @@ fn fit(
         )));
     }
     Ok(result.model)
+}
+
+/// Adam's step size batch by batch: a cosine from `learning_rate` to `final_learning_rate` over
+/// every batch of the run (a constant where the two are one).
+fn step_sizes(training: &NumberTraining) -> ModuleLrScheduler {
+    let batches = training.numbers.div_ceil(training.batch_size) * training.epochs;
+    CosineAnnealingLrSchedulerConfig::new(training.learning_rate, batches)
+        .with_min_lr(
+            training
+                .final_learning_rate
+                .unwrap_or(training.learning_rate),
+        )
+        .init()
+        .expect("the config's learning rates were checked")
 }
 
 /// The record bytes of a trained reader.

@@ -114,6 +114,22 @@ mod tests {
     }
 
     #[test]
+    fn a_digit_beside_others_on_its_row_is_one_of_several_and_alone_it_is_not() {
+        use super::super::page::digit_ink_in_line;
+        let row = [(40, 50, 12, 60), (92, 50, 12, 60), (144, 50, 12, 60)];
+        let (_, several) = digit_ink_in_line(&page(240, 260, &row)).expect("ink");
+        assert!(several);
+        // One stroke, and a blot below it: one digit.
+        let alone = [(92, 50, 12, 60), (100, 200, 14, 14)];
+        let (_, several) = digit_ink_in_line(&page(240, 260, &alone)).expect("ink");
+        assert!(!several);
+        // Two strokes joined by a bar, three times wider than high: digits written touching.
+        let touching = [(40, 50, 12, 40), (150, 50, 12, 40), (40, 70, 122, 8)];
+        let (_, several) = digit_ink_in_line(&page(240, 260, &touching)).expect("ink");
+        assert!(several);
+    }
+
+    #[test]
     fn a_blank_picture_has_no_strip() {
         assert_eq!(strip_from_ink(&GrayImage::new(50, 30)), Err(NoDigit::Blank));
     }

@@ -106,11 +106,34 @@ impl std::fmt::Display for NoDigit {
 /// The model input of an encoded picture (PNG, JPEG, ...): decoded, seen as a person sees it
 /// (transparent parts are the white page underneath), then made MNIST-style.
 pub fn picture_input(bytes: &[u8]) -> std::result::Result<ModelInput, PictureError> {
+    read_picture(bytes).map(|picture| picture.input)
+}
+
+/// A picture's model input, and whether the picture holds several digits in a row: a digit
+/// model reads one of them, a number reader reads them all.
+#[derive(Debug, Clone)]
+pub struct PictureInput {
+    /// The model input, as [`picture_input`] makes it.
+    pub input: ModelInput,
+    /// Whether the digit stands in a line of several (see [`page::digit_ink_in_line`]).
+    pub several_digits: bool,
+}
+
+/// [`picture_input`], and whether the picture holds several digits in a row.
+pub fn read_picture(bytes: &[u8]) -> std::result::Result<PictureInput, PictureError> {
     let picture = decode(bytes)?;
     if let Some(input) = mnist_form(&picture) {
-        return Ok(input);
+        return Ok(PictureInput {
+            input,
+            several_digits: false,
+        });
     }
-    mnist_style(&over_white(&picture)).map_err(PictureError::NoDigit)
+    let (input, several_digits) =
+        mnist_style_in_line(&over_white(&picture)).map_err(PictureError::NoDigit)?;
+    Ok(PictureInput {
+        input,
+        several_digits,
+    })
 }
 
 /// The least and most pixels the longer side of a digit's clearly inked pixels spans on an
@@ -267,9 +290,14 @@ pub fn over_white_rgb(picture: &image::DynamicImage) -> image::RgbImage {
 
 /// A grayscale picture as a model input (28x28 values in [0, 1]), made as MNIST was made.
 pub fn mnist_style(gray: &GrayImage) -> std::result::Result<ModelInput, NoDigit> {
+    mnist_style_in_line(gray).map(|(input, _)| input)
+}
+
+/// [`mnist_style`], and whether the digit stands in a line of several.
+fn mnist_style_in_line(gray: &GrayImage) -> std::result::Result<(ModelInput, bool), NoDigit> {
     large_enough(gray.dimensions())?;
-    let ink = page::digit_ink(gray).ok_or(NoDigit::Blank)?;
-    from_ink(&ink)
+    let (ink, several_digits) = page::digit_ink_in_line(gray).ok_or(NoDigit::Blank)?;
+    Ok((from_ink(&ink)?, several_digits))
 }
 
 /// The centre of mass (x, y) of an image's values, in pixels from its top left corner.

@@ -53,14 +53,47 @@ pub fn line_ink(gray: &GrayImage) -> Option<GrayImage> {
 
 /// The ink of the marks in `gray` that grow from its main strokes as `belongs` says.
 fn ink_of(gray: &GrayImage, belongs: Belongs) -> Option<GrayImage> {
+    let (ink, level, marks) = page_marks(gray)?;
+    let (kept, _) = marks.grown(belongs);
+    Some(stretched_ink(&ink, &marks.mask(&kept), level))
+}
+
+/// The digit's ink, as [`digit_ink`] gives it, and whether it stands in a line of writing of
+/// more than one digit: another mark along its row nearly as tall as the digit
+/// (`OTHER_DIGIT_HEIGHT`: a digit written apart, a 1 as well as an 8), or the digit far wider
+/// than high (`WIDER_THAN_A_DIGIT`: digits written touching).
+pub fn digit_ink_in_line(gray: &GrayImage) -> Option<(GrayImage, bool)> {
+    let (ink, level, marks) = page_marks(gray)?;
+    let (kept, digit) = marks.grown(Mark::belongs_with);
+    let (on_line, _) = marks.grown(Mark::on_line_with);
+    let height = |mark: &Mark| (mark.bottom - mark.top + 1) as f32;
+    let width = (digit.right - digit.left + 1) as f32;
+    let another_digit = (0..marks.marks.len()).any(|index| {
+        on_line[index]
+            && !kept[index]
+            && height(&marks.marks[index]) >= OTHER_DIGIT_HEIGHT * height(&digit)
+    });
+    let several = another_digit || width > WIDER_THAN_A_DIGIT * height(&digit);
+    Some((stretched_ink(&ink, &marks.mask(&kept), level), several))
+}
+
+/// A mark beside the digit on its row at least this tall, against the digit, is a digit too.
+const OTHER_DIGIT_HEIGHT: f32 = 0.6;
+/// A digit's box is seldom wider than high (a squat 0 or 2 of MNIST's reaches about 1.5
+/// times); one this many times wider is digits written touching.
+const WIDER_THAN_A_DIGIT: f32 = 1.8;
+
+/// The page's flattened ink, the level above which it is ink, and its marks (ruled lines
+/// taken out, the page's edge known).
+fn page_marks(gray: &GrayImage) -> Option<(GrayImage, u8, Marks)> {
     let page = dark_on_light(&within(gray, PAGE_SIDE));
     let ink = flattened_ink(&page);
     let level = ink_level(&ink);
     let inked = inked_mask(&ink, level);
     let mut without_lines = inked.clone();
     remove_lines(&mut without_lines);
-    let kept = strokes(&without_lines, &edge_ink(&inked, &without_lines), belongs)?;
-    Some(stretched_ink(&ink, &kept, level))
+    let marks = Marks::of(&without_lines, &edge_ink(&inked, &without_lines))?;
+    Some((ink, level, marks))
 }
 
 /// Whether a mark (first) is part of what is kept so far (second), grown from the main
@@ -304,56 +337,83 @@ const FRAME_MARGIN: f32 = 0.15;
 /// picture's edge or the ink of `edge` (the largest of all when every such mark is a speck
 /// beside it), with the marks near it that are more than specks.
 pub fn digit_strokes(inked: &GrayImage, edge: &GrayImage) -> Option<GrayImage> {
-    strokes(inked, edge, Mark::belongs_with)
+    let marks = Marks::of(inked, edge)?;
+    let (kept, _) = marks.grown(Mark::belongs_with);
+    Some(marks.mask(&kept))
 }
 
-/// The mask of the main strokes (the largest connected mark that does not touch the picture's
-/// edge or the ink of `edge`, or the largest of all when every such mark is a speck beside it)
-/// and the marks that `belongs` adds to them.
-fn strokes(inked: &GrayImage, edge: &GrayImage, belongs: Belongs) -> Option<GrayImage> {
-    let (width, height) = inked.dimensions();
-    // The gaps the lines left across the strokes are closed first, so that a digit written
-    // across ruled or squared lines is one mark again.
-    let gap = (width.max(height) / GAP_PER_SIDE).clamp(2, 10) as u8;
-    let joined = imageproc::morphology::close(inked, Norm::LInf, gap);
-    let labels = connected_components(&joined, Connectivity::Eight, Luma([0u8]));
-    let mut marks: Vec<Mark> = Vec::new();
-    for (x, y, label) in labels.enumerate_pixels() {
-        let label = label.0[0] as usize;
-        if label == 0 {
-            continue;
+/// The connected marks of a mask of ink, and which of them are the main strokes.
+struct Marks {
+    labels: image::ImageBuffer<Luma<u32>, Vec<u32>>,
+    marks: Vec<Mark>,
+    main: usize,
+}
+
+impl Marks {
+    /// The marks of `inked` (the gaps ruled lines left across strokes closed first), those
+    /// touching the picture's edge or the ink of `edge` marked; the main strokes the largest
+    /// that touches neither (the largest of all when every such mark is a speck beside it).
+    fn of(inked: &GrayImage, edge: &GrayImage) -> Option<Self> {
+        let (width, height) = inked.dimensions();
+        // The gaps the lines left across the strokes are closed first, so that a digit written
+        // across ruled or squared lines is one mark again.
+        let gap = (width.max(height) / GAP_PER_SIDE).clamp(2, 10) as u8;
+        let joined = imageproc::morphology::close(inked, Norm::LInf, gap);
+        let labels = connected_components(&joined, Connectivity::Eight, Luma([0u8]));
+        let mut marks: Vec<Mark> = Vec::new();
+        for (x, y, label) in labels.enumerate_pixels() {
+            let label = label.0[0] as usize;
+            if label == 0 {
+                continue;
+            }
+            if marks.len() < label {
+                marks.resize(label, Mark::default());
+            }
+            marks[label - 1].add(x, y, width, height);
+            marks[label - 1].touches_edge |= edge.get_pixel(x, y).0[0] > 0;
         }
-        if marks.len() < label {
-            marks.resize(label, Mark::default());
-        }
-        marks[label - 1].add(x, y, width, height);
-        marks[label - 1].touches_edge |= edge.get_pixel(x, y).0[0] > 0;
-    }
-    let largest = marks.iter().map(|mark| mark.area).max()?;
-    let main = marks
-        .iter()
-        .enumerate()
-        .filter(|(_, mark)| {
-            !mark.touches_edge && mark.area as f32 > SPECK_FRACTION * largest as f32
+        let largest = marks.iter().map(|mark| mark.area).max()?;
+        let main = marks
+            .iter()
+            .enumerate()
+            .filter(|(_, mark)| {
+                !mark.touches_edge && mark.area as f32 > SPECK_FRACTION * largest as f32
+            })
+            .max_by_key(|(_, mark)| mark.area)
+            .or_else(|| marks.iter().enumerate().max_by_key(|(_, mark)| mark.area))
+            .map(|(index, _)| index)?;
+        Some(Self {
+            labels,
+            marks,
+            main,
         })
-        .max_by_key(|(_, mark)| mark.area)
-        .or_else(|| marks.iter().enumerate().max_by_key(|(_, mark)| mark.area))
-        .map(|(index, _)| index)?;
-    // The digit grows from its main strokes: a mark within reach of what is kept so far is
-    // kept too, so that a digit cut into pieces (by the lines taken out across it) stays whole.
-    let mut kept = vec![false; marks.len()];
-    kept[main] = true;
-    let mut digit = marks[main];
-    while let Some(next) =
-        (0..marks.len()).find(|&index| !kept[index] && belongs(&marks[index], &digit, &marks[main]))
-    {
-        kept[next] = true;
-        digit = digit.joined(&marks[next]);
     }
-    Some(GrayImage::from_fn(width, height, |x, y| {
-        let label = labels.get_pixel(x, y).0[0] as usize;
-        Luma([u8::from(label > 0 && kept[label - 1])])
-    }))
+
+    /// The marks kept by growing from the main strokes: a mark that `belongs` with what is
+    /// kept so far is kept too (so that a digit cut into pieces by the lines taken out across
+    /// it stays whole); which are kept, and all of them as one mark.
+    fn grown(&self, belongs: Belongs) -> (Vec<bool>, Mark) {
+        let marks = &self.marks;
+        let mut kept = vec![false; marks.len()];
+        kept[self.main] = true;
+        let mut all = marks[self.main];
+        while let Some(next) = (0..marks.len())
+            .find(|&index| !kept[index] && belongs(&marks[index], &all, &marks[self.main]))
+        {
+            kept[next] = true;
+            all = all.joined(&marks[next]);
+        }
+        (kept, all)
+    }
+
+    /// 1 on the marks that are `kept`, 0 elsewhere.
+    fn mask(&self, kept: &[bool]) -> GrayImage {
+        let (width, height) = self.labels.dimensions();
+        GrayImage::from_fn(width, height, |x, y| {
+            let label = self.labels.get_pixel(x, y).0[0] as usize;
+            Luma([u8::from(label > 0 && kept[label - 1])])
+        })
+    }
 }
 
 /// One connected mark: its area and bounding box.
