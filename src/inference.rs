@@ -5,7 +5,8 @@ use std::path::Path;
 
 use image::GrayImage;
 use lstm_mnist_model::inference::{Detail, INFERENCE_BATCH, Reading, turns};
-use lstm_mnist_model::number::{COLUMNS_PER_STEP, NumberReading};
+use lstm_mnist_model::number::{COLUMNS_PER_STEP, NumberReading, ReadDigit};
+use lstm_mnist_model::preprocess::line::NumberStrip;
 use lstm_mnist_model::run::TrainedModel;
 use lstm_mnist_model::{COLUMNS, ModelInput, ROWS};
 use serde::Serialize;
@@ -227,6 +228,14 @@ impl Prediction {
 #[derive(Debug, Clone, Serialize)]
 pub struct NumberPrediction {
     pub path: String,
+    #[serde(flatten)]
+    pub answer: NumberAnswer,
+}
+
+/// A number read from a picture's strip: the digits, how sure the reader is, and where each
+/// digit lies on the strip and on the picture.
+#[derive(Debug, Clone, Serialize)]
+pub struct NumberAnswer {
     /// The digits read, as text.
     pub number: String,
     /// The product of the digits' probabilities.
@@ -234,43 +243,49 @@ pub struct NumberPrediction {
     pub digits: Vec<DigitOfNumber>,
 }
 
-/// One digit of a read number, and the strip's columns that gave it.
+/// One digit of a read number, and the columns that gave it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DigitOfNumber {
     pub digit: u8,
     pub probability: f32,
     /// The first and last column (of the strip `--save-inputs` writes) of the steps that read it.
     pub columns: [usize; 2],
+    /// Where those columns lie across the picture: from its left edge, in its pixels.
+    pub picture_columns: [f32; 2],
+}
+
+impl NumberAnswer {
+    /// What `reading` of `strip` says.
+    pub fn new(reading: &NumberReading, strip: &NumberStrip) -> Self {
+        let digit = |read: &ReadDigit| {
+            let columns = [
+                read.steps.start * COLUMNS_PER_STEP,
+                read.steps.end * COLUMNS_PER_STEP - 1,
+            ];
+            DigitOfNumber {
+                digit: read.digit,
+                probability: read.probability,
+                columns,
+                picture_columns: strip.on_picture.picture_span(columns[0]..=columns[1]),
+            }
+        };
+        Self {
+            number: reading.text(),
+            probability: reading.probability(),
+            digits: reading.digits.iter().map(digit).collect(),
+        }
+    }
 }
 
 impl NumberPrediction {
-    pub fn new(path: &Path, reading: &NumberReading) -> Self {
-        Self {
-            path: path.display().to_string(),
-            number: reading.text(),
-            probability: reading.probability(),
-            digits: reading
-                .digits
-                .iter()
-                .map(|read| DigitOfNumber {
-                    digit: read.digit,
-                    probability: read.probability,
-                    columns: [
-                        read.steps.start * COLUMNS_PER_STEP,
-                        read.steps.end * COLUMNS_PER_STEP - 1,
-                    ],
-                })
-                .collect(),
-        }
-    }
-
     /// `FILE: 2026 (96.0%: 2 99.1%, 0 98.7%, 2 99.9%, 6 97.0%)`, and with `columns` a line per
     /// digit naming the columns that gave it.
     pub fn line(&self, columns: bool) -> String {
-        if self.digits.is_empty() {
+        let answer = &self.answer;
+        if answer.digits.is_empty() {
             return format!("{}: no digits read", self.path);
         }
-        let digits: Vec<String> = self
+        let digits: Vec<String> = answer
             .digits
             .iter()
             .map(|d| format!("{} {:.1}%", d.digit, d.probability * 100.0))
@@ -278,12 +293,12 @@ impl NumberPrediction {
         let mut line = format!(
             "{}: {} ({:.1}%: {})",
             self.path,
-            self.number,
-            self.probability * 100.0,
+            answer.number,
+            answer.probability * 100.0,
             digits.join(", ")
         );
         if columns {
-            for d in &self.digits {
+            for d in &answer.digits {
                 let [first, last] = d.columns;
                 line += &format!("\n  columns {first}-{last}: {}", d.digit);
             }

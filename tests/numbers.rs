@@ -15,6 +15,8 @@ use lstm_mnist::evaluation::numbers::{read_numbers, score};
 use lstm_mnist_model::number::{NumberModelConfig, NumberReader};
 use serde_json::Value;
 
+use common::needs::{Need, met};
+use common::page::{Browser, Server};
 use common::{assert_one_line_error, succeeded};
 
 /// The shipped number reader.
@@ -403,5 +405,207 @@ fn a_digit_run_shown_a_number_says_it_holds_several_digits() {
     assert!(
         line.contains("several digits in a row") && line.contains(NUMBER_RUN),
         "{line}"
+    );
+}
+
+/// `serve` lists the number reader and reads a picture of a written number as `predict` does,
+/// each digit's columns placed on the picture (a large one too, which is read scaled down);
+/// a number run takes pictures, not a digit's pixels.
+#[test]
+fn serve_reads_a_picture_of_a_number_as_predict_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let composed = numbers(40);
+    let numbers = &composed[..3];
+    let files = written(dir.path(), numbers);
+    // The last picture twice as large again: wider than the page the ink is found on.
+    let large = picture(&numbers[2]);
+    imageops::resize(
+        &large,
+        large.width() * 2,
+        large.height() * 2,
+        imageops::FilterType::Triangle,
+    )
+    .save(&files[2])
+    .unwrap();
+    let server = Server::start();
+    let (status, runs) = server.call("GET", "/api/runs", None);
+    assert_eq!(status, 200);
+    let listed = &runs["number_runs"][0];
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(format!("{NUMBER_RUN}/number-report.json")).unwrap())
+            .unwrap();
+    assert_eq!(listed["name"], "number-bilstm");
+    assert_eq!(
+        listed["whole_number"],
+        report["reader"]["all"]["whole_number"]
+    );
+    let args: Vec<&std::ffi::OsStr> = files.iter().map(|f| f.as_os_str()).collect();
+    let predicted = predict_json(&args);
+    for (i, (file, expected)) in files.iter().zip(&predicted).enumerate() {
+        let (status, answer) = server.predict("?run=number-bilstm", &std::fs::read(file).unwrap());
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["run"], "number-bilstm");
+        for key in ["number", "probability", "digits"] {
+            assert_eq!(answer[key], expected[key], "{key} of {}", file.display());
+        }
+        let width = answer["input_width"].as_u64().unwrap() as usize;
+        assert_eq!(answer["input"].as_array().unwrap().len(), 28 * width);
+        // The line lies where the number was written on the page (60 pixels in, three times
+        // the strip's size; twice that again for the last), and each digit's columns on it,
+        // left to right.
+        let scale = if i == 2 { 2.0 } else { 1.0 };
+        let from = |v: &Value| v[0].as_f64().unwrap() / scale;
+        let to = |v: &Value| v[1].as_f64().unwrap() / scale;
+        let line = &answer["line_columns"];
+        let page = (60.0, 60.0 + 3.0 * numbers[i].width as f64);
+        assert!(
+            from(line) >= page.0 - 2.0 && to(line) <= page.1 + 2.0,
+            "{line}"
+        );
+        let digits = answer["digits"].as_array().unwrap();
+        for pair in digits.windows(2) {
+            assert!(to(&pair[0]["picture_columns"]) <= from(&pair[1]["picture_columns"]));
+        }
+        for digit in digits {
+            let columns = &digit["picture_columns"];
+            assert!(
+                from(columns) >= from(line) - 15.0 && to(columns) <= to(line) + 15.0,
+                "{columns} beside {line}"
+            );
+        }
+    }
+    // A digit run says when a picture holds several digits, and names the number reader.
+    let several = composed.iter().find(|n| n.digits.len() >= 4).unwrap();
+    let one = composed.iter().find(|n| n.digits.len() == 1).unwrap();
+    let png = |number: &ComposedNumber| {
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        picture(number)
+            .write_to(&mut bytes, image::ImageFormat::Png)
+            .unwrap();
+        bytes.into_inner()
+    };
+    let (_, digit) = server.predict("", &png(several));
+    assert_eq!(
+        (&digit["several_digits"], &digit["number_run"]),
+        (&Value::Bool(true), &Value::from("number-bilstm")),
+        "{digit}"
+    );
+    let (_, digit) = server.predict("", &png(one));
+    assert!(digit.get("several_digits").is_none(), "{digit}");
+    assert_eq!(digit["digit"], u64::from(one.digits[0]));
+    let (status, refused) = server.predict("?run=number-bilstm", b"{\"pixels\": [0.5]}");
+    assert_eq!(status, 400);
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("reads pictures"),
+        "{refused}"
+    );
+}
+
+/// On the served page, a number written on the wide pad (a number reader chosen) is read as
+/// `predict` reads the pad's picture, its digits marked under the strokes.
+#[test]
+fn a_number_written_on_the_page_gets_the_answer_predict_gives() {
+    if !met(
+        Need::Chromium,
+        "a_number_written_on_the_page_gets_the_answer_predict_gives",
+    ) {
+        return;
+    }
+    // Three digits whose strip fits the pad at ten of its pixels a strip pixel.
+    let number = numbers(40)
+        .into_iter()
+        .find(|n| n.digits.len() == 3 && n.width <= 80)
+        .unwrap();
+    let server = Server::start();
+    let mut browser = Browser::open(&server.url);
+    browser.wait_for("document.body.dataset.ready === 'true'");
+    browser.eval(
+        "(() => { runSelect.value = 'number-bilstm'; \
+         runSelect.dispatchEvent(new Event('change')); })()",
+    );
+    assert_eq!(browser.eval("pad.width"), 840);
+    let (left, top, css_width) = browser.pad();
+    let cell = css_width / 84.0;
+    let at = |x: usize, y: usize| {
+        (
+            left + (x as f64 + 2.5) * cell,
+            top + (y as f64 + 0.5) * cell,
+        )
+    };
+    for y in 0..28 {
+        let inked: Vec<bool> = (0..number.width)
+            .map(|x| number.strip[y * number.width + x] > 0.4)
+            .collect();
+        let mut x = 0;
+        while x < number.width {
+            if !inked[x] {
+                x += 1;
+                continue;
+            }
+            let start = x;
+            while x < number.width && inked[x] {
+                x += 1;
+            }
+            let (x0, y0) = at(start, y);
+            browser.mouse("mousePressed", x0, y0);
+            for step in start..x {
+                let (xs, ys) = at(step, y);
+                browser.mouse("mouseMoved", xs, ys);
+            }
+            let (x1, y1) = at(x - 1, y);
+            browser.mouse("mouseReleased", x1, y1);
+        }
+    }
+    let read = browser.wait_for(
+        "document.body.dataset.busy === 'false' && document.body.dataset.predictions \
+         && document.body.dataset.number !== undefined ? document.body.dataset.number : null",
+    );
+    let page_number = read.as_str().unwrap().to_string();
+    let truth: String = number.digits.iter().map(|d| char::from(b'0' + d)).collect();
+    // What `predict` reads in the picture the page sent.
+    let data_url = browser.eval("pad.toDataURL('image/png')");
+    let png = {
+        use base64::Engine;
+        let (_, encoded) = data_url.as_str().unwrap().split_once(',').unwrap();
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pad.png");
+    std::fs::write(&file, png).unwrap();
+    let predicted = predict_json(&[file.as_os_str()]);
+    println!("wrote {truth} on the pad; the page read {page_number}");
+    assert_eq!(page_number, predicted[0]["number"].as_str().unwrap());
+    assert_eq!(page_number, truth);
+    assert_eq!(browser.eval("document.body.dataset.marks"), "3");
+    assert_eq!(
+        browser.eval("document.body.classList.contains('number')"),
+        true
+    );
+    // For the guide: LSTM_MNIST_NUMBER_SCREENSHOT=path saves what the page looks like now.
+    if let Ok(path) = std::env::var("LSTM_MNIST_NUMBER_SCREENSHOT") {
+        use base64::Engine;
+        let shot = browser.call(
+            "Page.captureScreenshot",
+            serde_json::json!({ "format": "png" }),
+        );
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+    // Back to a digit run: the square pad, blank.
+    browser.eval(
+        "(() => { runSelect.value = 'lstm-adam-robust'; \
+         runSelect.dispatchEvent(new Event('change')); })()",
+    );
+    assert_eq!(browser.eval("pad.width"), 280);
+    assert_eq!(
+        browser.eval("document.getElementById('answer').textContent"),
+        "–"
     );
 }

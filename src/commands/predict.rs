@@ -16,7 +16,8 @@ use crate::data::NUM_CLASSES;
 use crate::error::{AtFile, Error, Result};
 use crate::fsutil::{read_bounded, write_atomic};
 use crate::inference::{
-    ImageSource, InputImage, MAX_PICTURE_BYTES, NumberPrediction, PredictOptions, predict,
+    ImageSource, InputImage, MAX_PICTURE_BYTES, NumberAnswer, NumberPrediction, PredictOptions,
+    predict,
 };
 use crate::output;
 use crate::run_dir::{ModelRef, NUMBER_CONFIG};
@@ -120,7 +121,10 @@ fn read_numbers(request: &PredictRequest, dir: &Path, device: &Device) -> Result
             save_strip(dir, path, &strip)?;
         }
         let reading = read_strip(&reader, &strip.pixels, strip.width, device);
-        let prediction = NumberPrediction::new(path, &reading);
+        let prediction = NumberPrediction {
+            path: path.display().to_string(),
+            answer: NumberAnswer::new(&reading, &strip),
+        };
         output::print(&listed(request.json, &mut printed, &prediction, || {
             prediction.line(request.steps)
         }));

@@ -633,6 +633,8 @@ pub(crate) struct RunListing {
     pub unfinished: Vec<String>,
     /// Runs whose report cannot be read, with why.
     pub unreadable: Vec<(String, String)>,
+    /// Number readers' runs (`train` on a `[number_model]` config): name and directory.
+    pub number_readers: Vec<(String, PathBuf)>,
 }
 
 /// A finished run's report, with the config it trained from where that is readable.
@@ -705,6 +707,7 @@ impl RunListing {
                     Err(e) => self.unreadable.push((name, e.to_string())),
                 },
                 Ok(RunState::Resumable | RunState::Started) => self.unfinished.push(name),
+                Ok(RunState::NumberReader) => self.number_readers.push((name, dir)),
                 Ok(RunState::Sweep) if prefix.is_empty() => {
                     self.add_dir(&dir, &format!("{name}/"))?;
                 }

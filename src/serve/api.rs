@@ -14,10 +14,13 @@ use serde::{Deserialize, Serialize};
 use lstm_mnist_model::inference::Detail;
 use lstm_mnist_model::{INPUT_LEN, ModelInput, NUM_CLASSES};
 
-use super::models::{Models, RunInfo};
-use crate::preprocess::{PictureError, found_input, picture_input};
+use super::models::{Models, NumberRunInfo, RunInfo, ServedRun};
+use crate::inference::NumberAnswer;
+use crate::preprocess::{PictureError, PictureInput, found_input, read_picture};
 use crate::training::ink_finder::LoadedFinder;
 use lstm_mnist_model::ink::InkFinder;
+use lstm_mnist_model::number::read_strip;
+use lstm_mnist_model::preprocess::line::{NumberStrip, number_strip};
 
 /// Request bodies larger than this are refused (a drawing is a few kilobytes).
 pub(crate) const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -78,6 +81,9 @@ pub(crate) struct RunsResponse<'a> {
     /// The learned ink finder pictures are read with, where there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     ink_finder: Option<FinderListing>,
+    /// The number readers, which read pictures of written numbers, where there are some.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    number_runs: Vec<&'a NumberRunInfo>,
 }
 
 pub async fn runs(State(models): State<Arc<Models>>) -> Response {
@@ -85,6 +91,7 @@ pub async fn runs(State(models): State<Arc<Models>>) -> Response {
         default: &models.runs[models.default_run].name,
         runs: &models.runs,
         ink_finder: models.ink_finder.as_ref().map(FinderListing::of),
+        number_runs: models.number_runs.iter().map(|run| &run.info).collect(),
     })
     .into_response()
 }
@@ -121,6 +128,13 @@ pub struct PredictResponse {
     /// to the hidden state after that row; the last is `probabilities`).
     #[serde(skip_serializing_if = "Option::is_none")]
     steps: Option<Vec<[f32; NUM_CLASSES]>>,
+    /// Whether the picture holds several digits in a row, which a digit model reads one of
+    /// (only said when it does).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    several_digits: bool,
+    /// With `several_digits`: the served number reader, which reads them all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    number_run: Option<String>,
 }
 
 /// The request body, at most [`MAX_BODY_BYTES`]; a larger one is read on (up to
@@ -158,56 +172,130 @@ pub async fn predict(
     State(models): State<Arc<Models>>,
     query: Result<Query<PredictQuery>, QueryRejection>,
     body: Body,
-) -> Result<Json<PredictResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let run = match &query.run {
-        Some(name) => models.find(name).ok_or_else(|| {
+        Some(name) => models.served(name).ok_or_else(|| {
             ApiError(
                 StatusCode::NOT_FOUND,
                 format!("no run named `{name}` is served; GET /api/runs lists them"),
             )
         })?,
-        None => models.default_run,
+        None => ServedRun::Digits(models.default_run),
     };
     let body = read_body(body).await?;
-    // Decoding and preprocessing are CPU work: off the async threads, and a few at a time, so
-    // that the memory of many large pictures at once stays bounded.
-    let input = {
-        let _decoding = DECODING
-            .acquire()
-            .await
-            .map_err(|_| ApiError::bad_request("the server is stopping"))?;
-        let models = models.clone();
-        tokio::task::spawn_blocking(move || {
-            model_input(&body, models.ink_finder.as_ref().map(|f| &f.finder))
-        })
+    Ok(match run {
+        ServedRun::Digits(run) => {
+            Json(classify(models, run, query.steps, body).await?).into_response()
+        }
+        ServedRun::Number(run) => Json(read_number(models, run, body).await?).into_response(),
+    })
+}
+
+/// `work` on a blocking thread, a few at a time: decoding and preprocessing are CPU work, and
+/// the memory of many large pictures at once stays bounded.
+async fn off_async_threads<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let _decoding = DECODING
+        .acquire()
         .await
-        .map_err(|_| ApiError::bad_request("the image could not be processed"))??
-    };
-    let detail = if query.steps {
-        Detail::Rows
-    } else {
-        Detail::Answer
-    };
+        .map_err(|_| ApiError::bad_request("the server is stopping"))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| ApiError::bad_request("the image could not be processed"))?
+}
+
+/// Digit classifier `run`'s answer for the picture or pixels in `body`.
+async fn classify(
+    models: Arc<Models>,
+    run: usize,
+    steps: bool,
+    body: Bytes,
+) -> Result<PredictResponse, ApiError> {
+    let finding = models.clone();
+    let PictureInput {
+        input,
+        several_digits,
+    } = off_async_threads(move || {
+        model_input(&body, finding.ink_finder.as_ref().map(|f| &f.finder))
+    })
+    .await?;
+    let detail = if steps { Detail::Rows } else { Detail::Answer };
     let reading = models
         .classify(run, input, detail)
         .await
         .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     let digit = reading.digit();
     let info = &models.runs[run];
-    Ok(Json(PredictResponse {
+    Ok(PredictResponse {
         run: info.name.clone(),
         digit,
         name: info.classes.map(|names| names[digit]),
         probabilities: *reading.probabilities(),
         input: input.to_vec(),
         steps: reading.rows().map(<[_]>::to_vec),
-    }))
+        several_digits,
+        number_run: several_digits
+            .then(|| models.number_runs.first().map(|run| run.info.name.clone()))
+            .flatten(),
+    })
+}
+
+/// What a number reader answers for a picture of a written number.
+#[derive(Serialize)]
+pub struct NumberResponse {
+    run: String,
+    #[serde(flatten)]
+    answer: NumberAnswer,
+    /// The strip the reader received: 28 rows of `input_width` values, row by row, in [0, 1].
+    input: Vec<f32>,
+    input_width: usize,
+    /// Where the line of writing lies across the picture: from, to, in its columns.
+    line_columns: [f32; 2],
+}
+
+/// Number reader `run`'s reading of the picture in `body`.
+async fn read_number(
+    models: Arc<Models>,
+    run: usize,
+    body: Bytes,
+) -> Result<NumberResponse, ApiError> {
+    off_async_threads(move || {
+        let strip = number_strip_of(&body)?;
+        let served = &models.number_runs[run];
+        let reading = read_strip(&served.reader, &strip.pixels, strip.width, &models.device);
+        Ok(NumberResponse {
+            run: served.info.name.clone(),
+            answer: NumberAnswer::new(&reading, &strip),
+            line_columns: strip.line_on_picture(),
+            input_width: strip.width,
+            input: strip.pixels,
+        })
+    })
+    .await
+}
+
+/// The strip of the written number in a request body, which must be an encoded picture.
+fn number_strip_of(body: &[u8]) -> Result<NumberStrip, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "the request body is empty: send a PNG or JPEG picture of a written number",
+        ));
+    }
+    if body.trim_ascii_start().starts_with(b"{") {
+        return Err(ApiError::bad_request(
+            "a number reader reads pictures: send a PNG or JPEG picture of a written number, \
+             not JSON pixels",
+        ));
+    }
+    number_strip(body).map_err(picture_error)
 }
 
 /// The model input a request body holds: JSON pixels, or an encoded picture (PNG, JPEG, ...)
-/// preprocessed as `predict` does it (its ink found by `finder` where there is one).
-pub fn model_input(body: &[u8], finder: Option<&InkFinder>) -> Result<ModelInput, ApiError> {
+/// preprocessed as `predict` does it (its ink found by `finder` where there is one); with it,
+/// whether the picture holds several digits in a row (said by the rules only).
+pub fn model_input(body: &[u8], finder: Option<&InkFinder>) -> Result<PictureInput, ApiError> {
     if body.is_empty() {
         return Err(ApiError::bad_request(
             "the request body is empty: send a PNG or JPEG image, or JSON {\"pixels\": [...]}",
@@ -216,14 +304,25 @@ pub fn model_input(body: &[u8], finder: Option<&InkFinder>) -> Result<ModelInput
     if body.trim_ascii_start().starts_with(b"{") {
         let parsed: PixelsBody = serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("not the JSON this API takes: {e}")))?;
-        return check_pixels(parsed.pixels);
+        return check_pixels(parsed.pixels).map(|input| PictureInput {
+            input,
+            several_digits: false,
+        });
     }
-    // The words `predict` uses for the same picture, without a file name.
     let input = match finder {
-        Some(finder) => found_input(body, finder).map(|found| found.input),
-        None => picture_input(body),
+        Some(finder) => found_input(body, finder).map(|found| PictureInput {
+            input: found.input,
+            several_digits: false,
+        }),
+        None => read_picture(body),
     };
-    input.map_err(|e| match e {
+    input.map_err(picture_error)
+}
+
+/// The status and words for a picture that cannot be read: those `predict` uses for it,
+/// without a file name.
+fn picture_error(error: PictureError) -> ApiError {
+    match error {
         PictureError::Unreadable(message) => ApiError(StatusCode::BAD_REQUEST, message),
         too_large @ PictureError::TooLarge { .. } => {
             ApiError(StatusCode::PAYLOAD_TOO_LARGE, too_large.to_string())
@@ -231,7 +330,7 @@ pub fn model_input(body: &[u8], finder: Option<&InkFinder>) -> Result<ModelInput
         PictureError::NoDigit(problem) => {
             ApiError(StatusCode::UNPROCESSABLE_ENTITY, problem.to_string())
         }
-    })
+    }
 }
 
 fn check_pixels(pixels: Vec<f32>) -> Result<ModelInput, ApiError> {

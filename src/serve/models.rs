@@ -6,9 +6,11 @@ use std::path::Path;
 use std::sync::mpsc;
 
 use axum::body::Bytes;
+use burn::module::Module;
 use burn::tensor::Device;
 use lstm_mnist_model::ModelInput;
 use lstm_mnist_model::inference::{Detail, Reading};
+use lstm_mnist_model::number::NumberReader;
 use lstm_mnist_model::run::TrainedModel;
 use serde::Serialize;
 use tokio::sync::oneshot;
@@ -21,6 +23,7 @@ use crate::evaluation::robustness::RobustnessReport;
 use crate::output;
 use crate::run_dir::{FinishedRun, ModelRef, RunListing, RunReport};
 use crate::training::ink_finder::LoadedFinder;
+use crate::training::number_reader::{NumberReport, load_reader};
 
 /// Requests classified in one forward pass at most.
 const MAX_BATCH: usize = 256;
@@ -60,6 +63,48 @@ impl RunInfo {
     }
 }
 
+/// What `/api/runs` says of a number reader's run.
+#[derive(Debug, Clone, Serialize)]
+pub struct NumberRunInfo {
+    pub name: String,
+    /// Of its report's test numbers, the share read whole.
+    pub whole_number: f64,
+    /// Its report's character error rate on them.
+    pub character_error_rate: f64,
+    pub parameters: usize,
+}
+
+/// A number reader the server reads pictures of written numbers with.
+pub(crate) struct NumberRun {
+    pub info: NumberRunInfo,
+    pub reader: NumberReader,
+}
+
+impl NumberRun {
+    /// The number reader's run in `dir`, listed as `name`.
+    fn load(name: String, dir: &Path, device: &Device) -> Result<Self> {
+        let reader = load_reader(dir, device)?;
+        let scores = NumberReport::read(dir)?.reader.all;
+        Ok(Self {
+            info: NumberRunInfo {
+                name,
+                whole_number: scores.whole_number,
+                character_error_rate: scores.character_error_rate,
+                parameters: reader.num_params(),
+            },
+            reader,
+        })
+    }
+}
+
+/// A served run, found by name: a digit classifier or a number reader (indices into
+/// [`Models::runs`] and [`Models::number_runs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ServedRun {
+    Digits(usize),
+    Number(usize),
+}
+
 /// One input to classify with run `run` (an index into the served runs).
 struct Job {
     run: usize,
@@ -79,6 +124,10 @@ pub struct Models {
     /// The learned ink finder that finds pictures' ink (`serve --ink-finder`); the picture
     /// path's rules without it.
     pub(crate) ink_finder: Option<LoadedFinder>,
+    /// The number readers, which read pictures of written numbers (on the request's thread).
+    pub(crate) number_runs: Vec<NumberRun>,
+    /// Where the number readers compute.
+    pub(crate) device: Device,
     queue: mpsc::Sender<Job>,
 }
 
@@ -111,6 +160,15 @@ impl Models {
                 Err(error) => output::warn(format_args!("not serving {name}: {error}")),
             }
         }
+        let number_runs = listing
+            .number_readers
+            .into_iter()
+            .filter_map(|(name, dir)| {
+                NumberRun::load(name.clone(), &dir, device)
+                    .inspect_err(|error| output::warn(format_args!("not serving {name}: {error}")))
+                    .ok()
+            })
+            .collect();
         if runs.is_empty() {
             return Err(Error::file(artifacts, "holds no finished run to serve"));
         }
@@ -125,6 +183,8 @@ impl Models {
             files,
             default_run,
             ink_finder: None,
+            number_runs,
+            device: device.clone(),
             queue,
         })
     }
@@ -137,6 +197,16 @@ impl Models {
     /// The index of the run called `name`.
     pub fn find(&self, name: &str) -> Option<usize> {
         self.runs.iter().position(|run| run.name == name)
+    }
+
+    /// The digit classifier or number reader called `name`.
+    pub(crate) fn served(&self, name: &str) -> Option<ServedRun> {
+        self.find(name).map(ServedRun::Digits).or_else(|| {
+            self.number_runs
+                .iter()
+                .position(|run| run.info.name == name)
+                .map(ServedRun::Number)
+        })
     }
 
     /// What run `run` reads in `input`, in as much `detail` as asked.

@@ -150,6 +150,19 @@ pub(crate) struct NumberReport {
     pub baseline: NumberEvaluation,
 }
 
+impl NumberReport {
+    /// The report of the number reader's run in `dir`.
+    pub(crate) fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(NUMBER_REPORT);
+        let text = read_text_bounded(&path, MAX_REPORT_BYTES, "a number reader's report")?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::file(&path, format!("not a number reader's report: {e}")))
+    }
+}
+
+/// A number reader's report is a few kilobytes.
+const MAX_REPORT_BYTES: u64 = 1 << 20;
+
 /// Trains the reader, writes its run, and reports it beside the component baseline on the
 /// fixed test numbers. The baseline's model and the data are loaded before anything is written.
 pub(crate) fn run_number_reader(request: &NumberRequest) -> Result<NumberReport> {

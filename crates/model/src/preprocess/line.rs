@@ -22,6 +22,44 @@ pub struct NumberStrip {
     pub pixels: Vec<f32>,
     /// The columns of each row.
     pub width: usize,
+    /// Where the strip's columns lie on the picture it was cut from.
+    pub on_picture: StripPlacement,
+}
+
+impl NumberStrip {
+    /// Where the line of writing (the strip without its margins) lies across the picture:
+    /// from, to, in its columns.
+    pub fn line_on_picture(&self) -> [f32; 2] {
+        let margin = STRIP_MARGIN as usize;
+        self.on_picture
+            .picture_span(margin..=self.width.saturating_sub(margin + 1).max(margin))
+    }
+}
+
+/// Where a strip's columns lie across the picture: strip column `c` covers the picture's
+/// columns from `first + c × per_column` to the next column's start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StripPlacement {
+    /// The picture column (fractional) where strip column 0 starts.
+    pub first: f32,
+    /// Picture columns per strip column.
+    pub per_column: f32,
+}
+
+impl StripPlacement {
+    /// The picture columns (from, to; fractional) that strip columns `columns` cover.
+    pub fn picture_span(&self, columns: std::ops::RangeInclusive<usize>) -> [f32; 2] {
+        let at = |column: usize| self.first + column as f32 * self.per_column;
+        [at(*columns.start()), at(*columns.end() + 1)]
+    }
+
+    /// The same placement on a picture `factor` times as wide.
+    fn scaled(self, factor: f32) -> Self {
+        Self {
+            first: self.first * factor,
+            per_column: self.per_column * factor,
+        }
+    }
 }
 
 /// The strip of the written number in an encoded picture (PNG, JPEG, ...): decoded, seen as a
@@ -30,7 +68,12 @@ pub fn number_strip(bytes: &[u8]) -> Result<NumberStrip, PictureError> {
     let gray = over_white(&decode(bytes)?);
     large_enough(gray.dimensions()).map_err(PictureError::NoDigit)?;
     let ink = line_ink(&gray).ok_or(PictureError::NoDigit(NoDigit::Blank))?;
-    strip_from_ink(&ink).map_err(PictureError::NoDigit)
+    let mut strip = strip_from_ink(&ink).map_err(PictureError::NoDigit)?;
+    // The ink was found on the picture scaled to a page's size.
+    strip.on_picture = strip
+        .on_picture
+        .scaled(gray.width() as f32 / ink.width() as f32);
+    Ok(strip)
 }
 
 /// The strip of a line's ink (white on black, nothing else inked): cropped to the ink, scaled
@@ -66,6 +109,10 @@ pub fn strip_from_ink(ink: &GrayImage) -> Result<NumberStrip, NoDigit> {
             .map(|p| (f32::from(p.0[0]) / f32::from(peak)).min(1.0))
             .collect(),
         width: strip_width as usize,
+        on_picture: StripPlacement {
+            first: left as f32 - STRIP_MARGIN as f32 / scale,
+            per_column: 1.0 / scale,
+        },
     })
 }
 
@@ -104,6 +151,18 @@ mod tests {
         let ink = line_ink(&page(240, 260, &blocks)).expect("ink");
         let strip = strip_from_ink(&ink).expect("a strip");
         assert_eq!(marks(&strip), 3);
+        // The strip's inked columns lie where the strokes are on the page.
+        let inked: Vec<usize> = (0..strip.width)
+            .filter(|&x| (0..ROWS).any(|y| strip.pixels[y * strip.width + x] > 0.5))
+            .collect();
+        let [from, _] = strip.on_picture.picture_span(inked[0]..=inked[0]);
+        let [_, to] = strip
+            .on_picture
+            .picture_span(inked[inked.len() - 1]..=inked[inked.len() - 1]);
+        assert!(
+            (from - 40.0).abs() < 3.0 && (to - 156.0).abs() < 3.0,
+            "{from}-{to}"
+        );
         let rows_inked = (0..ROWS)
             .filter(|&y| (0..strip.width).any(|x| strip.pixels[y * strip.width + x] > 0.5))
             .count();
