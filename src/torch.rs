@@ -16,8 +16,9 @@ use crate::config::Cell;
 use crate::data::NUM_CLASSES;
 use crate::error::{AtFile, Result};
 use crate::fsutil::{read_bounded, write_atomic};
-use crate::model::{GateWeights, HostMatrix, StackedGates, WeightsError};
+use crate::model::{GateWeights, HostMatrix, StackedGates, WeightsError, stack_gates};
 use lstm_mnist_model::COLUMNS;
+use lstm_mnist_model::number::{NUMBER_CLASSES, NumberLayout};
 
 /// An LSTM of 4,096 units is 300 MB of f32 weights.
 const MAX_FILE_BYTES: u64 = 1024 * 1024 * 1024;
@@ -66,6 +67,62 @@ pub(crate) fn write_state_dict(weights: &GateWeights, path: &Path) -> Result<()>
         ),
         (HEAD_BIAS, vec![NUM_CLASSES], weights.head_bias()),
     ];
+    let metadata = [
+        ("cell", weights.cell().facts().torch.class.to_string()),
+        ("hidden", weights.hidden().to_string()),
+    ];
+    write_arrays(&arrays, &metadata, path)
+}
+
+/// Writes a number reader as the state_dict of a module with `recurrent = nn.LSTM(56, hidden,
+/// num_layers=L, bidirectional=True, batch_first=True)` and `head = nn.Linear(2 * hidden,
+/// 11)`.
+pub(crate) fn write_number_state_dict(layout: &NumberLayout, path: &Path) -> Result<()> {
+    let order = Cell::Lstm.facts().torch.gate_order;
+    let mut named: Vec<(String, Vec<usize>, Vec<f32>)> = Vec::new();
+    for (k, directions) in layout.layers.iter().enumerate() {
+        for (gates, suffix) in directions.iter().zip(["", "_reverse"]) {
+            let stacked = stack_gates(gates, order);
+            let matrix = |m: HostMatrix| (m.dims().to_vec(), m.values);
+            let vector = |v: Vec<f32>| (vec![v.len()], v);
+            for (key, (shape, values)) in [
+                ("weight_ih", matrix(stacked.input_weight)),
+                ("weight_hh", matrix(stacked.hidden_weight)),
+                ("bias_ih", vector(stacked.input_bias)),
+                ("bias_hh", vector(stacked.hidden_bias)),
+            ] {
+                named.push((format!("recurrent.{key}_l{k}{suffix}"), shape, values));
+            }
+        }
+    }
+    let mut arrays: Vec<(&str, Vec<usize>, &[f32])> = named
+        .iter()
+        .map(|(name, shape, values)| (name.as_str(), shape.clone(), values.as_slice()))
+        .collect();
+    arrays.extend([
+        (
+            HEAD_WEIGHT,
+            layout.head_weight.dims().to_vec(),
+            layout.head_weight.values.as_slice(),
+        ),
+        (HEAD_BIAS, vec![NUMBER_CLASSES], layout.head_bias.as_slice()),
+    ]);
+    let metadata = [
+        ("cell", "LSTM".to_string()),
+        ("hidden", layout.hidden.to_string()),
+        ("layers", layout.layers.len().to_string()),
+        ("bidirectional", "true".to_string()),
+    ];
+    write_arrays(&arrays, &metadata, path)
+}
+
+/// Writes named f32 `arrays` (name, shape, values) as a safetensors file, `metadata` beside
+/// the format and the producer.
+fn write_arrays(
+    arrays: &[(&str, Vec<usize>, &[f32])],
+    metadata: &[(&str, String)],
+    path: &Path,
+) -> Result<()> {
     let little_endian: Vec<Vec<u8>> = arrays
         .iter()
         .map(|(_, _, values)| values.iter().flat_map(|v| v.to_le_bytes()).collect())
@@ -77,17 +134,13 @@ pub(crate) fn write_state_dict(weights: &GateWeights, path: &Path) -> Result<()>
             let view = TensorView::new(Dtype::F32, shape.clone(), data).expect("shape fits data");
             (*name, view)
         });
-    let metadata = HashMap::from([
+    let mut all = HashMap::from([
         ("format".to_string(), "pt".to_string()),
-        (
-            "cell".to_string(),
-            weights.cell().facts().torch.class.to_string(),
-        ),
-        ("hidden".to_string(), weights.hidden().to_string()),
         ("producer".to_string(), "lstm-mnist".to_string()),
     ]);
-    let file = safetensors::serialize(views, Some(metadata))
-        .doing(path, "cannot make the safetensors file")?;
+    all.extend(metadata.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    let file =
+        safetensors::serialize(views, Some(all)).doing(path, "cannot make the safetensors file")?;
     write_atomic(path, &file)
 }
 

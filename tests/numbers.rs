@@ -609,3 +609,79 @@ fn a_number_written_on_the_page_gets_the_answer_predict_gives() {
         "–"
     );
 }
+
+/// `export-onnx` writes the number reader as ONNX's bidirectional `LSTM`s, which tract runs to
+/// the numbers `predict` reads; `export-torch` writes `nn.LSTM(bidirectional=True)`'s
+/// state_dict, each direction's gates in PyTorch's order; `export-keras` refuses it in one
+/// line.
+#[test]
+fn a_number_reader_exports_to_onnx_and_pytorch() {
+    use lstm_mnist_model::number::{greedy_decode, strip_steps};
+    use lstm_mnist_model::preprocess::line::number_strip;
+    let dir = tempfile::tempdir().unwrap();
+    let onnx_file = dir.path().join("reader.onnx");
+    let export =
+        |command: &str, file: &Path| common::run(&[command, NUMBER_RUN, file.to_str().unwrap()]);
+    let output = succeeded(export("export-onnx", &onnx_file));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("bidirectional LSTM"));
+    let graph = std::fs::read(&onnx_file).unwrap();
+    let files = written(dir.path(), &numbers(6));
+    let args: Vec<&std::ffi::OsStr> = files.iter().map(|f| f.as_os_str()).collect();
+    for (file, predicted) in files.iter().zip(predict_json(&args)) {
+        let strip = number_strip(&std::fs::read(file).unwrap()).unwrap();
+        let (steps, count) = strip_steps(&strip.pixels, strip.width);
+        let log_probs = lstm_mnist::onnx::run_number(&graph, [1, count], &steps).unwrap();
+        let read: String = greedy_decode(&log_probs)
+            .iter()
+            .map(|d| char::from(b'0' + d.digit))
+            .collect();
+        assert_eq!(read, predicted["number"].as_str().unwrap());
+    }
+
+    let torch_file = dir.path().join("reader.safetensors");
+    succeeded(export("export-torch", &torch_file));
+    let bytes = std::fs::read(&torch_file).unwrap();
+    let state = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut keys = state.names();
+    keys.sort();
+    let mut wanted: Vec<String> = ["head.weight".to_string(), "head.bias".to_string()].into();
+    for layer in 0..2 {
+        for suffix in ["", "_reverse"] {
+            for key in ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] {
+                wanted.push(format!("recurrent.{key}_l{layer}{suffix}"));
+            }
+        }
+    }
+    wanted.sort();
+    assert_eq!(keys, wanted.iter().map(String::as_str).collect::<Vec<_>>());
+    let array = |key: &str| {
+        let view = state.tensor(key).unwrap();
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        (view.shape().to_vec(), values)
+    };
+    assert_eq!(array("recurrent.weight_ih_l0").0, [512, 56]);
+    assert_eq!(array("recurrent.weight_ih_l1_reverse").0, [512, 256]);
+    assert_eq!(array("head.weight").0, [11, 256]);
+    // PyTorch's gates are input, forget, cell, output: the reverse direction's forget gate is
+    // its second block of rows, Burn's weight `[inputs, outputs]` transposed.
+    let reader = shipped_reader(&Device::flex());
+    let forget = reader.layers[0].reverse.forget_gate.as_ref().unwrap();
+    let burn = lstm_mnist_model::model::host_values(forget.input_transform.weight.val());
+    let (_, torch) = array("recurrent.weight_ih_l0_reverse");
+    for (unit, input) in [(0, 0), (5, 30), (127, 55)] {
+        assert_eq!(torch[(128 + unit) * 56 + input], burn[input * 128 + unit]);
+    }
+    let cell = &reader.layers[1].forward.cell_gate;
+    let burn =
+        lstm_mnist_model::model::host_values(cell.hidden_transform.bias.as_ref().unwrap().val());
+    assert_eq!(array("recurrent.bias_hh_l1").1[256..384], burn[..]);
+
+    assert_one_line_error(
+        &export("export-keras", &dir.path().join("reader.weights.h5")),
+        &["number-bilstm", "export-onnx"],
+    );
+}

@@ -9,9 +9,9 @@ use super::shared::{BackendArg, DEFAULT_ARTIFACTS, DataDirArg, compute, name_fla
 use crate::commands::Request;
 use crate::commands::export::{ExportFormat, ExportRequest};
 use crate::commands::import::{ImportFormat, ImportRequest};
+use crate::commands::predict::Reader;
 use crate::config::Cell;
 use crate::error::Result;
-use crate::run_dir::ModelRef;
 
 pub(super) const EXAMPLES_IMPORT_KERAS: &str = "\
 Examples:
@@ -81,7 +81,8 @@ pub(super) struct ImportedRunArgs {
 
 #[derive(Debug, Args)]
 pub(super) struct ExportArgs {
-    /// A run directory (artifacts/<name>) or one of its checkpoint/model-N.bpk files.
+    /// A run directory (artifacts/<name>: a classifier's, or for ONNX and PyTorch a number
+    /// reader's) or one of a classifier's checkpoint/model-N.bpk files.
     #[arg(value_name = "RUN")]
     run: PathBuf,
     /// The file to write (for Keras, named *.weights.h5).
@@ -122,7 +123,7 @@ impl ExportArgs {
     pub(super) fn into_request(self, format: ExportFormat) -> Result<Request> {
         Ok(Request::Export(ExportRequest {
             format,
-            model: ModelRef::resolve(&self.run)?,
+            reader: Reader::resolve(&self.run)?,
             output: self.output,
             overwrite: self.overwrite,
         }))

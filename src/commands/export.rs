@@ -2,17 +2,23 @@
 //! written only after the whole request was checked, and never over an existing file without
 //! `--overwrite`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::predict::Reader;
 use crate::backend::Backend;
 use crate::error::{AtFile, Error, Result};
 use crate::keras::{check_weights_file_name, export_weights};
 use crate::output;
 use crate::run_dir::ModelRef;
+use crate::training::number_reader::load_reader;
 use crate::{fsutil, onnx, torch};
 use lstm_mnist_model::inference::Detail;
+use lstm_mnist_model::model::host_values;
+use lstm_mnist_model::number::{NUMBER_CLASSES, NumberReader, STEP_FEATURES};
 use lstm_mnist_model::run::TrainedModel;
-use lstm_mnist_model::{COLUMNS, ModelInput};
+use lstm_mnist_model::{COLUMNS, ModelInput, ROWS};
 
 /// Where a model can go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +34,8 @@ pub enum ExportFormat {
 #[derive(Debug, Clone)]
 pub struct ExportRequest {
     pub format: ExportFormat,
-    /// A run's model, or one of its checkpoints.
-    pub model: ModelRef,
+    /// A classifier's run (or one of its checkpoints), or a number reader's run.
+    pub reader: Reader,
     pub output: PathBuf,
     /// Replace an existing output file.
     pub overwrite: bool,
@@ -52,7 +58,15 @@ pub fn run(request: &ExportRequest) -> Result<()> {
         ));
     }
     let device = Backend::Flex.device()?;
-    let (config, model) = request.model.load(&device)?;
+    match &request.reader {
+        Reader::Digits(model) => export_classifier(request, model, &device),
+        Reader::Number(dir) => export_number_reader(request, dir, &device),
+    }
+}
+
+/// Writes the classifier `model` in the format asked for.
+fn export_classifier(request: &ExportRequest, model: &ModelRef, device: &Device) -> Result<()> {
+    let (config, model) = model.load(device)?;
     let (cell, hidden, out) = (
         config.model.cell,
         config.model.hidden,
@@ -98,6 +112,99 @@ pub fn run(request: &ExportRequest) -> Result<()> {
     Ok(())
 }
 
+/// Writes the number reader of the run in `dir` as an ONNX graph or a PyTorch state_dict; the
+/// graph only once tract runs it as the reader reads.
+fn export_number_reader(request: &ExportRequest, dir: &Path, device: &Device) -> Result<()> {
+    let reader = load_reader(dir, device)?;
+    let layout = reader.layout();
+    let (hidden, layers, out) = (layout.hidden, layout.layers.len(), request.output.display());
+    match request.format {
+        ExportFormat::Keras => {
+            return Err(Error::file(
+                dir,
+                "a number reader has no Keras form here: export-onnx and export-torch take it",
+            ));
+        }
+        ExportFormat::Onnx => {
+            let name = dir.file_name().unwrap_or_default().to_string_lossy();
+            let bytes = onnx::number_model_bytes(&layout, &name);
+            let difference = number_onnx_difference(&bytes, &reader, device)
+                .doing(&request.output, "not written")?;
+            fsutil::write_atomic(&request.output, &bytes)?;
+            output::line(format_args!(
+                "Wrote {out} ({} bytes): ONNX opset {}, {layers} bidirectional LSTM layers of \
+                 {hidden} units; tract runs it within {difference:.1e} of this reader's step \
+                 probabilities. With onnxruntime:\n  \
+                 session = onnxruntime.InferenceSession(\"{out}\")\n  \
+                 log_probabilities = session.run([\"{}\"], {{\"{}\": steps}})[0]  \
+                 # steps: float32 [N, T, {STEP_FEATURES}], two strip columns a step",
+                bytes.len(),
+                onnx::OPSET,
+                onnx::NUMBER_OUTPUT,
+                onnx::NUMBER_INPUT,
+            ));
+        }
+        ExportFormat::Torch => {
+            torch::write_number_state_dict(&layout, &request.output)?;
+            output::line(format_args!(
+                "Wrote {out}. In PyTorch (safetensors.torch.load_file reads it):\n  \
+                 model.recurrent = nn.LSTM({STEP_FEATURES}, {hidden}, num_layers={layers}, \
+                 bidirectional=True, batch_first=True); model.head = nn.Linear({}, \
+                 {NUMBER_CLASSES})\n  model.load_state_dict(load_file(\"{out}\"), strict=True)",
+                2 * hidden,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The largest difference between the step probabilities tract computes from the number
+/// reader's ONNX graph and the reader's own, on fixed probe strips; an error as for a
+/// classifier's graph.
+fn number_onnx_difference(
+    bytes: &[u8],
+    reader: &NumberReader,
+    device: &Device,
+) -> std::result::Result<f32, OnnxMismatch> {
+    let (count, steps) = (PROBE_STRIPS, PROBE_STEPS);
+    let strips: Vec<f32> = (0..count * steps * STEP_FEATURES)
+        .map(|i| {
+            let (step, row) = ((i / STEP_FEATURES) % steps, i % ROWS);
+            let stroke = (-((row as f32 - 14.0).powi(2) + (step % 9) as f32) / 20.0).exp();
+            (stroke + 0.05 * ((i * 7 % 11) as f32 / 10.0)).min(1.0)
+        })
+        .collect();
+    let input = Tensor::<3>::from_data(
+        TensorData::new(strips.clone(), [count, steps, STEP_FEATURES]),
+        device,
+    );
+    let expected = host_values(reader.forward(input).exp());
+    let found = onnx::run_number(bytes, [count, steps], &strips)
+        .map_err(|e| OnnxMismatch::Unrunnable(format!("{e:#}")))?;
+    largest_difference(
+        &expected,
+        &found.iter().map(|v| v.exp()).collect::<Vec<_>>(),
+    )
+}
+
+/// Probe strips the number reader's graph is checked on, and their steps.
+const PROBE_STRIPS: usize = 3;
+const PROBE_STEPS: usize = 40;
+
+/// The largest difference between the model's `expected` probabilities and the graph's
+/// `found` ones; an error where they differ by more than float32 rounding.
+fn largest_difference(expected: &[f32], found: &[f32]) -> std::result::Result<f32, OnnxMismatch> {
+    let difference = expected
+        .iter()
+        .zip(found)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    if found.len() != expected.len() || difference.is_nan() || difference > ONNX_TOLERANCE {
+        return Err(OnnxMismatch::Differs { difference });
+    }
+    Ok(difference)
+}
+
 /// The largest difference between the probabilities tract computes from the ONNX graph and
 /// the model's own, on fixed probe inputs; an error where they differ by more than float32
 /// rounding, or where tract cannot run the graph.
@@ -110,15 +217,7 @@ fn onnx_difference(bytes: &[u8], model: &TrainedModel) -> std::result::Result<f3
         .collect();
     let found = onnx::run(bytes, images.as_flattened())
         .map_err(|e| OnnxMismatch::Unrunnable(format!("{e:#}")))?;
-    let difference = expected
-        .iter()
-        .zip(&found)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max);
-    if found.len() != expected.len() || difference.is_nan() || difference > ONNX_TOLERANCE {
-        return Err(OnnxMismatch::Differs { difference });
-    }
-    Ok(difference)
+    largest_difference(&expected, &found)
 }
 
 /// Why a written ONNX graph is not kept.

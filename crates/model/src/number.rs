@@ -238,6 +238,40 @@ pub fn greedy_decode(log_probs: &[f32]) -> Vec<ReadDigit> {
     digits
 }
 
+/// A number reader's weights as PyTorch and ONNX keep a stacked bidirectional LSTM's: each
+/// layer's two directions (forward, then reverse), gate by gate in Burn's order, each
+/// transform's weight `[outputs, inputs]` with both biases; and the head's.
+#[cfg(feature = "interchange")]
+pub struct NumberLayout {
+    /// Units of each direction.
+    pub hidden: usize,
+    /// Each layer's `[forward, reverse]` gates, the first layer first.
+    pub layers: Vec<[Vec<crate::model::Gate>; 2]>,
+    /// `[NUMBER_CLASSES, 2 · hidden]`
+    pub head_weight: crate::model::HostMatrix,
+    /// `[NUMBER_CLASSES]`
+    pub head_bias: Vec<f32>,
+}
+
+#[cfg(feature = "interchange")]
+impl NumberReader {
+    /// The reader's weights, laid out as [`NumberLayout`] says.
+    pub fn layout(&self) -> NumberLayout {
+        use crate::model::{bias_values, lstm_gates, outputs_by_inputs};
+        let head_weight = outputs_by_inputs(&self.head);
+        NumberLayout {
+            hidden: head_weight.cols / 2,
+            layers: self
+                .layers
+                .iter()
+                .map(|layer| [lstm_gates(&layer.forward), lstm_gates(&layer.reverse)])
+                .collect(),
+            head_weight,
+            head_bias: bias_values(&self.head),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! Burn's recurrent layers have exactly these parameters, so a run maps onto them without
 //! loss; a run with Keras's single bias has zeros for the hidden transform's.
 
-use burn::nn::Linear;
+use burn::nn::{GateController, Linear, Lstm};
 use burn::tensor::Device;
 
 use super::Classifier;
@@ -108,27 +108,7 @@ impl GateWeights {
 
     /// The gates stacked along the rows, Burn's gate `order[k]` at place `k`.
     pub fn stacked(&self, order: &[usize]) -> StackedGates {
-        let pick = |part: fn(&Gate) -> &HostMatrix| {
-            HostMatrix::stacked(
-                &order
-                    .iter()
-                    .map(|&g| part(&self.gates[g]))
-                    .collect::<Vec<_>>(),
-            )
-        };
-        let biases = |part: fn(&Gate) -> &[f32]| {
-            order
-                .iter()
-                .flat_map(|&g| part(&self.gates[g]))
-                .copied()
-                .collect()
-        };
-        StackedGates {
-            input_weight: pick(|g| &g.input_weight),
-            hidden_weight: pick(|g| &g.hidden_weight),
-            input_bias: biases(|g| &g.input_bias),
-            hidden_bias: biases(|g| &g.hidden_bias),
-        }
+        stack_gates(&self.gates, order)
     }
 
     /// The architecture these weights are: Burn's two biases.
@@ -159,6 +139,54 @@ impl GateWeights {
     pub fn head_bias(&self) -> &[f32] {
         &self.head_bias
     }
+}
+
+/// `gates` stacked along the rows, gate `order[k]` at place `k`.
+pub fn stack_gates(gates: &[Gate], order: &[usize]) -> StackedGates {
+    let pick = |part: fn(&Gate) -> &HostMatrix| {
+        HostMatrix::stacked(&order.iter().map(|&g| part(&gates[g])).collect::<Vec<_>>())
+    };
+    let biases = |part: fn(&Gate) -> &[f32]| {
+        order
+            .iter()
+            .flat_map(|&g| part(&gates[g]))
+            .copied()
+            .collect()
+    };
+    StackedGates {
+        input_weight: pick(|g| &g.input_weight),
+        hidden_weight: pick(|g| &g.hidden_weight),
+        input_bias: biases(|g| &g.input_bias),
+        hidden_bias: biases(|g| &g.hidden_bias),
+    }
+}
+
+/// A Burn LSTM's gates in Burn's order (input, forget, cell, output).
+pub fn lstm_gates(lstm: &Lstm) -> Vec<Gate> {
+    let forget = lstm
+        .forget_gate
+        .as_ref()
+        .expect("the LSTM has a forget gate");
+    [&lstm.input_gate, forget, &lstm.cell_gate, &lstm.output_gate]
+        .into_iter()
+        .map(gate_of)
+        .collect()
+}
+
+/// One gate's transforms as `[outputs, inputs]`; a transform without a bias (Keras's single
+/// bias) gives zeros.
+fn gate_of(controller: &GateController) -> Gate {
+    Gate {
+        input_weight: outputs_by_inputs(&controller.input_transform),
+        hidden_weight: outputs_by_inputs(&controller.hidden_transform),
+        input_bias: bias_values(&controller.input_transform),
+        hidden_bias: bias_values(&controller.hidden_transform),
+    }
+}
+
+/// A linear layer's weight as PyTorch and ONNX keep it, `[outputs, inputs]`.
+pub fn outputs_by_inputs(linear: &Linear) -> HostMatrix {
+    weight_matrix(linear).transposed()
 }
 
 /// Why a model's arrays do not make a classifier; the caller names the file they came from.
@@ -228,18 +256,7 @@ pub(super) fn expect_shape(
 impl Classifier {
     /// The weights gate by gate; a transform without a bias (Keras's single bias) gives zeros.
     pub fn gate_weights(&self) -> GateWeights {
-        let outputs_by_inputs = |linear: &Linear| weight_matrix(linear).transposed();
-        let gates = self
-            .recurrent
-            .gates()
-            .into_iter()
-            .map(|gate| Gate {
-                input_weight: outputs_by_inputs(&gate.input_transform),
-                hidden_weight: outputs_by_inputs(&gate.hidden_transform),
-                input_bias: bias_values(&gate.input_transform),
-                hidden_bias: bias_values(&gate.hidden_transform),
-            })
-            .collect();
+        let gates = self.recurrent.gates().into_iter().map(gate_of).collect();
         GateWeights {
             cell: self.cell(),
             hidden: self.head.weight.shape().dims::<2>()[0],

@@ -233,7 +233,7 @@ pub(super) fn weight_matrix(linear: &Linear) -> HostMatrix {
 
 /// The layer's bias; zeros where it has none.
 #[cfg(feature = "interchange")]
-pub(super) fn bias_values(linear: &Linear) -> Vec<f32> {
+pub fn bias_values(linear: &Linear) -> Vec<f32> {
     match &linear.bias {
         Some(bias) => host_values(bias.val()),
         None => vec![0.0; linear.weight.shape().dims::<2>()[1]],

@@ -20,7 +20,11 @@ use crate::config::{Bias, ModelConfig};
 use crate::{COLUMNS, NUM_CLASSES};
 
 #[cfg(feature = "interchange")]
-pub use gate_layout::{Gate, GateWeights, StackedGates, WeightsError};
+pub use gate_layout::{
+    Gate, GateWeights, StackedGates, WeightsError, lstm_gates, outputs_by_inputs, stack_gates,
+};
+#[cfg(feature = "interchange")]
+pub use init::bias_values;
 pub use init::{HostMatrix, KerasInit, host_values};
 #[cfg(feature = "interchange")]
 pub use keras_layout::{DenseWeights, KerasWeights};
