@@ -685,3 +685,40 @@ fn a_number_reader_exports_to_onnx_and_pytorch() {
         &["number-bilstm", "export-onnx"],
     );
 }
+
+/// `evaluate` on a number reader's run scores it on the fixed test numbers as training's
+/// report did, prints them by length and gap and writes `number-evaluation.json`; `--steps`
+/// (a classifier's accuracy after each row) is refused in one line.
+#[test]
+fn evaluate_scores_a_number_reader_on_the_test_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("number-bilstm");
+    std::fs::create_dir(&run).unwrap();
+    for file in [
+        "number-model.toml",
+        "number-model.bpk",
+        "number-report.json",
+    ] {
+        std::fs::copy(Path::new(NUMBER_RUN).join(file), run.join(file)).unwrap();
+    }
+    let evaluate = |extra: &[&str]| {
+        common::lstm_mnist()
+            .args(["evaluate", "--checkpoint"])
+            .arg(&run)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let output = succeeded(evaluate(&[]));
+    let table = String::from_utf8_lossy(&output.stdout);
+    for row in ["all ", "8 digits", "touching", "wide"] {
+        assert!(table.contains(row), "{row} missing from {table}");
+    }
+    let read = |file: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(run.join(file)).unwrap()).unwrap()
+    };
+    let (evaluation, report) = (read("number-evaluation.json"), read("number-report.json"));
+    assert_eq!(evaluation["all"], report["reader"]["all"]);
+    assert_eq!(evaluation["by_gap"], report["reader"]["by_gap"]);
+    assert_one_line_error(&evaluate(&["--steps"]), &["number-bilstm", "--steps"]);
+}

@@ -8,6 +8,7 @@ use super::shared::{BackendArg, DataDirArg, compute};
 use crate::backend::Compute;
 use crate::commands::Request;
 use crate::commands::evaluate::EvaluateRequest;
+use crate::commands::predict::Reader;
 use crate::error::Result;
 use crate::run_dir::ModelRef;
 
@@ -15,7 +16,7 @@ pub(super) const EXAMPLES: &str = "\
 Examples:
   lstm-mnist evaluate --checkpoint artifacts/lstm-adam
   lstm-mnist evaluate --checkpoint artifacts/lstm-adam --steps
-  lstm-mnist evaluate --checkpoint artifacts/lstm-adam/checkpoint/model-12.bpk --data-dir ~/mnist";
+  lstm-mnist evaluate --checkpoint artifacts/number-bilstm";
 
 #[derive(Debug, Args)]
 pub(super) struct EvaluateArgs {
@@ -49,9 +50,10 @@ impl EvaluateArgs {
 
 impl EvaluateCommandArgs {
     pub(super) fn into_request(self) -> Result<Request> {
-        let (model, compute) = self.scored.into_parts()?;
+        let reader = Reader::resolve(&self.scored.checkpoint)?;
+        let compute = compute(self.scored.compute, self.scored.data);
         Ok(Request::Evaluate(EvaluateRequest {
-            model,
+            reader,
             compute,
             steps: self.steps,
         }))

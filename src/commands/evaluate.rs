@@ -1,20 +1,32 @@
 //! `lstm-mnist evaluate`: scores a run's model (or one checkpoint) on the test images the run
-//! was evaluated on, and writes `evaluation.json` and `confusion.png` beside the model.
+//! was evaluated on, and writes `evaluation.json` and `confusion.png` beside the model; a
+//! number reader on the fixed test numbers, into `number-evaluation.json`.
+
+use std::path::Path;
 
 use serde::Serialize;
 
+use super::predict::Reader;
 use crate::backend::Compute;
+use crate::config::Dataset;
+use crate::data::MnistData;
+use crate::data::download::resolve_data_dir;
+use crate::data::numbers::{TEST_NUMBERS, test_numbers};
+use crate::error::Error;
 use crate::error::Result;
+use crate::evaluation::numbers::{NumberEvaluation, read_numbers, score};
 use crate::evaluation::{Evaluation, ModelUnderTest, accuracy_after_each_row, evaluate, percent};
 use crate::fsutil::write_atomic;
 use crate::output;
 use crate::plots::{accuracy_by_row_png, confusion_png};
 use crate::run_dir::ModelRef;
+use crate::run_dir::NUMBER_EVALUATION;
+use crate::training::number_reader::load_reader;
 
 #[derive(Debug, Clone)]
 pub struct EvaluateRequest {
-    /// A run's model, or one of its checkpoints.
-    pub model: ModelRef,
+    /// A classifier's run (or one of its checkpoints), or a number reader's run.
+    pub reader: Reader,
     pub compute: Compute,
     /// Also the accuracy after each row (`evaluation.json`'s `accuracy_after_row`, and
     /// `reading.png`).
@@ -34,13 +46,61 @@ struct EvaluationFile<'a> {
 }
 
 pub fn run(request: &EvaluateRequest) -> Result<()> {
+    match &request.reader {
+        Reader::Digits(model) => evaluate_classifier(request, model),
+        Reader::Number(dir) => evaluate_number_reader(request, dir),
+    }
+}
+
+/// Scores a number reader on the fixed test numbers, prints the table and writes
+/// `number-evaluation.json` into its run.
+fn evaluate_number_reader(request: &EvaluateRequest, dir: &Path) -> Result<()> {
+    if request.steps {
+        return Err(Error::file(
+            dir,
+            "--steps scores a classifier after each row; a number reader reads columns \
+             (predict --steps shows which columns gave each digit)",
+        ));
+    }
+    let device = request.compute.backend.device()?;
+    let reader = load_reader(dir, &device)?;
+    let data_dir = resolve_data_dir(Dataset::Mnist.source(), request.compute.data_dir.as_deref())?;
+    let tests = test_numbers(&MnistData::load_test(&data_dir)?, TEST_NUMBERS);
+    let evaluation = score(&tests, &read_numbers(&reader, &tests, &device));
+    let file = NumberEvaluationFile {
+        run: dir.display().to_string(),
+        backend: request.compute.backend.to_string(),
+        evaluation: &evaluation,
+    };
+    let json = serde_json::to_string_pretty(&file).expect("an evaluation always serialises");
+    write_atomic(&dir.join(NUMBER_EVALUATION), json.as_bytes())?;
+    output::line(format_args!(
+        "{}: the {TEST_NUMBERS} test numbers (1-8 of MNIST's test digits)",
+        dir.display()
+    ));
+    output::print(&evaluation.table());
+    Ok(())
+}
+
+/// What a number reader's `number-evaluation.json` holds.
+#[derive(Debug, Serialize)]
+struct NumberEvaluationFile<'a> {
+    run: String,
+    backend: String,
+    #[serde(flatten)]
+    evaluation: &'a NumberEvaluation,
+}
+
+/// Scores a classifier on its test set, writes `evaluation.json` and `confusion.png` beside
+/// it, and with `--steps` its accuracy after each row.
+fn evaluate_classifier(request: &EvaluateRequest, model: &ModelRef) -> Result<()> {
     let ModelUnderTest {
         model_ref,
         config,
         model,
         test,
         device,
-    } = ModelUnderTest::load(request.model.clone(), &request.compute)?;
+    } = ModelUnderTest::load(model.clone(), &request.compute)?;
     let evaluation = evaluate(model.classifier(), &test, &device);
     let accuracy_after_row = request
         .steps

@@ -42,6 +42,30 @@ pub struct NumberEvaluation {
     pub by_gap: BTreeMap<GapKind, NumberScores>,
 }
 
+impl NumberEvaluation {
+    /// The scores as `evaluate` prints them: all numbers, then by length and by gap.
+    pub fn table(&self) -> String {
+        let line = |label: String, scores: &NumberScores| {
+            format!(
+                "  {label:<14} {:>6}  {:>7.2}%  {:>6.2}%\n",
+                scores.numbers,
+                scores.whole_number * 100.0,
+                scores.character_error_rate * 100.0
+            )
+        };
+        let mut text = String::from("                 numbers    whole      CER\n");
+        text += &line("all".into(), &self.all);
+        for (length, scores) in &self.by_length {
+            let digits = if *length == 1 { "digit" } else { "digits" };
+            text += &line(format!("{length} {digits}"), scores);
+        }
+        for (gap, scores) in &self.by_gap {
+            text += &line(gap.name().into(), scores);
+        }
+        text
+    }
+}
+
 /// How close a number's digits come together, by its narrowest gap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -57,6 +81,16 @@ pub enum GapKind {
 }
 
 impl GapKind {
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            GapKind::Single => "single digit",
+            GapKind::Touching => "touching",
+            GapKind::Close => "close",
+            GapKind::Wide => "wide",
+        }
+    }
+
     fn of(number: &ComposedNumber) -> Self {
         match number.closest_gap {
             None => GapKind::Single,

@@ -56,6 +56,8 @@ pub(crate) const INK_FINDER_REPORT: &str = "ink-finder.json";
 pub(crate) const NUMBER_CONFIG: &str = "number-model.toml";
 pub(crate) const NUMBER_WEIGHTS: &str = "number-model.bpk";
 pub(crate) const NUMBER_REPORT: &str = "number-report.json";
+/// What `evaluate` writes into a number reader's run.
+pub(crate) const NUMBER_EVALUATION: &str = "number-evaluation.json";
 pub(crate) const NUMBER_METRICS: &str = "number-metrics.csv";
 /// Written by `robustness` beside the model it scored.
 const ROBUSTNESS_FILE: &str = "robustness.json";
