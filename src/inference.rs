@@ -5,8 +5,7 @@ use std::path::Path;
 
 use image::GrayImage;
 use lstm_mnist_model::inference::{Detail, INFERENCE_BATCH, Reading, turns};
-use lstm_mnist_model::number::{COLUMNS_PER_STEP, NumberReading, ReadDigit};
-use lstm_mnist_model::preprocess::line::NumberStrip;
+use lstm_mnist_model::number::NumberAnswer;
 use lstm_mnist_model::run::TrainedModel;
 use lstm_mnist_model::{COLUMNS, ModelInput, ROWS};
 use serde::Serialize;
@@ -230,51 +229,6 @@ pub struct NumberPrediction {
     pub path: String,
     #[serde(flatten)]
     pub answer: NumberAnswer,
-}
-
-/// A number read from a picture's strip: the digits, how sure the reader is, and where each
-/// digit lies on the strip and on the picture.
-#[derive(Debug, Clone, Serialize)]
-pub struct NumberAnswer {
-    /// The digits read, as text.
-    pub number: String,
-    /// The product of the digits' probabilities.
-    pub probability: f32,
-    pub digits: Vec<DigitOfNumber>,
-}
-
-/// One digit of a read number, and the columns that gave it.
-#[derive(Debug, Clone, Serialize)]
-pub struct DigitOfNumber {
-    pub digit: u8,
-    pub probability: f32,
-    /// The first and last column (of the strip `--save-inputs` writes) of the steps that read it.
-    pub columns: [usize; 2],
-    /// Where those columns lie across the picture: from its left edge, in its pixels.
-    pub picture_columns: [f32; 2],
-}
-
-impl NumberAnswer {
-    /// What `reading` of `strip` says.
-    pub fn new(reading: &NumberReading, strip: &NumberStrip) -> Self {
-        let digit = |read: &ReadDigit| {
-            let columns = [
-                read.steps.start * COLUMNS_PER_STEP,
-                read.steps.end * COLUMNS_PER_STEP - 1,
-            ];
-            DigitOfNumber {
-                digit: read.digit,
-                probability: read.probability,
-                columns,
-                picture_columns: strip.on_picture.picture_span(columns[0]..=columns[1]),
-            }
-        };
-        Self {
-            number: reading.text(),
-            probability: reading.probability(),
-            digits: reading.digits.iter().map(digit).collect(),
-        }
-    }
 }
 
 impl NumberPrediction {

@@ -504,29 +504,9 @@ fn serve_reads_a_picture_of_a_number_as_predict_does() {
     );
 }
 
-/// On the served page, a number written on the wide pad (a number reader chosen) is read as
-/// `predict` reads the pad's picture, its digits marked under the strokes.
-#[test]
-fn a_number_written_on_the_page_gets_the_answer_predict_gives() {
-    if !met(
-        Need::Chromium,
-        "a_number_written_on_the_page_gets_the_answer_predict_gives",
-    ) {
-        return;
-    }
-    // Three digits whose strip fits the pad at ten of its pixels a strip pixel.
-    let number = numbers(40)
-        .into_iter()
-        .find(|n| n.digits.len() == 3 && n.width <= 80)
-        .unwrap();
-    let server = Server::start();
-    let mut browser = Browser::open(&server.url);
-    browser.wait_for("document.body.dataset.ready === 'true'");
-    browser.eval(
-        "(() => { runSelect.value = 'number-bilstm'; \
-         runSelect.dispatchEvent(new Event('change')); })()",
-    );
-    assert_eq!(browser.eval("pad.width"), 840);
+/// Writes `number` on the page's wide pad (a number reader chosen) as a mouse would, at ten
+/// of its pixels a strip pixel, and returns the page's answer once it has settled.
+fn write_number(browser: &mut Browser, number: &ComposedNumber) -> String {
     let (left, top, css_width) = browser.pad();
     let cell = css_width / 84.0;
     let at = |x: usize, y: usize| {
@@ -563,20 +543,58 @@ fn a_number_written_on_the_page_gets_the_answer_predict_gives() {
         "document.body.dataset.busy === 'false' && document.body.dataset.predictions \
          && document.body.dataset.number !== undefined ? document.body.dataset.number : null",
     );
-    let page_number = read.as_str().unwrap().to_string();
+    read.as_str().unwrap().to_string()
+}
+
+/// The pad's picture, as the page sent it, saved in `dir`.
+fn pad_picture(browser: &mut Browser, dir: &Path) -> PathBuf {
+    use base64::Engine;
+    let data_url = browser.eval("pad.toDataURL('image/png')");
+    let (_, encoded) = data_url.as_str().unwrap().split_once(',').unwrap();
+    let file = dir.join("pad.png");
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    std::fs::write(&file, png).unwrap();
+    file
+}
+
+/// Chooses the run `name` on the page.
+fn choose_run(browser: &mut Browser, name: &str) {
+    browser.eval(&format!(
+        "(() => {{ runSelect.value = '{name}'; runSelect.dispatchEvent(new Event('change')); }})()"
+    ));
+}
+
+/// Three digits whose strip fits the pad at ten of its pixels a strip pixel.
+fn pad_number() -> ComposedNumber {
+    numbers(40)
+        .into_iter()
+        .find(|n| n.digits.len() == 3 && n.width <= 80)
+        .unwrap()
+}
+
+/// On the served page, a number written on the wide pad (a number reader chosen) is read as
+/// `predict` reads the pad's picture, its digits marked under the strokes.
+#[test]
+fn a_number_written_on_the_page_gets_the_answer_predict_gives() {
+    if !met(
+        Need::Chromium,
+        "a_number_written_on_the_page_gets_the_answer_predict_gives",
+    ) {
+        return;
+    }
+    let number = pad_number();
+    let server = Server::start();
+    let mut browser = Browser::open(&server.url);
+    browser.wait_for("document.body.dataset.ready === 'true'");
+    choose_run(&mut browser, "number-bilstm");
+    assert_eq!(browser.eval("pad.width"), 840);
+    let page_number = write_number(&mut browser, &number);
     let truth: String = number.digits.iter().map(|d| char::from(b'0' + d)).collect();
     // What `predict` reads in the picture the page sent.
-    let data_url = browser.eval("pad.toDataURL('image/png')");
-    let png = {
-        use base64::Engine;
-        let (_, encoded) = data_url.as_str().unwrap().split_once(',').unwrap();
-        base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .unwrap()
-    };
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("pad.png");
-    std::fs::write(&file, png).unwrap();
+    let file = pad_picture(&mut browser, dir.path());
     let predicted = predict_json(&[file.as_os_str()]);
     println!("wrote {truth} on the pad; the page read {page_number}");
     assert_eq!(page_number, predicted[0]["number"].as_str().unwrap());
@@ -599,10 +617,7 @@ fn a_number_written_on_the_page_gets_the_answer_predict_gives() {
         std::fs::write(path, png).unwrap();
     }
     // Back to a digit run: the square pad, blank.
-    browser.eval(
-        "(() => { runSelect.value = 'lstm-adam-robust'; \
-         runSelect.dispatchEvent(new Event('change')); })()",
-    );
+    choose_run(&mut browser, "lstm-adam-robust");
     assert_eq!(browser.eval("pad.width"), 280);
     assert_eq!(
         browser.eval("document.getElementById('answer').textContent"),
@@ -721,4 +736,60 @@ fn evaluate_scores_a_number_reader_on_the_test_numbers() {
     assert_eq!(evaluation["all"], report["reader"]["all"]);
     assert_eq!(evaluation["by_gap"], report["reader"]["by_gap"]);
     assert_one_line_error(&evaluate(&["--steps"]), &["number-bilstm", "--steps"]);
+}
+
+/// `export-web` puts a number reader on a static site beside a digit run, and the page reads a
+/// number written on it in the browser (WebAssembly) as `predict` reads the pad's picture.
+#[test]
+fn a_static_site_reads_a_number_in_the_browser_as_predict_does() {
+    let test = "a_static_site_reads_a_number_in_the_browser_as_predict_does";
+    if !(met(Need::Chromium, test) && met(Need::WebBuild, test)) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    // The page starts with a digit run: a site of a number reader alone is refused.
+    let alone = common::run(&["export-web", NUMBER_RUN, site.to_str().unwrap()]);
+    assert_one_line_error(&alone, &["number-bilstm", "digit"]);
+    assert!(!site.exists());
+    succeeded(common::run(&[
+        "export-web",
+        "artifacts/lstm-adam-robust",
+        NUMBER_RUN,
+        site.to_str().unwrap(),
+    ]));
+    for file in ["number-model.toml", "number-model.bpk"] {
+        assert!(
+            site.join("runs/number-bilstm").join(file).is_file(),
+            "{file}"
+        );
+    }
+    let mut browser = Browser::open(&common::page::static_site(site));
+    browser.wait_for("document.body.dataset.ready === 'true'");
+    choose_run(&mut browser, "number-bilstm");
+    let number = pad_number();
+    let page_number = write_number(&mut browser, &number);
+    assert_eq!(browser.eval("document.body.dataset.modelIn"), "browser");
+    let file = pad_picture(&mut browser, dir.path());
+    let predicted = predict_json(&[file.as_os_str()]).remove(0);
+    let read_ms = browser.eval("document.body.dataset.readMs");
+    println!(
+        "the site read {page_number} in the browser in {} ms",
+        read_ms.as_str().unwrap()
+    );
+    assert_eq!(page_number, predicted["number"].as_str().unwrap());
+    let page: Value =
+        serde_json::from_str(browser.eval("JSON.stringify(lastAnswer)").as_str().unwrap()).unwrap();
+    for (ours, native) in page["digits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(predicted["digits"].as_array().unwrap())
+    {
+        assert_eq!(ours["digit"], native["digit"]);
+        assert_eq!(ours["columns"], native["columns"]);
+        let difference =
+            (ours["probability"].as_f64().unwrap() - native["probability"].as_f64().unwrap()).abs();
+        assert!(difference < 1e-5, "{ours} vs {native}");
+    }
 }

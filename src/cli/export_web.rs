@@ -6,20 +6,21 @@ use clap::Args;
 
 use crate::commands::Request;
 use crate::commands::export_web::ExportWebRequest;
+use crate::commands::predict::Reader;
 use crate::error::Result;
-use crate::run_dir::ModelRef;
 use crate::serve::web::DEFAULT_PKG;
 use lstm_mnist_model::record::Precision;
 
 pub(super) const EXAMPLES: &str = "\
 Examples:
   lstm-mnist export-web artifacts/lstm-adam-robust site
-  lstm-mnist export-web artifacts/lstm-adam artifacts/gru-adam site --pkg web/pkg
+  lstm-mnist export-web artifacts/lstm-adam-robust artifacts/number-bilstm site
   lstm-mnist export-web artifacts/lstm-adam-robust site --precision f16";
 
 #[derive(Debug, Args)]
 pub(super) struct ExportWebArgs {
-    /// Finished run directories (artifacts/<name>); the page preselects the first.
+    /// Finished run directories (artifacts/<name>); the page preselects the first classifier.
+    /// A number reader's run (artifacts/number-bilstm) is offered beside them.
     #[arg(value_name = "RUN", required = true, num_args = 1..)]
     runs: Vec<PathBuf>,
     /// The directory to write the site to; it must not exist or be empty.
@@ -42,13 +43,17 @@ pub(super) struct ExportWebArgs {
 
 impl ExportWebArgs {
     pub(super) fn into_request(self) -> Result<Request> {
-        let runs = self
-            .runs
-            .iter()
-            .map(|run| ModelRef::resolve(run))
-            .collect::<Result<_>>()?;
+        let mut runs = Vec::new();
+        let mut number_readers = Vec::new();
+        for run in &self.runs {
+            match Reader::resolve(run)? {
+                Reader::Digits(model) => runs.push(model),
+                Reader::Number(dir) => number_readers.push(dir),
+            }
+        }
         Ok(Request::ExportWeb(ExportWebRequest {
             runs,
+            number_readers,
             site: self.site,
             pkg: self.pkg,
             precision: self.precision,

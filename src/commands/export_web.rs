@@ -9,17 +9,19 @@ use burn::tensor::Device;
 use crate::error::{AtFile, Error, Result};
 use crate::fsutil::describe_bytes;
 use crate::output;
-use crate::run_dir::{CONFIG_FILE, MODEL_FILE, ModelRef};
-use crate::serve::RunInfo;
+use crate::run_dir::{CONFIG_FILE, MODEL_FILE, ModelRef, NUMBER_CONFIG, NUMBER_WEIGHTS};
 use crate::serve::api::{FinderListing, INK_FINDER_URL};
 use crate::serve::web::{PKG_URL_DIR, PageModel, WebPkg};
+use crate::serve::{NumberRun, NumberRunInfo, RunInfo};
 use crate::training::ink_finder::{LoadedFinder, load_finder};
 use lstm_mnist_model::record::{ModelFileProblem, Precision, stored_as};
 
 #[derive(Debug, Clone)]
 pub struct ExportWebRequest {
-    /// The runs the page offers, the first one preselected: finished run directories.
+    /// The classifiers the page offers, the first one preselected: finished run directories.
     pub runs: Vec<ModelRef>,
+    /// The number readers' runs it offers beside them.
+    pub number_readers: Vec<PathBuf>,
     /// The directory to make; it must not exist, or be empty.
     pub site: PathBuf,
     /// Where the built `.wasm` and its glue are.
@@ -42,6 +44,17 @@ pub fn run(request: &ExportWebRequest) -> Result<()> {
     let pkg = WebPkg::read(&request.pkg)?;
     check_destination(&request.site)?;
     let runs = site_runs(&request.runs)?;
+    if let ([], [number_reader, ..]) = (runs.as_slice(), request.number_readers.as_slice()) {
+        return Err(Error::file(
+            number_reader,
+            "a site starts with a digit classifier: name one of its runs first",
+        ));
+    }
+    let number_runs = request
+        .number_readers
+        .iter()
+        .map(|dir| site_number_run(dir))
+        .collect::<Result<Vec<_>>>()?;
     let ink_finder = request.ink_finder.as_deref().map(load_finder).transpose()?;
     let parent = match request.site.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -56,6 +69,7 @@ pub fn run(request: &ExportWebRequest) -> Result<()> {
     let site = Site {
         pkg: &pkg,
         runs: &runs,
+        number_runs: &number_runs,
         precision: request.precision,
         ink_finder: ink_finder.as_ref(),
     };
@@ -69,8 +83,12 @@ pub fn run(request: &ExportWebRequest) -> Result<()> {
         "Wrote {}: {} run{}, {} ({} gzip'd). Serve it with any static file server, e.g. \
          python3 -m http.server -d {}",
         request.site.display(),
-        runs.len(),
-        if runs.len() == 1 { "" } else { "s" },
+        runs.len() + number_runs.len(),
+        if runs.len() + number_runs.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         describe_bytes(bytes),
         describe_bytes(gzipped),
         request.site.display(),
@@ -122,18 +140,35 @@ fn site_runs(models: &[ModelRef]) -> Result<Vec<SiteRun>> {
     Ok(runs)
 }
 
+/// A number reader as the site holds it: what the listing says of it, and its run directory.
+struct SiteNumberRun {
+    info: NumberRunInfo,
+    dir: PathBuf,
+}
+
+/// The number reader's run in `dir`, its weights checked by loading them as `serve` does.
+fn site_number_run(dir: &Path) -> Result<SiteNumberRun> {
+    let name = dir.file_name().unwrap_or_default().to_string_lossy();
+    let info = NumberRun::load(name.into_owned(), dir, false, &Device::flex())?.info;
+    Ok(SiteNumberRun {
+        info,
+        dir: dir.to_path_buf(),
+    })
+}
+
 /// What a site holds.
 struct Site<'a> {
     pkg: &'a WebPkg,
     runs: &'a [SiteRun],
+    number_runs: &'a [SiteNumberRun],
     precision: Precision,
     ink_finder: Option<&'a LoadedFinder>,
 }
 
 impl Site<'_> {
     /// The site's files in `dir`: `index.html`, `web/` (the model's code), `runs.json` (what
-    /// `/api/runs` says), `runs/<name>/` (each run's config and weights) and, with an ink
-    /// finder, its weights.
+    /// `/api/runs` says), `runs/<name>/` (each run's config and weights, a number reader's
+    /// too) and, with an ink finder, its weights.
     fn write(&self, dir: &Path) -> Result<()> {
         let write =
             |path: PathBuf, bytes: &[u8]| std::fs::write(&path, bytes).doing(&path, "cannot write");
@@ -153,12 +188,24 @@ impl Site<'_> {
         if let Some(loaded) = self.ink_finder {
             listing["ink_finder"] = serde_json::json!(FinderListing::of(loaded));
         }
+        if !self.number_runs.is_empty() {
+            let infos: Vec<&NumberRunInfo> = self.number_runs.iter().map(|run| &run.info).collect();
+            listing["number_runs"] = serde_json::json!(infos);
+        }
         write(dir.join("runs.json"), listing.to_string().as_bytes())?;
         for run in self.runs {
             let run_dir = dir.join("runs").join(&run.info.name);
             std::fs::create_dir_all(&run_dir).doing(&run_dir, "cannot write")?;
             copy(&run.config, run_dir.join(CONFIG_FILE))?;
             write_weights(&run.weights, &run_dir.join(MODEL_FILE), self.precision)?;
+        }
+        // A number reader's weights go as they are (f32).
+        for run in self.number_runs {
+            let run_dir = dir.join("runs").join(&run.info.name);
+            std::fs::create_dir_all(&run_dir).doing(&run_dir, "cannot write")?;
+            for file in [NUMBER_CONFIG, NUMBER_WEIGHTS] {
+                copy(&run.dir.join(file), run_dir.join(file))?;
+            }
         }
         if let Some(loaded) = self.ink_finder {
             write(dir.join(INK_FINDER_URL), &loaded.weights)?;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use lstm_mnist_model::ink::InkFinder;
-use lstm_mnist_model::number::read_strip;
+use lstm_mnist_model::number::{NumberAnswer, read_strip};
 use lstm_mnist_model::preprocess::line::{NumberStrip, number_strip};
 use lstm_mnist_model::run::TrainedModel;
 use lstm_mnist_model::{COLUMNS, ROWS};
@@ -16,8 +16,7 @@ use crate::data::NUM_CLASSES;
 use crate::error::{AtFile, Error, Result};
 use crate::fsutil::{read_bounded, write_atomic};
 use crate::inference::{
-    ImageSource, InputImage, MAX_PICTURE_BYTES, NumberAnswer, NumberPrediction, PredictOptions,
-    predict,
+    ImageSource, InputImage, MAX_PICTURE_BYTES, NumberPrediction, PredictOptions, predict,
 };
 use crate::output;
 use crate::run_dir::{ModelRef, NUMBER_CONFIG};

@@ -15,12 +15,10 @@ use lstm_mnist_model::inference::Detail;
 use lstm_mnist_model::{INPUT_LEN, ModelInput, NUM_CLASSES};
 
 use super::models::{Models, NumberRunInfo, RunInfo, ServedRun};
-use crate::inference::NumberAnswer;
 use crate::preprocess::{PictureError, PictureInput, found_input, read_picture};
 use crate::training::ink_finder::LoadedFinder;
 use lstm_mnist_model::ink::InkFinder;
-use lstm_mnist_model::number::read_strip;
-use lstm_mnist_model::preprocess::line::{NumberStrip, number_strip};
+use lstm_mnist_model::number::{PictureReading, read_number_picture};
 
 /// Request bodies larger than this are refused (a drawing is a few kilobytes).
 pub(crate) const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -247,12 +245,7 @@ async fn classify(
 pub struct NumberResponse {
     run: String,
     #[serde(flatten)]
-    answer: NumberAnswer,
-    /// The strip the reader received: 28 rows of `input_width` values, row by row, in [0, 1].
-    input: Vec<f32>,
-    input_width: usize,
-    /// Where the line of writing lies across the picture: from, to, in its columns.
-    line_columns: [f32; 2],
+    reading: PictureReading,
 }
 
 /// Number reader `run`'s reading of the picture in `body`.
@@ -262,22 +255,20 @@ async fn read_number(
     body: Bytes,
 ) -> Result<NumberResponse, ApiError> {
     off_async_threads(move || {
-        let strip = number_strip_of(&body)?;
+        check_number_body(&body)?;
         let served = &models.number_runs[run];
-        let reading = read_strip(&served.reader, &strip.pixels, strip.width, &models.device);
+        let reading =
+            read_number_picture(&served.reader, &body, &models.device).map_err(picture_error)?;
         Ok(NumberResponse {
             run: served.info.name.clone(),
-            answer: NumberAnswer::new(&reading, &strip),
-            line_columns: strip.line_on_picture(),
-            input_width: strip.width,
-            input: strip.pixels,
+            reading,
         })
     })
     .await
 }
 
-/// The strip of the written number in a request body, which must be an encoded picture.
-fn number_strip_of(body: &[u8]) -> Result<NumberStrip, ApiError> {
+/// Refuses a body that cannot be a picture of a written number: an empty one, or JSON.
+fn check_number_body(body: &[u8]) -> Result<(), ApiError> {
     if body.is_empty() {
         return Err(ApiError::bad_request(
             "the request body is empty: send a PNG or JPEG picture of a written number",
@@ -289,7 +280,7 @@ fn number_strip_of(body: &[u8]) -> Result<NumberStrip, ApiError> {
              not JSON pixels",
         ));
     }
-    number_strip(body).map_err(picture_error)
+    Ok(())
 }
 
 /// The model input a request body holds: JSON pixels, or an encoded picture (PNG, JPEG, ...)

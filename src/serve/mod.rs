@@ -9,7 +9,7 @@ pub mod api;
 mod models;
 pub mod web;
 
-pub(crate) use models::RunInfo;
+pub(crate) use models::{NumberRun, NumberRunInfo, RunInfo};
 
 use std::path::PathBuf;
 use std::sync::Arc;

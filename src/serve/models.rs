@@ -21,7 +21,7 @@ use crate::data::NUM_CLASSES;
 use crate::error::{AtFile, Context, Error, Result};
 use crate::evaluation::robustness::RobustnessReport;
 use crate::output;
-use crate::run_dir::{FinishedRun, ModelRef, RunListing, RunReport};
+use crate::run_dir::{FinishedRun, ModelRef, NUMBER_CONFIG, NUMBER_WEIGHTS, RunListing, RunReport};
 use crate::training::ink_finder::LoadedFinder;
 use crate::training::number_reader::{NumberReport, load_reader};
 
@@ -78,14 +78,31 @@ pub struct NumberRunInfo {
 pub(crate) struct NumberRun {
     pub info: NumberRunInfo,
     pub reader: NumberReader,
+    /// Its `number-model.toml` and `number-model.bpk`, where `Models::load` was asked to keep
+    /// files for the page's model in the browser.
+    pub files: Option<RunFiles>,
 }
 
 impl NumberRun {
-    /// The number reader's run in `dir`, listed as `name`.
-    fn load(name: String, dir: &Path, device: &Device) -> Result<Self> {
+    /// The number reader's run in `dir`, listed as `name`, with its files where `keep_files`.
+    pub(crate) fn load(
+        name: String,
+        dir: &Path,
+        keep_files: bool,
+        device: &Device,
+    ) -> Result<Self> {
         let reader = load_reader(dir, device)?;
         let scores = NumberReport::read(dir)?.reader.all;
+        let files = if keep_files {
+            Some(RunFiles::read(
+                &dir.join(NUMBER_CONFIG),
+                &dir.join(NUMBER_WEIGHTS),
+            )?)
+        } else {
+            None
+        };
         Ok(Self {
+            files,
             info: NumberRunInfo {
                 name,
                 whole_number: scores.whole_number,
@@ -164,7 +181,7 @@ impl Models {
             .number_readers
             .into_iter()
             .filter_map(|(name, dir)| {
-                NumberRun::load(name.clone(), &dir, device)
+                NumberRun::load(name.clone(), &dir, keep_files, device)
                     .inspect_err(|error| output::warn(format_args!("not serving {name}: {error}")))
                     .ok()
             })
@@ -236,6 +253,21 @@ pub struct RunFiles {
     pub weights: Bytes,
 }
 
+impl RunFiles {
+    /// The files at `config` and `weights`, read.
+    fn read(config: &Path, weights: &Path) -> Result<Self> {
+        let read = |path: &Path| {
+            std::fs::read(path)
+                .doing(path, "cannot read")
+                .map(Bytes::from)
+        };
+        Ok(Self {
+            config: read(config)?,
+            weights: read(weights)?,
+        })
+    }
+}
+
 /// A run as the server holds it.
 struct LoadedRun {
     info: RunInfo,
@@ -257,16 +289,11 @@ fn load_run(finished: FinishedRun, keep_files: bool, device: &Device) -> Result<
         None => model_ref.run.read_config()?,
     };
     let model = model_ref.load_as(&config, device)?;
-    let read = |path: &Path| {
-        std::fs::read(path)
-            .doing(path, "cannot read")
-            .map(Bytes::from)
-    };
     let files = if keep_files {
-        Some(RunFiles {
-            config: read(&model_ref.run.config_path())?,
-            weights: read(&model_ref.model_path)?,
-        })
+        Some(RunFiles::read(
+            &model_ref.run.config_path(),
+            &model_ref.model_path,
+        )?)
     } else {
         None
     };

@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::api::{self, INK_FINDER_URL};
-use super::models::Models;
+use super::models::{Models, ServedRun};
 use crate::error::{AtFile, Error, Result};
-use crate::run_dir::{CONFIG_FILE, MODEL_FILE};
+use crate::run_dir::{CONFIG_FILE, MODEL_FILE, NUMBER_CONFIG, NUMBER_WEIGHTS};
 
 /// Where `tools/build-web.sh` leaves the browser's model.
 pub const DEFAULT_PKG: &str = "web/pkg";
@@ -119,8 +119,9 @@ pub fn media_type(name: &str) -> &'static str {
 }
 
 /// `serve`'s routes for the page's model in the browser: the build at `/web/<file>`, and each
-/// served run's `config.toml` and `model.bpk` at `/runs/<name>/`, as a static site lays them
-/// out (`export-web`); `models` must have kept their files (`Models::load`).
+/// served run's `config.toml` and `model.bpk` (a number reader's `number-model.toml` and
+/// `number-model.bpk`) at `/runs/<name>/`, as a static site lays them out (`export-web`);
+/// `models` must have kept their files (`Models::load`).
 pub(crate) fn routes(pkg: WebPkg, models: Arc<Models>) -> Router {
     let pkg = Router::new()
         .route(&format!("/{PKG_URL_DIR}/{{file}}"), get(pkg_file))
@@ -159,10 +160,21 @@ async fn run_file(
     UrlPath((run, file)): UrlPath<(String, String)>,
     uri: Uri,
 ) -> Response {
-    let files = models.find(&run).and_then(|index| models.files.get(index));
-    let bytes = match (files, file.as_str()) {
-        (Some(files), CONFIG_FILE) => files.config.clone(),
-        (Some(files), MODEL_FILE) => files.weights.clone(),
+    // A run's files under the names its run directory gives them.
+    let files = match models.served(&run) {
+        Some(ServedRun::Digits(index)) => models
+            .files
+            .get(index)
+            .map(|files| (files, [CONFIG_FILE, MODEL_FILE])),
+        Some(ServedRun::Number(index)) => models.number_runs[index]
+            .files
+            .as_ref()
+            .map(|files| (files, [NUMBER_CONFIG, NUMBER_WEIGHTS])),
+        None => None,
+    };
+    let bytes = match files {
+        Some((files, [config, _])) if file == config => files.config.clone(),
+        Some((files, [_, weights])) if file == weights => files.weights.clone(),
         _ => return api::not_found(Method::GET, uri).await.into_response(),
     };
     ([(header::CONTENT_TYPE, media_type(&file))], bytes).into_response()

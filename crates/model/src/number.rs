@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::MAX_HIDDEN;
 use crate::model::RecurrentKernel;
+use crate::preprocess::PictureError;
+use crate::preprocess::line::{NumberStrip, number_strip};
 use crate::{NUM_CLASSES, ROWS};
 
 /// The classes of each step: the ten digits, then CTC's blank.
@@ -236,6 +238,102 @@ pub fn greedy_decode(log_probs: &[f32]) -> Vec<ReadDigit> {
         previous = class;
     }
     digits
+}
+
+/// A number read from a picture's strip: the digits, how sure the reader is, and where each
+/// digit lies on the strip and on the picture.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NumberAnswer {
+    /// The digits read, as text.
+    pub number: String,
+    /// The product of the digits' probabilities.
+    pub probability: f32,
+    /// Each digit, left to right.
+    pub digits: Vec<DigitOfNumber>,
+}
+
+/// One digit of a read number, and the columns that gave it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DigitOfNumber {
+    /// The digit.
+    pub digit: u8,
+    /// How sure the reader was of it (its most likely step's probability).
+    pub probability: f32,
+    /// The first and last column (of the strip `--save-inputs` writes) of the steps that read it.
+    pub columns: [usize; 2],
+    /// Where those columns lie across the picture: from its left edge, in its pixels.
+    pub picture_columns: [f32; 2],
+}
+
+impl NumberAnswer {
+    /// What `reading` of `strip` says.
+    pub fn new(reading: &NumberReading, strip: &NumberStrip) -> Self {
+        let digit = |read: &ReadDigit| {
+            let columns = [
+                read.steps.start * COLUMNS_PER_STEP,
+                read.steps.end * COLUMNS_PER_STEP - 1,
+            ];
+            DigitOfNumber {
+                digit: read.digit,
+                probability: read.probability,
+                columns,
+                picture_columns: strip.on_picture.picture_span(columns[0]..=columns[1]),
+            }
+        };
+        Self {
+            number: reading.text(),
+            probability: reading.probability(),
+            digits: reading.digits.iter().map(digit).collect(),
+        }
+    }
+}
+
+/// What a number reader reads in a picture, as `serve`'s API and the page in the browser give
+/// it: the answer, the strip it read, and where the line lies across the picture.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PictureReading {
+    /// The number read.
+    #[serde(flatten)]
+    pub answer: NumberAnswer,
+    /// The strip the reader received: `ROWS` rows of `input_width` values, row by row, in
+    /// [0, 1].
+    pub input: Vec<f32>,
+    /// The strip's columns.
+    pub input_width: usize,
+    /// Where the line of writing lies across the picture: from, to, in its columns.
+    pub line_columns: [f32; 2],
+}
+
+/// Reads the written number in an encoded picture (PNG, JPEG, ...) with `reader`.
+pub fn read_number_picture(
+    reader: &NumberReader,
+    bytes: &[u8],
+    device: &Device,
+) -> Result<PictureReading, PictureError> {
+    let strip = number_strip(bytes)?;
+    let reading = read_strip(reader, &strip.pixels, strip.width, device);
+    Ok(PictureReading {
+        answer: NumberAnswer::new(&reading, &strip),
+        line_columns: strip.line_on_picture(),
+        input_width: strip.width,
+        input: strip.pixels,
+    })
+}
+
+/// The `[number_model]` table of a number reader's run config (its `number-model.toml`).
+pub fn model_config_in(run_config: &str) -> Result<NumberModelConfig, String> {
+    let table: toml::Table = run_config.parse().map_err(|e| format!("not TOML: {e}"))?;
+    let model = table
+        .get("number_model")
+        .ok_or("has no [number_model] table: not a number reader's config")?;
+    let config: NumberModelConfig = model
+        .clone()
+        .try_into()
+        .map_err(|e| format!("[number_model]: {e}"))?;
+    match config.problem() {
+        Some((key, problem)) => Err(format!("{key} {problem}")),
+        None => Ok(config),
+    }
 }
 
 /// A number reader's weights as PyTorch and ONNX keep a stacked bidirectional LSTM's: each

@@ -1,9 +1,11 @@
 //! The classifier for the page's JavaScript: load a run from its two files' bytes, then read
 //! drawings and pictures in the browser, row by row; a picture's ink is found by the picture
-//! path's rules, or by a learned ink finder loaded from its weights. `tools/build-web.sh`
+//! path's rules, or by a learned ink finder loaded from its weights; a number reader reads a
+//! picture of a written number. `tools/build-web.sh`
 //! builds it into the `.wasm` and glue that `lstm-mnist export-web` puts on a static site.
 
 use lstm_mnist_model::inference::Detail;
+use lstm_mnist_model::number;
 use lstm_mnist_model::run::TrainedModel;
 use lstm_mnist_model::{Device, INPUT_LEN, ModelInput};
 use wasm_bindgen::prelude::*;
@@ -66,5 +68,30 @@ impl InkFinder {
     pub fn picture_input(&self, bytes: &[u8]) -> Result<Vec<f32>, JsError> {
         let found = lstm_mnist_model::preprocess::found_input(bytes, &self.finder)?;
         Ok(found.input.to_vec())
+    }
+}
+
+/// A number reader (a run of `lstm-mnist train` on a number reader's config), loaded in the
+/// browser: it reads a picture of a written number as `serve`'s API does.
+#[wasm_bindgen]
+pub struct NumberReader {
+    reader: lstm_mnist_model::number::NumberReader,
+}
+
+#[wasm_bindgen]
+impl NumberReader {
+    /// Loads a reader from its run's `number-model.toml` text and `number-model.bpk` bytes.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config_toml: &str, weights: &[u8]) -> Result<NumberReader, JsError> {
+        let config = number::model_config_in(config_toml).map_err(|e| JsError::new(&e))?;
+        let reader = config.from_weights(weights, &Device::flex())?;
+        Ok(NumberReader { reader })
+    }
+
+    /// What the reader reads in a PNG or JPEG of a written number, as the JSON `POST
+    /// /api/predict?run=NAME` answers with (without `run`).
+    pub fn read_picture(&self, bytes: &[u8]) -> Result<String, JsError> {
+        let reading = number::read_number_picture(&self.reader, bytes, &Device::flex())?;
+        Ok(serde_json::to_string(&reading)?)
     }
 }
