@@ -211,14 +211,14 @@ impl Default for AugmentConfig {
 }
 
 impl AugmentConfig {
-    /// Checks the ranges; the message names the key.
-    fn validate(&self) -> std::result::Result<(), ConfigError> {
+    /// Checks the ranges; the message names the key, in the config's table `table`.
+    pub(crate) fn validate_as(&self, table: &str) -> std::result::Result<(), ConfigError> {
         let within = |key: &str, value: f64, low: f64, high: f64| {
             if value.is_finite() && (low..=high).contains(&value) {
                 Ok(())
             } else {
                 Err(ConfigError::invalid(
-                    &format!("data.augment.{key}"),
+                    &format!("{table}.{key}"),
                     format!("must be from {low} to {high}"),
                 ))
             }
@@ -247,7 +247,7 @@ impl AugmentConfig {
         within("contrast_ink", self.contrast_ink, 0.0, 1.0)?;
         if self.contrast_ink <= self.contrast_background {
             return Err(ConfigError::invalid(
-                "data.augment.contrast_ink",
+                &format!("{table}.contrast_ink"),
                 "must be above `contrast_background`",
             ));
         }
@@ -399,7 +399,7 @@ impl ExperimentConfig {
             return invalid("tracking.mlflow", "must be an http:// or https:// URI");
         }
         match &self.data.augment {
-            Some(augment) => augment.validate(),
+            Some(augment) => augment.validate_as("data.augment"),
             None => Ok(()),
         }
     }

@@ -341,6 +341,11 @@ fn a_number_readers_bad_config_value_is_one_line_naming_the_file_and_key() {
             "final_learning_rate = 0.01",
             "number_training.final_learning_rate",
         ),
+        (
+            "",
+            "[number_training.augment]\nrotation = 500",
+            "number_training.augment.rotation",
+        ),
     ] {
         let config = quick_config(dir.path(), model, training);
         let output = common::run(&[

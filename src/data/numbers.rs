@@ -11,6 +11,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::Examples;
+use super::augment::Augmenter;
+use crate::config::AugmentConfig;
 use lstm_mnist_model::ROWS;
 
 /// The most digits a composed number has.
@@ -57,6 +59,9 @@ impl ComposedNumber {
 pub struct NumberComposer {
     examples: Examples,
     seed: u64,
+    /// Distorts each digit before it is placed (training numbers only), as a robust digit
+    /// run's training images are.
+    augmenter: Option<std::sync::Arc<Augmenter>>,
 }
 
 impl NumberComposer {
@@ -65,7 +70,19 @@ impl NumberComposer {
             !examples.is_empty(),
             "numbers are composed from some digits"
         );
-        Self { examples, seed }
+        Self {
+            examples,
+            seed,
+            augmenter: None,
+        }
+    }
+
+    /// These numbers, each digit distorted as `augment` says before it is placed.
+    pub(crate) fn with_augment(self, augment: AugmentConfig) -> Self {
+        Self {
+            augmenter: Some(std::sync::Arc::new(Augmenter::new(augment, self.seed))),
+            ..self
+        }
     }
 
     /// Number `index` of this composer's sequence (1 to `MAX_DIGITS` digits, evenly).
@@ -82,7 +99,16 @@ impl NumberComposer {
     fn compose(&self, picks: &[usize], rng: &mut StdRng) -> ComposedNumber {
         let glyphs: Vec<Glyph> = picks
             .iter()
-            .map(|&index| Glyph::of(&self.examples.gray_image(index), rng))
+            .map(|&index| {
+                let image = self.examples.gray_image(index);
+                let image = match &self.augmenter {
+                    Some(augmenter) => augmenter
+                        .sample(rng, self.examples.label(index))
+                        .apply(&image, rng),
+                    None => image,
+                };
+                Glyph::of(&image, rng)
+            })
             .collect();
         let gaps: Vec<i32> = (1..glyphs.len())
             .map(|_| {
@@ -200,6 +226,19 @@ mod tests {
         let lengths: std::collections::HashSet<usize> =
             (0..200).map(|i| composer.number(i).digits.len()).collect();
         assert_eq!(lengths.len(), MAX_DIGITS, "every length 1 to 8 occurs");
+    }
+
+    #[test]
+    fn augmented_numbers_are_the_same_digits_drawn_otherwise_and_still_reproducible() {
+        let plain = NumberComposer::new(boxes(), 3);
+        let augmented = NumberComposer::new(boxes(), 3).with_augment(AugmentConfig::default());
+        let differs = (0..20).filter(|&i| {
+            let (a, b) = (plain.number(i), augmented.number(i));
+            assert_eq!(a.digits, b.digits);
+            a.strip != b.strip
+        });
+        assert!(differs.count() >= 15);
+        assert_eq!(augmented.number(5).strip, augmented.number(5).strip);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::checkpoint::AtomicFileCheckpointer;
 use super::loss_lines::LossLines;
 use super::quiet;
-use crate::config::{ConfigError, MAX_CONFIG_BYTES, describe_toml_error};
+use crate::config::{AugmentConfig, ConfigError, MAX_CONFIG_BYTES, describe_toml_error};
 use crate::data::MnistData;
 use crate::data::number_loader::NumberLoader;
 use crate::data::numbers::{NumberComposer, TEST_NUMBERS, test_numbers};
@@ -65,6 +65,10 @@ pub struct NumberTraining {
     /// The digit classifier whose reading of each connected mark is the baseline.
     #[serde(default = "default_baseline")]
     pub baseline: PathBuf,
+    /// Each training number's digits distorted before they are placed (`[data.augment]`'s
+    /// keys and defaults); none without the table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub augment: Option<AugmentConfig>,
 }
 
 fn default_validation_numbers() -> usize {
@@ -117,6 +121,9 @@ impl NumberExperiment {
                 "number_training.final_learning_rate",
                 "must be a positive number no larger than learning_rate",
             ));
+        }
+        if let Some(augment) = &training.augment {
+            augment.validate_as("number_training.augment")?;
         }
         Ok(config)
     }
@@ -219,8 +226,12 @@ fn fit(
         .number_model
         .init(&train_device)
         .with_kernel(RecurrentKernel::Fused);
+    let mut composer = NumberComposer::new(data.train.clone(), experiment.seed);
+    if let Some(augment) = &training.augment {
+        composer = composer.with_augment(augment.clone());
+    }
     let train_loader = NumberLoader::training(
-        NumberComposer::new(data.train.clone(), experiment.seed),
+        composer,
         training.numbers,
         training.batch_size,
         experiment.seed,
