@@ -798,3 +798,53 @@ fn a_static_site_reads_a_number_in_the_browser_as_predict_does() {
         assert!(difference < 1e-5, "{ours} vs {native}");
     }
 }
+
+/// `summary` of a number reader's config lists its bidirectional layers and head with their
+/// parameters, as many as the shipped reader has; `--cell` is refused for it in one line.
+#[test]
+fn summary_describes_a_number_readers_layers() {
+    let output = succeeded(common::run(&[
+        "summary",
+        "--config",
+        "configs/number-bilstm.toml",
+    ]));
+    let text = String::from_utf8_lossy(&output.stdout);
+    // Each direction's LSTM: four gates, each an input and a recurrent transform with biases.
+    let lstm = |inputs: usize| 4 * (inputs * 128 + 128 * 128 + 2 * 128);
+    let rows = [
+        ("bilstm_1 (Bidirectional)", 2 * lstm(56)),
+        ("bilstm_2 (Bidirectional)", 2 * lstm(256)),
+        ("dense (Linear)", 256 * 11 + 11),
+    ];
+    let thousands = |n: usize| {
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    for (layer, params) in rows {
+        let line = text.lines().find(|l| l.starts_with(layer)).unwrap();
+        assert!(line.ends_with(&thousands(params)), "{line}");
+    }
+    let total = burn::module::Module::num_params(&shipped_reader(&Device::flex()));
+    assert_eq!(total, rows.iter().map(|(_, p)| p).sum::<usize>());
+    assert!(
+        text.contains(&format!("Total params: {}", thousands(total))),
+        "{text}"
+    );
+    assert_one_line_error(
+        &common::run(&[
+            "summary",
+            "--config",
+            "configs/number-bilstm.toml",
+            "--cell",
+            "gru",
+        ]),
+        &["number-bilstm.toml", "--cell"],
+    );
+}
