@@ -848,3 +848,39 @@ fn summary_describes_a_number_readers_layers() {
         &["number-bilstm.toml", "--cell"],
     );
 }
+
+/// `results` lists a number reader apart from the classifiers, its report's scores beside the
+/// component baseline's.
+#[test]
+fn results_lists_a_number_reader_with_its_reports_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("number-bilstm");
+    std::fs::create_dir(&run).unwrap();
+    for file in [
+        "number-model.toml",
+        "number-model.bpk",
+        "number-report.json",
+    ] {
+        std::fs::copy(Path::new(NUMBER_RUN).join(file), run.join(file)).unwrap();
+    }
+    let output = succeeded(common::run(&[
+        "results",
+        "--artifacts",
+        dir.path().to_str().unwrap(),
+    ]));
+    let text = String::from_utf8_lossy(&output.stdout);
+    let row = text
+        .lines()
+        .find(|line| line.starts_with("| `number-bilstm`"))
+        .unwrap_or_else(|| panic!("no number reader row in {text}"));
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(run.join("number-report.json")).unwrap()).unwrap();
+    let percent = |value: &Value| format!("{:.2}%", value.as_f64().unwrap() * 100.0);
+    for figure in [
+        &report["reader"]["all"]["whole_number"],
+        &report["reader"]["by_gap"]["touching"]["whole_number"],
+        &report["baseline"]["all"]["whole_number"],
+    ] {
+        assert!(row.contains(&percent(figure)), "{row}");
+    }
+}

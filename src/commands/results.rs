@@ -9,9 +9,11 @@ use std::path::PathBuf;
 use super::statistics::median;
 use crate::config::ExperimentConfig;
 use crate::error::Result;
+use crate::evaluation::numbers::GapKind;
 use crate::evaluation::robustness::RobustnessReport;
 use crate::output;
 use crate::run_dir::{FinishedRun, RunListing};
+use crate::training::number_reader::NumberReport;
 
 #[derive(Debug, Clone)]
 pub struct ResultsRequest {
@@ -29,6 +31,9 @@ pub fn run(request: &ResultsRequest) -> Result<()> {
     if !spreads.is_empty() {
         text += &format!("\n{spreads}");
     }
+    if !listing.number_readers.is_empty() {
+        text += &format!("\n{}", number_table(&listing.number_readers)?);
+    }
     if !listing.unfinished.is_empty() {
         text += &format!(
             "\nNot finished (no report yet): {}\n",
@@ -40,6 +45,31 @@ pub fn run(request: &ResultsRequest) -> Result<()> {
     }
     output::print(&text);
     Ok(())
+}
+
+/// One row per number reader: its report's scores on the test numbers, beside the component
+/// baseline's.
+fn number_table(readers: &[(String, PathBuf)]) -> Result<String> {
+    let mut text = String::from(
+        "| number reader | test numbers read whole | character error rate | touching digits \
+         | components (baseline) |\n| --- | --- | --- | --- | --- |\n",
+    );
+    let percent = |fraction: f64| format!("{:.2}%", fraction * 100.0);
+    for (name, dir) in readers {
+        let report = NumberReport::read(dir)?;
+        let touching = report
+            .reader
+            .by_gap
+            .get(&GapKind::Touching)
+            .map_or("—".to_string(), |scores| percent(scores.whole_number));
+        text += &format!(
+            "| `{name}` | {} | {} | {touching} | {} |\n",
+            percent(report.reader.all.whole_number),
+            percent(report.reader.all.character_error_rate),
+            percent(report.baseline.all.whole_number),
+        );
+    }
+    Ok(text)
 }
 
 fn keras_accuracy(name: &str) -> Option<f64> {
