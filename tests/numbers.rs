@@ -795,6 +795,14 @@ fn a_static_site_reads_a_number_in_the_browser_as_predict_does() {
          path and the reader)",
         times[3]
     );
+    // A digit run in the browser says the picture holds several digits, as the server does.
+    choose_run(&mut browser, "lstm-adam-robust");
+    let flagged = browser.eval(
+        "(async () => { const a = await readInBrowser(await (await fetch('six.png')).blob()); \
+         return [a.several_digits, a.number_run]; })()",
+    );
+    assert_eq!(flagged, serde_json::json!([true, "number-bilstm"]));
+    choose_run(&mut browser, "number-bilstm");
     let number = pad_number();
     let page_number = write_number(&mut browser, &number);
     assert_eq!(browser.eval("document.body.dataset.modelIn"), "browser");

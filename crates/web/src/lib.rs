@@ -42,6 +42,37 @@ impl Model {
     pub fn picture_input(bytes: &[u8]) -> Result<Vec<f32>, JsError> {
         Ok(lstm_mnist_model::preprocess::picture_input(bytes)?.to_vec())
     }
+
+    /// [`Model::picture_input`], and whether the picture holds several digits in a row.
+    pub fn read_picture(bytes: &[u8]) -> Result<Picture, JsError> {
+        let picture = lstm_mnist_model::preprocess::read_picture(bytes)?;
+        Ok(Picture {
+            input: picture.input.to_vec(),
+            several_digits: picture.several_digits,
+        })
+    }
+}
+
+/// A picture as the picture path reads it for a digit model.
+#[wasm_bindgen]
+pub struct Picture {
+    input: Vec<f32>,
+    several_digits: bool,
+}
+
+#[wasm_bindgen]
+impl Picture {
+    /// The model input: 784 values in [0, 1], white ink on black.
+    #[wasm_bindgen(getter)]
+    pub fn input(&self) -> Vec<f32> {
+        self.input.clone()
+    }
+
+    /// Whether the picture holds several digits in a row, of which a digit model reads one.
+    #[wasm_bindgen(getter)]
+    pub fn several_digits(&self) -> bool {
+        self.several_digits
+    }
 }
 
 /// A learned ink finder (a run of `lstm-mnist train` on an ink finder's config), loaded in the
