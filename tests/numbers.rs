@@ -706,13 +706,10 @@ fn a_number_reader_exports_to_onnx_and_pytorch() {
     );
 }
 
-/// `evaluate` on a number reader's run scores it on the fixed test numbers as training's
-/// report did, prints them by length and gap and writes `number-evaluation.json`; `--steps`
-/// (a classifier's accuracy after each row) is refused in one line.
-#[test]
-fn evaluate_scores_a_number_reader_on_the_test_numbers() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("number-bilstm");
+/// A copy of the shipped number reader's run in `dir` (its files, no checkpoints), for a
+/// command that writes into it.
+fn copy_of_shipped_run(dir: &Path) -> PathBuf {
+    let run = dir.join("number-bilstm");
     std::fs::create_dir(&run).unwrap();
     for file in [
         "number-model.toml",
@@ -721,6 +718,16 @@ fn evaluate_scores_a_number_reader_on_the_test_numbers() {
     ] {
         std::fs::copy(Path::new(NUMBER_RUN).join(file), run.join(file)).unwrap();
     }
+    run
+}
+
+/// `evaluate` on a number reader's run scores it on the fixed test numbers as training's
+/// report did, prints them by length and gap and writes `number-evaluation.json`; `--steps`
+/// (a classifier's accuracy after each row) is refused in one line.
+#[test]
+fn evaluate_scores_a_number_reader_on_the_test_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = copy_of_shipped_run(dir.path());
     let evaluate = |extra: &[&str]| {
         common::lstm_mnist()
             .args(["evaluate", "--checkpoint"])
@@ -851,7 +858,7 @@ fn summary_describes_a_number_readers_layers() {
         let digits = n.to_string();
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
@@ -885,15 +892,7 @@ fn summary_describes_a_number_readers_layers() {
 #[test]
 fn results_lists_a_number_reader_with_its_reports_scores() {
     let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("number-bilstm");
-    std::fs::create_dir(&run).unwrap();
-    for file in [
-        "number-model.toml",
-        "number-model.bpk",
-        "number-report.json",
-    ] {
-        std::fs::copy(Path::new(NUMBER_RUN).join(file), run.join(file)).unwrap();
-    }
+    let run = copy_of_shipped_run(dir.path());
     let output = succeeded(common::run(&[
         "results",
         "--artifacts",
