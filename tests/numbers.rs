@@ -636,7 +636,7 @@ fn a_number_written_on_the_page_gets_the_answer_predict_gives() {
 /// line.
 #[test]
 fn a_number_reader_exports_to_onnx_and_pytorch() {
-    use lstm_mnist_model::number::{greedy_decode, strip_steps};
+    use lstm_mnist_model::number::{decode, strip_steps};
     use lstm_mnist_model::preprocess::line::number_strip;
     let dir = tempfile::tempdir().unwrap();
     let onnx_file = dir.path().join("reader.onnx");
@@ -651,7 +651,7 @@ fn a_number_reader_exports_to_onnx_and_pytorch() {
         let strip = number_strip(&std::fs::read(file).unwrap()).unwrap();
         let (steps, count) = strip_steps(&strip.pixels, strip.width);
         let log_probs = lstm_mnist::onnx::run_number(&graph, [1, count], &steps).unwrap();
-        let read: String = greedy_decode(&log_probs)
+        let read: String = decode(&log_probs)
             .iter()
             .map(|d| char::from(b'0' + d.digit))
             .collect();

@@ -1,7 +1,8 @@
 """The number reader's exports read as the reader does: `export-onnx`'s graph in ONNX Runtime
 and `export-torch`'s state_dict in `nn.LSTM(bidirectional=True)` read pictures of written
-numbers to the numbers `lstm-mnist serve` reads, each digit's probability within the printed
-difference of the server's (docs/export.md).
+numbers to the numbers `lstm-mnist serve` reads (decoded as it decodes: prefix beam search,
+then each digit's steps by the most likely alignment), each digit's probability within the
+printed difference of the server's (docs/export.md).
 
     lstm-mnist export-onnx artifacts/number-bilstm reader.onnx
     lstm-mnist export-torch artifacts/number-bilstm reader.safetensors
@@ -53,17 +54,63 @@ def steps_of(strip, width):
     return columns.reshape(-1, ROWS * STEP_COLUMNS)[None]
 
 
-def greedy(log_probs):
-    """Digits and each one's highest step probability: repeats merged, blanks dropped."""
-    digits, previous = [], BLANK
-    for row in log_probs:
-        best = int(row.argmax())
-        if best != BLANK and best == previous:
-            digits[-1][1] = max(digits[-1][1], float(np.exp(row[best])))
-        elif best != BLANK:
-            digits.append([best, float(np.exp(row[best]))])
-        previous = best
-    return digits
+def log_add(a, b):
+    high = max(a, b)
+    return high if high == -np.inf else high + np.log(np.exp(a - high) + np.exp(b - high))
+
+
+def beam_search(log_probs, width=10):
+    """The number prefix beam search reads (lstm_mnist_model::number::decode's digits)."""
+    beams = [((), (0.0, -np.inf))]
+    for row in log_probs.astype(np.float64):
+        nxt = {}
+
+        def add(prefix, blank, digit):
+            old = nxt.get(prefix, (-np.inf, -np.inf))
+            nxt[prefix] = (log_add(old[0], blank), log_add(old[1], digit))
+
+        for prefix, (blank, digit) in beams:
+            so_far = log_add(blank, digit)
+            add(prefix, so_far + row[BLANK], -np.inf)
+            if prefix:
+                add(prefix, -np.inf, digit + row[prefix[-1]])
+            for c in range(BLANK):
+                before = blank if prefix and prefix[-1] == c else so_far
+                add(prefix + (c,), -np.inf, before + row[c])
+        beams = sorted(sorted(nxt.items()), key=lambda kv: -log_add(*kv[1]))[:width]
+    return list(beams[0][0])
+
+
+def digit_probabilities(log_probs, digits):
+    """Each digit's highest probability on its steps of the most likely alignment (Viterbi)."""
+    states = [BLANK]
+    for d in digits:
+        states += [d, BLANK]
+    steps, n = len(log_probs), len(states)
+    best = np.full(n, -np.inf)
+    best[0] = log_probs[0][states[0]]
+    if n > 1:
+        best[1] = log_probs[0][states[1]]
+    back = np.zeros((steps, n), int)
+    for t in range(1, steps):
+        now = np.full(n, -np.inf)
+        for s in range(n):
+            options = [s] + ([s - 1] if s >= 1 else []) + (
+                [s - 2] if s >= 2 and states[s] != BLANK and states[s] != states[s - 2] else [])
+            prev = max(options, key=lambda o: best[o])
+            now[s], back[t][s] = best[prev] + log_probs[t][states[s]], prev
+        best = now
+    s = n - 2 if n > 1 and best[n - 2] > best[n - 1] else n - 1
+    path = [s]
+    for t in range(steps - 1, 0, -1):
+        s = back[t][s]
+        path.append(s)
+    path.reverse()
+    probability = [0.0] * len(digits)
+    for t, s in enumerate(path):
+        if s % 2:
+            probability[s // 2] = max(probability[s // 2], float(np.exp(log_probs[t][states[s]])))
+    return probability
 
 
 def main(binary, onnx_file, torch_file, pictures):
@@ -82,11 +129,11 @@ def main(binary, onnx_file, torch_file, pictures):
                 by_torch = reader(torch.from_numpy(steps)).numpy()[0]
             by_onnx = session.run(["log_probabilities"], {"strip_steps": steps})[0][0]
             for name, log_probs in (("torch", by_torch), ("onnxruntime", by_onnx)):
-                digits = greedy(log_probs)
-                number = "".join(str(d) for d, _ in digits)
+                digits = beam_search(log_probs)
+                number = "".join(str(d) for d in digits)
                 if number != served["number"]:
                     sys.exit(f"{picture}: {name} reads {number}, the server {served['number']}")
-                for (_, p), theirs in zip(digits, served["digits"]):
+                for p, theirs in zip(digit_probabilities(log_probs, digits), served["digits"]):
                     worst[name] = max(worst[name], abs(p - theirs["probability"]))
         print(f"{len(pictures)} pictures: ONNX Runtime and PyTorch read the server's numbers; digit "
               f"probabilities within {worst['onnxruntime']:.1e} (ONNX Runtime) and {worst['torch']:.1e} (PyTorch)")

@@ -9,7 +9,7 @@ use burn::tensor::Device;
 use image::{GrayImage, Luma, imageops};
 use imageproc::region_labelling::{Connectivity, connected_components};
 use lstm_mnist_model::inference::Detail;
-use lstm_mnist_model::number::{NUMBER_CLASSES, NumberReader, greedy_decode};
+use lstm_mnist_model::number::{NUMBER_CLASSES, NumberReader, decode};
 use lstm_mnist_model::preprocess::from_ink;
 use lstm_mnist_model::run::TrainedModel;
 use lstm_mnist_model::{ModelInput, ROWS};
@@ -159,7 +159,7 @@ impl Tally {
     }
 }
 
-/// What `reader` reads on each of `numbers` (greedy decoding).
+/// What `reader` reads on each of `numbers` (`lstm_mnist_model::number::decode`).
 pub fn read_numbers(
     reader: &NumberReader,
     numbers: &[ComposedNumber],
@@ -174,12 +174,11 @@ pub fn read_numbers(
             .into_data()
             .try_into_vec::<f32>()
             .expect("log-probabilities are f32");
-        read.extend(values.chunks_exact(steps * NUMBER_CLASSES).map(|one| {
-            greedy_decode(one)
-                .iter()
-                .map(|d| d.digit)
-                .collect::<Vec<u8>>()
-        }));
+        read.extend(
+            values
+                .chunks_exact(steps * NUMBER_CLASSES)
+                .map(|one| decode(one).iter().map(|d| d.digit).collect::<Vec<u8>>()),
+        );
     }
     read
 }

@@ -1,7 +1,7 @@
 //! The number reader: a line of handwritten digits, 28 pixels high, read column by column by
 //! bidirectional LSTMs (Graves et al.'s CTC, 2006; Tesseract 4's recogniser). A linear head
-//! gives every step its odds of the ten digits and of CTC's blank; greedy decoding (the most
-//! likely class at each step, repeats merged, blanks dropped) turns them into the number.
+//! gives every step its odds of the ten digits and of CTC's blank; prefix beam search turns
+//! them into the most likely number ([`decode`]).
 
 use std::ops::Range;
 
@@ -194,7 +194,7 @@ pub fn read_strip(
         .try_into_vec::<f32>()
         .expect("the reader computes in f32");
     NumberReading {
-        digits: greedy_decode(&log_probs),
+        digits: decode(&log_probs),
     }
 }
 
@@ -208,6 +208,152 @@ pub struct ReadDigit {
     pub probability: f32,
     /// The steps that gave it (`COLUMNS_PER_STEP` columns of the strip each).
     pub steps: Range<usize>,
+}
+
+/// Prefixes prefix beam search keeps at each step.
+pub const BEAM_WIDTH: usize = 10;
+
+/// The number a strip's log-probabilities `[steps, NUMBER_CLASSES]` (row after row) spell:
+/// the most likely number prefix beam search finds (Graves' CTC decoding, [`BEAM_WIDTH`]
+/// prefixes), each digit at the steps of that number's most likely alignment. Where the best
+/// path's own number is the most likely (nearly always), this is what [`greedy_decode`]
+/// reads; beam search also adds up the other paths to a number.
+pub fn decode(log_probs: &[f32]) -> Vec<ReadDigit> {
+    let digits = prefix_beam_search(log_probs, BEAM_WIDTH);
+    aligned(log_probs, &digits).unwrap_or_else(|| greedy_decode(log_probs))
+}
+
+/// `log(e^a + e^b)`, exact where either is `-inf`.
+fn log_add(a: f32, b: f32) -> f32 {
+    let high = a.max(b);
+    if high == f32::NEG_INFINITY {
+        return high;
+    }
+    high + ((a - high).exp() + (b - high).exp()).ln()
+}
+
+/// The most likely digits under CTC, summed over every path to them, among the `width`
+/// likeliest prefixes kept at each step (each with its log-probability of ending in a blank
+/// and in its last digit).
+fn prefix_beam_search(log_probs: &[f32], width: usize) -> Vec<u8> {
+    let total = |&(blank, digit): &(f32, f32)| log_add(blank, digit);
+    let mut beams: Vec<(Vec<u8>, (f32, f32))> = vec![(Vec::new(), (0.0, f32::NEG_INFINITY))];
+    for row in log_probs.chunks_exact(NUMBER_CLASSES) {
+        let mut next: std::collections::BTreeMap<Vec<u8>, (f32, f32)> = Default::default();
+        let mut add = |prefix: Vec<u8>, blank: f32, digit: f32| {
+            let entry = next
+                .entry(prefix)
+                .or_insert((f32::NEG_INFINITY, f32::NEG_INFINITY));
+            *entry = (log_add(entry.0, blank), log_add(entry.1, digit));
+        };
+        for (prefix, (blank, digit)) in &beams {
+            let so_far = log_add(*blank, *digit);
+            // A blank, or the last digit again without a blank between: the same prefix.
+            add(prefix.clone(), so_far + row[BLANK], f32::NEG_INFINITY);
+            if let Some(&last) = prefix.last() {
+                add(
+                    prefix.clone(),
+                    f32::NEG_INFINITY,
+                    digit + row[usize::from(last)],
+                );
+            }
+            for class in 0..NUM_CLASSES as u8 {
+                let p = row[usize::from(class)];
+                // The same digit twice needs a blank between.
+                let before = if prefix.last() == Some(&class) {
+                    *blank
+                } else {
+                    so_far
+                };
+                let mut longer = prefix.clone();
+                longer.push(class);
+                add(longer, f32::NEG_INFINITY, before + p);
+            }
+        }
+        beams = next.into_iter().collect();
+        beams.sort_by(|a, b| total(&b.1).total_cmp(&total(&a.1)));
+        beams.truncate(width);
+    }
+    beams
+        .into_iter()
+        .next()
+        .map(|(digits, _)| digits)
+        .unwrap_or_default()
+}
+
+/// `digits` placed on the steps by their most likely CTC alignment (Viterbi over the digits
+/// with blanks between and around), each with its steps and its highest probability on them;
+/// `None` where no alignment fits the steps.
+fn aligned(log_probs: &[f32], digits: &[u8]) -> Option<Vec<ReadDigit>> {
+    let steps = log_probs.len() / NUMBER_CLASSES;
+    if steps == 0 {
+        return digits.is_empty().then(Vec::new);
+    }
+    // The states: blank, digit 0, blank, digit 1, ..., blank.
+    let states = 2 * digits.len() + 1;
+    let class = |state: usize| match state % 2 {
+        0 => BLANK,
+        _ => usize::from(digits[state / 2]),
+    };
+    let at = |step: usize, state: usize| log_probs[step * NUMBER_CLASSES + class(state)];
+    let mut best = vec![f32::NEG_INFINITY; states];
+    let mut from = vec![0usize; steps * states];
+    best[0] = at(0, 0);
+    if states > 1 {
+        best[1] = at(0, 1);
+    }
+    for step in 1..steps {
+        let mut now = vec![f32::NEG_INFINITY; states];
+        for state in 0..states {
+            // Stay, come from the state before, or skip a blank between two different digits.
+            let mut candidates = vec![state];
+            if state >= 1 {
+                candidates.push(state - 1);
+            }
+            if state >= 2 && class(state) != BLANK && class(state) != class(state - 2) {
+                candidates.push(state - 2);
+            }
+            let (previous, score) = candidates
+                .into_iter()
+                .map(|previous| (previous, best[previous]))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .expect("a state has a predecessor");
+            now[state] = score + at(step, state);
+            from[step * states + state] = previous;
+        }
+        best = now;
+    }
+    let last = if states > 1 && best[states - 2] > best[states - 1] {
+        states - 2
+    } else {
+        states - 1
+    };
+    if best[last] == f32::NEG_INFINITY {
+        return None;
+    }
+    let mut path = vec![last; steps];
+    for step in (1..steps).rev() {
+        path[step - 1] = from[step * states + path[step]];
+    }
+    let mut read: Vec<ReadDigit> = Vec::with_capacity(digits.len());
+    for (step, &state) in path.iter().enumerate() {
+        if state % 2 == 0 {
+            continue;
+        }
+        let probability = at(step, state).exp();
+        match read.get_mut(state / 2) {
+            Some(digit) => {
+                digit.steps.end = step + 1;
+                digit.probability = digit.probability.max(probability);
+            }
+            None => read.push(ReadDigit {
+                digit: digits[state / 2],
+                probability,
+                steps: step..step + 1,
+            }),
+        }
+    }
+    Some(read)
 }
 
 /// The number greedy decoding reads from one strip's log-probabilities `[steps,
@@ -400,6 +546,46 @@ mod tests {
         assert!((read[0].probability - 0.8).abs() < 1e-6);
         assert_eq!(read[2].steps, 5..6);
         assert!(greedy_decode(&step(BLANK, 0.9)).is_empty());
+    }
+
+    /// Two steps, each a digit 7 at `p` and a blank at the rest.
+    fn seven_twice(p: f32) -> Vec<f32> {
+        let step = |p: f32| -> Vec<f32> {
+            (0..NUMBER_CLASSES)
+                .map(|c| match c {
+                    7 => p,
+                    BLANK => 1.0 - p,
+                    _ => 1e-9,
+                })
+                .map(f32::ln)
+                .collect()
+        };
+        [step(p), step(p)].concat()
+    }
+
+    #[test]
+    fn beam_search_adds_up_the_paths_to_a_number_that_no_single_path_wins() {
+        // The best path is two blanks (0.55²), but "7" has three paths (1 - 0.45² - 0.55²).
+        let steps = seven_twice(0.45);
+        assert!(greedy_decode(&steps).is_empty());
+        let read = decode(&steps);
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].digit, 7);
+        assert_eq!(read[0].steps.len(), 1);
+        assert!((read[0].probability - 0.45).abs() < 1e-6);
+        // Where the best path is the most likely number, both read the same, steps and all.
+        let steps = [
+            step(BLANK, 0.9),
+            step(7, 0.6),
+            step(7, 0.8),
+            step(BLANK, 0.9),
+            step(7, 0.7),
+            step(0, 0.5),
+            step(BLANK, 0.9),
+        ]
+        .concat();
+        assert_eq!(decode(&steps), greedy_decode(&steps));
+        assert!(decode(&[]).is_empty());
     }
 
     #[test]
