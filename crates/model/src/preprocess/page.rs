@@ -216,17 +216,23 @@ pub fn remove_lines(inked: &mut GrayImage) {
         return;
     }
     for horizontal in [true, false] {
+        // The inked pixels alone: a page is mostly paper, and each tilt is a pass over them.
+        let ink: Vec<(u32, u32)> = inked
+            .enumerate_pixels()
+            .filter(|(_, _, pixel)| pixel.0[0] > 0)
+            .map(|(x, y, _)| (x, y))
+            .collect();
         let mut on_line: Vec<(f32, i64)> = Vec::new();
         for degrees in -MAX_TILT_DEGREES..=MAX_TILT_DEGREES {
             let slope = (degrees as f32).to_radians().tan();
-            let bands = line_bands(inked, horizontal, slope);
+            let bands = line_bands(&ink, (width, height), horizontal, slope);
             on_line.extend(bands.into_iter().map(|band| (slope, band)));
         }
-        for (x, y, pixel) in inked.enumerate_pixels_mut() {
+        for (x, y) in ink {
             if on_line.iter().any(|&(slope, band)| {
                 (sheared_bin(x, y, width, height, horizontal, slope) - band).abs() <= 1
             }) {
-                pixel.0[0] = 0;
+                inked.put_pixel(x, y, Luma([0]));
             }
         }
     }
@@ -249,10 +255,15 @@ fn sheared_bin(x: u32, y: u32, width: u32, height: u32, horizontal: bool, slope:
     (across as f32 - slope * (along as f32 - along_len as f32 / 2.0)).round() as i64
 }
 
-/// The bins (at `slope`) that hold a line: as full as [`LINE_FRACTION`] of the picture's
-/// length, in a band of such bins no thicker than a ruled line.
-fn line_bands(inked: &GrayImage, horizontal: bool, slope: f32) -> Vec<i64> {
-    let (width, height) = inked.dimensions();
+/// The bins (at `slope`) of the inked pixels `ink` of a `width` × `height` picture that hold a
+/// line: as full as [`LINE_FRACTION`] of the picture's length, in a band of such bins no
+/// thicker than a ruled line.
+fn line_bands(
+    ink: &[(u32, u32)],
+    (width, height): (u32, u32),
+    horizontal: bool,
+    slope: f32,
+) -> Vec<i64> {
     let (along, across) = if horizontal {
         (width, height)
     } else {
@@ -260,11 +271,9 @@ fn line_bands(inked: &GrayImage, horizontal: bool, slope: f32) -> Vec<i64> {
     };
     let margin = (slope.abs() * along as f32 / 2.0).ceil() as i64 + 1;
     let mut counts = vec![0u32; (i64::from(across) + 2 * margin) as usize];
-    for (x, y, pixel) in inked.enumerate_pixels() {
-        if pixel.0[0] > 0 {
-            let bin = sheared_bin(x, y, width, height, horizontal, slope) + margin;
-            counts[bin as usize] += 1;
-        }
+    for &(x, y) in ink {
+        let bin = sheared_bin(x, y, width, height, horizontal, slope) + margin;
+        counts[bin as usize] += 1;
     }
     let full = (LINE_FRACTION * along as f32) as u32;
     let thickest = (MAX_LINE_FRACTION * across as f32).max(3.0) as usize;
