@@ -10,7 +10,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::{AtFile, Result};
 use crate::fsutil::write_atomic;
-use crate::run_dir::EpochMetrics;
+use crate::run_dir::{EpochLosses, EpochMetrics};
 
 /// What drawing on the canvas can fail with (plotters' own error: a font or a coordinate
 /// the backend refuses).
@@ -157,50 +157,102 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(23, 190, 207),
 ];
 
+/// Each run's points of one quantity by epoch: training, then validation.
+type Series<'a> = (&'a str, [Vec<(f64, f64)>; 2]);
+
+/// Each curve's `pick`ed training and validation values, by epoch.
+fn series<'a>(
+    curves: &[Curve<'a>],
+    pick: fn(&EpochMetrics) -> [Option<f64>; 2],
+) -> Vec<Series<'a>> {
+    curves
+        .iter()
+        .map(|curve| {
+            let points = |split: usize| {
+                curve
+                    .epochs
+                    .iter()
+                    .filter_map(|e| pick(e)[split].map(|v| (e.epoch as f64, v)))
+                    .collect()
+            };
+            (curve.name, [points(0), points(1)])
+        })
+        .collect()
+}
+
+/// The last epoch any series reaches (at least 2, for an axis).
+fn last_epoch(series: &[Series]) -> usize {
+    series
+        .iter()
+        .flat_map(|(_, splits)| splits.iter().flatten().map(|&(epoch, _)| epoch as usize))
+        .max()
+        .unwrap_or(1)
+        .max(2)
+}
+
+/// The finite values of every series.
+fn values(series: &[Series]) -> Vec<f64> {
+    series
+        .iter()
+        .flat_map(|(_, splits)| splits.iter().flatten().map(|&(_, v)| v))
+        .filter(|v| v.is_finite())
+        .collect()
+}
+
+/// The top of a loss axis: a little above the largest loss.
+fn loss_top(series: &[Series]) -> f64 {
+    values(series).into_iter().fold(0.0, f64::max).max(0.1) * 1.05
+}
+
 /// Loss (left) and accuracy (right) per epoch of each run: training solid, validation dashed.
 pub(crate) fn curves_png(path: &Path, curves: &[Curve], title: &str) -> Result<()> {
     render_png(path, (1200, 520), |root| {
         let root = root.titled(title, ("sans-serif", 24))?;
         let (left, right) = root.split_horizontally(600);
-        let last_epoch = curves
-            .iter()
-            .flat_map(|c| c.epochs.iter().map(|e| e.epoch))
-            .max()
-            .unwrap_or(1)
-            .max(2);
-        let values = |pick: fn(&EpochMetrics) -> [Option<f64>; 2]| {
-            curves
-                .iter()
-                .flat_map(|c| c.epochs.iter().flat_map(pick))
-                .flatten()
-                .filter(|v| v.is_finite())
-                .collect::<Vec<f64>>()
-        };
-        let losses = values(|e| [Some(e.train_loss), e.valid_loss]);
-        let max_loss = losses.iter().copied().fold(0.0, f64::max).max(0.1) * 1.05;
-        let accuracies = values(|e| [Some(e.train_accuracy), e.valid_accuracy]);
-        let min_accuracy = accuracies.iter().copied().fold(1.0, f64::min).min(0.9);
-        draw_panel(&left, curves, "loss", (0.0, max_loss), last_epoch, |e| {
-            [Some(e.train_loss), e.valid_loss]
-        })?;
+        let losses = series(curves, |e| [Some(e.train_loss), e.valid_loss]);
+        let accuracies = series(curves, |e| [Some(e.train_accuracy), e.valid_accuracy]);
+        let last_epoch = last_epoch(&losses);
+        let min_accuracy = values(&accuracies).into_iter().fold(1.0, f64::min).min(0.9);
+        draw_panel(&left, &losses, "loss", (0.0, loss_top(&losses)), last_epoch)?;
         draw_panel(
             &right,
-            curves,
+            &accuracies,
             "accuracy",
             (min_accuracy, 1.0),
             last_epoch,
-            |e| [Some(e.train_accuracy), e.valid_accuracy],
         )
+    })
+}
+
+/// Number readers' CTC loss (per digit) per epoch: training solid, validation dashed.
+pub(crate) fn losses_png(path: &Path, runs: &[(&str, &[EpochLosses])], title: &str) -> Result<()> {
+    let losses: Vec<Series> = runs
+        .iter()
+        .map(|(name, epochs)| {
+            let train = epochs
+                .iter()
+                .map(|e| (e.epoch as f64, e.train_loss))
+                .collect();
+            let valid = epochs
+                .iter()
+                .filter_map(|e| e.valid_loss.map(|v| (e.epoch as f64, v)))
+                .collect();
+            (*name, [train, valid])
+        })
+        .collect();
+    render_png(path, (600, 520), |root| {
+        let root = root.titled(title, ("sans-serif", 24))?;
+        let top = loss_top(&losses);
+        draw_panel(&root, &losses, "loss", (0.0, top), last_epoch(&losses))
     })
 }
 
 fn draw_panel(
     area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
-    curves: &[Curve],
+    series: &[Series],
     quantity: &str,
     (low, high): (f64, f64),
     last_epoch: usize,
-    pick: fn(&EpochMetrics) -> [Option<f64>; 2],
 ) -> Drawn {
     let mut chart = ChartBuilder::on(area)
         .margin(16)
@@ -216,19 +268,15 @@ fn draw_panel(
         .label_style(("sans-serif", 15))
         .axis_desc_style(("sans-serif", 17))
         .draw()?;
-    for (index, curve) in curves.iter().enumerate() {
+    for (index, (name, splits)) in series.iter().enumerate() {
         let color = PALETTE[index % PALETTE.len()];
         for (split, label) in ["train", "valid"].iter().enumerate() {
-            let points: Vec<(f64, f64)> = curve
-                .epochs
-                .iter()
-                .filter_map(|e| pick(e)[split].map(|v| (e.epoch as f64, v)))
-                .collect();
+            let points = splits[split].clone();
             if points.is_empty() {
                 continue;
             }
             let style = color.stroke_width(2);
-            let name = format!("{} {label}", curve.name);
+            let name = format!("{name} {label}");
             let series = if split == 0 {
                 chart.draw_series(LineSeries::new(points, style))
             } else {

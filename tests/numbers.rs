@@ -927,3 +927,29 @@ fn results_lists_a_number_reader_with_its_reports_scores() {
         assert!(row.contains(&percent(figure)), "{row}");
     }
 }
+
+/// `plot` draws number readers' CTC losses from their `number-metrics.csv`, and refuses to set
+/// one beside a classifier's curves (their losses share no scale) in one line.
+#[test]
+fn plot_draws_number_readers_losses_and_keeps_them_apart_from_classifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let picture = dir.path().join("losses.png");
+    let plot = |runs: &[&str]| {
+        common::lstm_mnist()
+            .arg("plot")
+            .args(runs)
+            .arg("--output")
+            .arg(&picture)
+            .output()
+            .unwrap()
+    };
+    succeeded(plot(&[NUMBER_RUN]));
+    let drawn = image::open(&picture).unwrap();
+    assert_eq!((drawn.width(), drawn.height()), (600, 520));
+    std::fs::remove_file(&picture).unwrap();
+    assert_one_line_error(
+        &plot(&[NUMBER_RUN, "artifacts/lstm-adam"]),
+        &["number-bilstm", "apart"],
+    );
+    assert!(!picture.exists());
+}

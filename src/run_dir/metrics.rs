@@ -10,6 +10,54 @@ const MAX_BYTES: u64 = 4 * 1024 * 1024;
 
 const HEADER: &str = "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,seconds";
 
+/// The header of a number reader's `number-metrics.csv`: its CTC losses (per digit) by epoch.
+pub(crate) const LOSSES_HEADER: &str = "epoch,train_loss,valid_loss,seconds";
+
+/// One line of a number reader's `number-metrics.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochLosses {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub valid_loss: Option<f64>,
+}
+
+/// Reads a number reader's `number-metrics.csv`; a malformed line is an error naming the file.
+pub fn read_losses(path: &Path) -> Result<Vec<EpochLosses>> {
+    let text = read_text_bounded(path, MAX_BYTES, "metrics")?;
+    let mut lines = text.lines();
+    if lines.next() != Some(LOSSES_HEADER) {
+        return Err(Error::file(
+            path,
+            format!("not a number reader's metrics file: expected header `{LOSSES_HEADER}`"),
+        ));
+    }
+    let parse = |line: &str| {
+        let [epoch, train_loss, valid_loss, _seconds] = line.split(',').collect::<Vec<_>>()[..]
+        else {
+            return None;
+        };
+        Some(EpochLosses {
+            epoch: epoch.parse().ok()?,
+            train_loss: train_loss.parse().ok()?,
+            valid_loss: match valid_loss {
+                "" => None,
+                value => Some(value.parse().ok()?),
+            },
+        })
+    };
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            parse(line).ok_or_else(|| {
+                Error::file(
+                    path,
+                    format!("line {}: malformed metrics row `{line}`", i + 2),
+                )
+            })
+        })
+        .collect()
+}
+
 /// One line of `metrics.csv`. Accuracies are fractions; validation values are absent when the
 /// run holds no validation split.
 #[derive(Debug, Clone, PartialEq)]

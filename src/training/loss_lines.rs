@@ -12,6 +12,7 @@ use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 
 use crate::fsutil::write_atomic;
 use crate::output;
+use crate::run_dir::LOSSES_HEADER;
 
 /// One epoch's losses and seconds.
 #[derive(Debug, Clone, Copy)]
@@ -57,7 +58,7 @@ impl LossLines {
             self.total_epochs, row.train_loss, row.valid_loss, row.seconds
         ));
         self.rows.push(row);
-        let mut csv = String::from("epoch,train_loss,valid_loss,seconds\n");
+        let mut csv = format!("{LOSSES_HEADER}\n");
         for r in &self.rows {
             csv += &format!(
                 "{},{},{},{:.1}\n",
