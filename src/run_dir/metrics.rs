@@ -23,39 +23,25 @@ pub struct EpochLosses {
 
 /// Reads a number reader's `number-metrics.csv`; a malformed line is an error naming the file.
 pub fn read_losses(path: &Path) -> Result<Vec<EpochLosses>> {
-    let text = read_text_bounded(path, MAX_BYTES, "metrics")?;
-    let mut lines = text.lines();
-    if lines.next() != Some(LOSSES_HEADER) {
-        return Err(Error::file(
-            path,
-            format!("not a number reader's metrics file: expected header `{LOSSES_HEADER}`"),
-        ));
-    }
-    let parse = |line: &str| {
-        let [epoch, train_loss, valid_loss, _seconds] = line.split(',').collect::<Vec<_>>()[..]
-        else {
-            return None;
-        };
-        Some(EpochLosses {
-            epoch: epoch.parse().ok()?,
-            train_loss: train_loss.parse().ok()?,
-            valid_loss: match valid_loss {
-                "" => None,
-                value => Some(value.parse().ok()?),
-            },
-        })
-    };
-    lines
-        .enumerate()
-        .map(|(i, line)| {
-            parse(line).ok_or_else(|| {
-                Error::file(
-                    path,
-                    format!("line {}: malformed metrics row `{line}`", i + 2),
-                )
+    read_rows(
+        path,
+        LOSSES_HEADER,
+        "a number reader's metrics file",
+        |line| {
+            let [epoch, train_loss, valid_loss, _seconds] = line.split(',').collect::<Vec<_>>()[..]
+            else {
+                return None;
+            };
+            Some(EpochLosses {
+                epoch: epoch.parse().ok()?,
+                train_loss: train_loss.parse().ok()?,
+                valid_loss: match valid_loss {
+                    "" => None,
+                    value => Some(value.parse().ok()?),
+                },
             })
-        })
-        .collect()
+        },
+    )
 }
 
 /// One line of `metrics.csv`. Accuracies are fractions; validation values are absent when the
@@ -99,18 +85,29 @@ impl EpochMetrics {
 
 /// Reads `metrics.csv`; a malformed line is an error naming the file.
 pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
+    read_rows(path, HEADER, "a metrics file", parse_line)
+}
+
+/// The rows of the CSV file at `path` under `header`, each read by `parse`; another header
+/// (the file is not `what`) or a malformed line is an error naming the file.
+fn read_rows<T>(
+    path: &Path,
+    header: &str,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>> {
     let text = read_text_bounded(path, MAX_BYTES, "metrics")?;
     let mut lines = text.lines();
-    if lines.next() != Some(HEADER) {
+    if lines.next() != Some(header) {
         return Err(Error::file(
             path,
-            format!("not a metrics file: expected header `{HEADER}`"),
+            format!("not {what}: expected header `{header}`"),
         ));
     }
     lines
         .enumerate()
         .map(|(i, line)| {
-            parse_line(line).ok_or_else(|| {
+            parse(line).ok_or_else(|| {
                 Error::file(
                     path,
                     format!("line {}: malformed metrics row `{line}`", i + 2),
