@@ -58,9 +58,14 @@ fn written(dir: &Path, numbers: &[ComposedNumber]) -> Vec<PathBuf> {
 }
 
 fn predict_json(args: &[&std::ffi::OsStr]) -> Vec<Value> {
+    predict_json_with(NUMBER_RUN, args)
+}
+
+/// What `predict --json` with the run at `run` says of each of `args`' pictures.
+fn predict_json_with(run: &str, args: &[impl AsRef<std::ffi::OsStr>]) -> Vec<Value> {
     let output = succeeded(
         common::lstm_mnist()
-            .args(["predict", "--json", "--checkpoint", NUMBER_RUN])
+            .args(["predict", "--json", "--checkpoint", run])
             .args(args)
             .output()
             .unwrap(),
@@ -373,24 +378,7 @@ fn a_digit_run_shown_a_number_says_it_holds_several_digits() {
     let read = |numbers: &[ComposedNumber], name: &str| -> Vec<Value> {
         let sub = dir.path().join(name);
         std::fs::create_dir(&sub).unwrap();
-        let files = written(&sub, numbers);
-        let output = succeeded(
-            common::lstm_mnist()
-                .args([
-                    "predict",
-                    "--json",
-                    "--checkpoint",
-                    "artifacts/lstm-adam-robust",
-                ])
-                .args(&files)
-                .output()
-                .unwrap(),
-        );
-        serde_json::from_slice::<Value>(&output.stdout)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .clone()
+        predict_json_with("artifacts/lstm-adam-robust", &written(&sub, numbers))
     };
     for prediction in read(&several, "several") {
         assert_eq!(prediction["several_digits"], true, "{prediction}");

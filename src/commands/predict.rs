@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use lstm_mnist_model::ink::InkFinder;
-use lstm_mnist_model::number::{NumberAnswer, read_strip};
-use lstm_mnist_model::preprocess::line::{NumberStrip, number_strip};
+use lstm_mnist_model::number::read_number_picture;
 use lstm_mnist_model::run::TrainedModel;
 use lstm_mnist_model::{COLUMNS, ROWS};
 
@@ -115,14 +114,13 @@ fn read_numbers(request: &PredictRequest, dir: &Path, device: &Device) -> Result
     let mut printed = 0;
     each_file(request, |path| {
         let bytes = read_bounded(path, MAX_PICTURE_BYTES, "a picture")?;
-        let strip = number_strip(&bytes).at(path)?;
+        let reading = read_number_picture(&reader, &bytes, device).at(path)?;
         if let Some(dir) = &request.save_inputs {
-            save_strip(dir, path, &strip)?;
+            save_strip(dir, path, &reading.input, reading.input_width)?;
         }
-        let reading = read_strip(&reader, &strip.pixels, strip.width, device);
         let prediction = NumberPrediction {
             path: path.display().to_string(),
-            answer: NumberAnswer::new(&reading, &strip),
+            answer: reading.answer,
         };
         output::print(&listed(request.json, &mut printed, &prediction, || {
             prediction.line(request.steps)
@@ -207,10 +205,10 @@ fn saved_name(path: &Path, index: Option<usize>) -> String {
     }
 }
 
-/// Writes the strip the number reader received for the picture at `path` into `dir`
-/// (`<name>.input.png`, enlarged as a digit's input is).
-fn save_strip(dir: &Path, path: &Path, strip: &NumberStrip) -> Result<()> {
-    let picture = enlarged(&strip.pixels, strip.width as u32, ROWS as u32);
+/// Writes the strip the number reader received for the picture at `path` (`ROWS` rows of
+/// `width` values) into `dir` (`<name>.input.png`, enlarged as a digit's input is).
+fn save_strip(dir: &Path, path: &Path, strip: &[f32], width: usize) -> Result<()> {
+    let picture = enlarged(strip, width as u32, ROWS as u32);
     save_png(
         &dir.join(format!("{}.input.png", saved_name(path, None))),
         &picture,

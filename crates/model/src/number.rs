@@ -527,9 +527,10 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn greedy_decoding_merges_runs_and_keeps_a_digit_twice_across_a_blank() {
-        let steps: Vec<f32> = [
+    /// Steps whose best path reads 7, 7 (a blank between), 0: a run of 7s at steps 1-2, a 7
+    /// at step 4, a 0 at step 5.
+    fn seven_seven_zero() -> Vec<f32> {
+        [
             step(BLANK, 0.9),
             step(7, 0.6),
             step(7, 0.8),
@@ -538,7 +539,12 @@ mod tests {
             step(0, 0.5),
             step(BLANK, 0.9),
         ]
-        .concat();
+        .concat()
+    }
+
+    #[test]
+    fn greedy_decoding_merges_runs_and_keeps_a_digit_twice_across_a_blank() {
+        let steps = seven_seven_zero();
         let read = greedy_decode(&steps);
         let digits: Vec<u8> = read.iter().map(|d| d.digit).collect();
         assert_eq!(digits, [7, 7, 0]);
@@ -574,16 +580,7 @@ mod tests {
         assert_eq!(read[0].steps.len(), 1);
         assert!((read[0].probability - 0.45).abs() < 1e-6);
         // Where the best path is the most likely number, both read the same, steps and all.
-        let steps = [
-            step(BLANK, 0.9),
-            step(7, 0.6),
-            step(7, 0.8),
-            step(BLANK, 0.9),
-            step(7, 0.7),
-            step(0, 0.5),
-            step(BLANK, 0.9),
-        ]
-        .concat();
+        let steps = seven_seven_zero();
         assert_eq!(decode(&steps), greedy_decode(&steps));
         assert!(decode(&[]).is_empty());
     }
